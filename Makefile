@@ -1,0 +1,11 @@
+.PHONY: demo test bench bench-quick lint
+demo:
+	./bin/demo
+test:
+	./bin/test
+bench:
+	./bin/bench --out var/bench.json
+bench-quick:
+	./bin/bench --students 10000 --staff 1000 --scaling-sizes 10000 --concurrency-districts 4 --concurrency-students 2000
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .

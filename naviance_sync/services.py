@@ -1,0 +1,138 @@
+"""Support-staff changes to a district: enabling Clever and moving its launch date.
+
+Every change writes a LaunchDateChange row (who, when, old -> new) and an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .audit import audit_record
+from .models import District, LaunchDateChange
+
+INTEGRATIONS = {"students": "clever_students_enabled", "staff": "clever_staff_enabled"}
+
+
+class LaunchDateError(ValueError):
+    pass
+
+
+def _today(district: District) -> dt.date:
+    return timezone.localdate(timezone=district.tz)
+
+
+def _record(district, *, kind, integration="", old, new, actor, note=""):
+    LaunchDateChange.objects.create(
+        district=district,
+        kind=kind,
+        integration=integration,
+        old_date=old,
+        new_date=new,
+        changed_by=actor if getattr(actor, "pk", None) else None,
+        note=note,
+    )
+    audit_record(
+        district=district,
+        actor=actor,
+        action=f"launch.{kind}",
+        obj=district,
+        field="launch_date",
+        old=old,
+        new=new,
+    )
+
+
+@transaction.atomic
+def district_enable_clever(
+    *, district: District, integration: str, actor=None, today: dt.date | None = None
+) -> District:
+    """Enable the Clever student integration or staff application.
+
+    The first enablement sets the launch date four weeks out; enabling the second integration
+    keeps the date already agreed with the district.
+    """
+    if integration not in INTEGRATIONS:
+        raise LaunchDateError(f"Unknown integration {integration!r}: use students or staff.")
+    district = District.objects.select_for_update().get(pk=district.pk)
+    flag = INTEGRATIONS[integration]
+    if getattr(district, flag):
+        return district
+    setattr(district, flag, True)
+    old = district.launch_date
+    if old is None:
+        district.launch_date = (today or _today(district)) + dt.timedelta(
+            weeks=settings.LAUNCH_DATE_WEEKS
+        )
+    district.save(update_fields=[flag, "launch_date"])
+    _record(
+        district,
+        kind=LaunchDateChange.Kind.ENABLED,
+        integration=integration,
+        old=old,
+        new=district.launch_date,
+        actor=actor,
+    )
+    return district
+
+
+@transaction.atomic
+def district_disable_clever(*, district: District, integration: str, actor=None) -> District:
+    if integration not in INTEGRATIONS:
+        raise LaunchDateError(f"Unknown integration {integration!r}: use students or staff.")
+    district = District.objects.select_for_update().get(pk=district.pk)
+    flag = INTEGRATIONS[integration]
+    if not getattr(district, flag):
+        return district
+    setattr(district, flag, False)
+    district.save(update_fields=[flag])
+    _record(
+        district,
+        kind=LaunchDateChange.Kind.DISABLED,
+        integration=integration,
+        old=district.launch_date,
+        new=district.launch_date,
+        actor=actor,
+    )
+    return district
+
+
+@transaction.atomic
+def launch_date_move(*, district: District, days: int, actor=None, note: str = "") -> District:
+    """Extend (days > 0) or bring forward (days < 0) the launch date."""
+    if days == 0:
+        raise LaunchDateError("Move the launch date by at least one day.")
+    district = District.objects.select_for_update().get(pk=district.pk)
+    if district.launch_date is None:
+        raise LaunchDateError(f"{district.name} has no launch date yet: enable Clever first.")
+    old = district.launch_date
+    district.launch_date = old + dt.timedelta(days=days)
+    district.save(update_fields=["launch_date"])
+    kind = LaunchDateChange.Kind.EXTENDED if days > 0 else LaunchDateChange.Kind.BROUGHT_FORWARD
+    _record(district, kind=kind, old=old, new=district.launch_date, actor=actor, note=note)
+    return district
+
+
+@transaction.atomic
+def launch_date_set(
+    *, district: District, new_date: dt.date, actor=None, note: str = ""
+) -> District:
+    district = District.objects.select_for_update().get(pk=district.pk)
+    old = district.launch_date
+    if old == new_date:
+        return district
+    district.launch_date = new_date
+    district.save(update_fields=["launch_date"])
+    if old is None:
+        kind = LaunchDateChange.Kind.SET
+    else:
+        kind = (
+            LaunchDateChange.Kind.EXTENDED
+            if new_date > old
+            else LaunchDateChange.Kind.BROUGHT_FORWARD
+        )
+    _record(district, kind=kind, old=old, new=new_date, actor=actor, note=note)
+    return district
