@@ -1,0 +1,68 @@
+"""One measured sync in a fresh process: ``python -m integrations.bench.child --district ...``.
+
+Runs the real ``clever_sync`` command (the same service a worker runs), counts every SQL statement
+and every write to a live table, and prints one JSON line. The parent measures wall time and peak
+RSS of this process with ``os.wait4``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import sys
+import time
+
+LIVE_TABLES = ("students_student", "staff_user", "staff_staffschoolaccess")
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\s", re.I)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--district", required=True)
+    parser.add_argument("--data-type", default="students")
+    parser.add_argument("--mode", default="import")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naviance_sync.settings")
+    os.environ.setdefault("NAVIANCE_DEV", "1")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    stats = {"queries": 0, "live_writes": 0}
+
+    def counter(execute, sql, params, many, context):
+        stats["queries"] += 1
+        if WRITE.match(sql) and any(t in sql for t in LIVE_TABLES):
+            stats["live_writes"] += 1
+        return execute(sql, params, many, context)
+
+    out = io.StringIO()
+    started = time.perf_counter()
+    code = 0
+    with connection.execute_wrapper(counter):
+        try:
+            call_command(
+                "clever_sync",
+                district=args.district,
+                data_type=args.data_type,
+                mode=args.mode,
+                json=True,
+                stdout=out,
+            )
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    seconds = time.perf_counter() - started
+    text = out.getvalue().strip().splitlines()
+    result = json.loads(text[-1]) if text else {}
+    print(json.dumps({"result": result, "inner_seconds": round(seconds, 3), "exit": code, **stats}))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,464 @@
+"""The benchmark: real code paths on PostgreSQL against the simulator over HTTP on loopback.
+
+``bin/bench`` (or ``make bench``) runs it and prints ONE JSON object. For each scenario: wall
+seconds, records per second, peak RSS of the sync process (``os.wait4``), SQL statements issued,
+and the ratio to the *floor* measured in the same run (download + parse the same pages and COPY
+the rows into a scratch table): absolute times drift on shared machines, the ratio does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, *, admin_url: str, db_name: str, keep_db: bool) -> None:
+        import psycopg2
+
+        self.psycopg2 = psycopg2
+        self.admin_url = admin_url
+        base = admin_url.rsplit("/", 1)[0]
+        self.db_url = f"{base}/{db_name}"
+        self.db_name = db_name
+        self.keep_db = keep_db
+        self.var_dir = tempfile.mkdtemp(prefix="naviance-bench-")
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.db_url,
+            "NAVIANCE_DEV": "1",
+            "NAVIANCE_VAR_DIR": self.var_dir,
+            "DJANGO_SETTINGS_MODULE": "naviance_sync.settings",
+            "LOG_LEVEL": "WARNING",
+            "EMAIL_URL": "consolemail://",
+            "CONN_MAX_AGE": "0",
+            "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        }
+        for k in ("REDIS_URL", "CELERY_BROKER_URL"):
+            self.env.pop(k, None)
+
+    # --- database -----------------------------------------------------------------------------
+    def recreate_db(self) -> None:
+        conn = self.psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{self.db_name}"')
+        conn.close()
+        self.manage("migrate", "--noinput", "-v", "0")
+
+    def drop_db(self) -> None:
+        if self.keep_db:
+            return
+        conn = self.psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        conn.close()
+
+    def manage(self, *args: str, env: dict | None = None) -> str:
+        out = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+        return out.stdout
+
+    # --- measured child -------------------------------------------------------------------------
+    def sync(
+        self,
+        district: str,
+        *,
+        data_type: str = "students",
+        mode: str = "import",
+        env: dict | None = None,
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "integrations.bench.child",
+                "--district",
+                district,
+                "--data-type",
+                data_type,
+                "--mode",
+                mode,
+            ],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        stdout, stderr = proc.stdout.read(), proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        lines = stdout.decode().strip().splitlines()
+        if not lines:
+            raise RuntimeError(f"sync of {district} printed nothing:\n{stderr.decode()[-3000:]}")
+        data = json.loads(lines[-1])
+        data["wall_seconds"] = round(wall, 3)
+        data["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+        if data["result"].get("status") not in ("succeeded", "needs_review"):
+            log(f"sync {district} {mode}: {data['result']} {stderr.decode()[-2000:]}")
+        return data
+
+    # --- floor ------------------------------------------------------------------------------------
+    def floor(self, *, base_url: str, token: str, role: str = "student") -> dict[str, Any]:
+        """Download + parse every page, COPY the rows into a scratch table: the least any sync does."""
+        import io
+
+        from integrations.clever import CleverClient
+
+        conn = self.psycopg2.connect(self.db_url)
+        with conn.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS bench_floor")
+            cur.execute(
+                "CREATE UNLOGGED TABLE bench_floor (clever_id text, sis_id text, first_name text, "
+                "last_name text, email text, grade text, school text, dob text)"
+            )
+        conn.commit()
+        started = time.perf_counter()
+        rows = 0
+        with (
+            CleverClient(token=token, base_url=base_url, page_size=10000) as client,
+            conn.cursor() as cur,
+        ):
+            for page in client.user_pages(role):
+                buf = io.StringIO()
+                for user in page:
+                    r = user.raw.get("roles", {}).get(role) or {}
+                    name = user.raw.get("name") or {}
+                    fields = (
+                        user.id,
+                        r.get("sis_id"),
+                        name.get("first"),
+                        name.get("last"),
+                        user.raw.get("email"),
+                        r.get("grade"),
+                        r.get("school"),
+                        r.get("dob"),
+                    )
+                    buf.write("\t".join(_copy_text(f) for f in fields) + "\n")
+                    rows += 1
+                buf.seek(0)
+                cur.copy_expert("COPY bench_floor FROM STDIN", buf)
+            conn.commit()
+        seconds = time.perf_counter() - started
+        conn.close()
+        return {
+            "records": rows,
+            "wall_seconds": round(seconds, 3),
+            "records_per_second": round(rows / seconds) if seconds else None,
+        }
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def scenario(
+    name: str,
+    data: dict[str, Any],
+    *,
+    records: int,
+    floor: dict | None = None,
+    target_seconds: float | None = None,
+) -> dict[str, Any]:
+    wall = data["wall_seconds"]
+    out = {
+        "scenario": name,
+        "records": records,
+        "wall_seconds": wall,
+        "records_per_second": round(records / wall) if wall else None,
+        "peak_rss_mb": data["peak_rss_mb"],
+        "queries": data["queries"],
+        "live_table_writes": data["live_writes"],
+        "status": data["result"].get("status"),
+        "counts": {
+            k: data["result"].get(k)
+            for k in ("created", "updated", "matched", "unchanged", "inactive", "errors", "alerts")
+        },
+    }
+    if floor:
+        out["floor_seconds"] = floor["wall_seconds"]
+        out["ratio_to_floor"] = (
+            round(wall / floor["wall_seconds"], 2) if floor["wall_seconds"] else None
+        )
+    if target_seconds is not None:
+        out["target_seconds"] = target_seconds
+        out["meets_target"] = wall <= target_seconds
+    return out
+
+
+def setup_district(bench: Bench, *, slug: str, name: str, dataset: dict, url: str) -> None:
+    clever_id = dataset["districts"][0]["id"]
+    bench.manage(
+        "clever_setup",
+        "--district",
+        slug,
+        "--name",
+        name,
+        "--clever-district",
+        clever_id,
+        "--token",
+        dataset["tokens"][clever_id],
+        "--api-url",
+        url,
+        "--accept-suggestions",
+        "--create-missing-schools",
+    )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from integrations.simulator import Dataset, SimulatorServer
+    from integrations.simulator.generator import generate_district
+
+    admin_url = args.database_admin_url
+    bench = Bench(admin_url=admin_url, db_name=args.db_name, keep_db=args.keep_db)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "scenarios": [],
+        "floors": {},
+    }
+    bench.recreate_db()
+    n = args.students
+    log(f"generating {n} students, {args.schools} schools, {args.staff} staff")
+    t = time.perf_counter()
+    data = generate_district(
+        students=n,
+        staff=args.staff,
+        schools=args.schools,
+        seed=args.seed,
+        district_name="Bench Unified",
+    )
+    results["generator_seconds"] = round(time.perf_counter() - t, 2)
+    dataset = Dataset(data)
+    clever_id = data["districts"][0]["id"]
+    token = data["tokens"][clever_id]
+    with SimulatorServer(dataset) as sim:
+        env = {"CLEVER_API_URL": sim.url}
+        setup_district(bench, slug="bench", name="Bench Unified", dataset=data, url=sim.url)
+        floor = bench.floor(base_url=sim.url, token=token)
+        results["floors"]["students"] = floor
+        log(f"floor {floor}")
+
+        first = bench.sync("bench", env=env)
+        results["scenarios"].append(
+            scenario("first full student import", first, records=n, floor=floor, target_seconds=20)
+        )
+        log(f"first import {first['wall_seconds']} s")
+        same = bench.sync("bench", env=env)
+        results["scenarios"].append(
+            scenario("no-change resync", same, records=n, floor=floor, target_seconds=12)
+        )
+
+        rng = random.Random(args.seed)
+        students = [u["id"] for u in data["users"] if "student" in (u.get("roles") or {})]
+        changed = rng.sample(students, k=max(1, n // 100))
+        removed = rng.sample(sorted(set(students) - set(changed)), k=max(1, n // 200))
+        for uid in changed:
+            dataset.update_user(uid, {"name": {"last": f"Changed{uid[-4:]}"}})
+        for uid in removed:
+            dataset.delete_user(uid)
+        resync = bench.sync("bench", env=env)
+        results["scenarios"].append(
+            scenario(
+                "resync with 1% changed, 0.5% removed",
+                resync,
+                records=n,
+                floor=floor,
+                target_seconds=14,
+            )
+        )
+        test = bench.sync("bench", mode="test", env=env)
+        row = scenario("test import (plan only)", test, records=n, floor=floor, target_seconds=12)
+        row["zero_live_writes"] = test["live_writes"] == 0
+        results["scenarios"].append(row)
+
+        remaining = sorted(set(students) - set(removed))
+        for uid in rng.sample(remaining, k=min(1000, len(remaining))):
+            dataset.update_user(uid, {"name": {"first": f"Evt{uid[-5:]}"}})
+        try:
+            events = bench.sync("bench", mode="events", env=env)
+            results["scenarios"].append(
+                scenario(
+                    "events: 1,000 changes via /events", events, records=1000, target_seconds=2
+                )
+            )
+        except RuntimeError as exc:
+            results["scenarios"].append(
+                {"scenario": "events: 1,000 changes via /events", "error": str(exc)[-500:]}
+            )
+
+        if args.staff:
+            try:
+                staff_first = bench.sync("bench", data_type="staff", env=env)
+                results["scenarios"].append(
+                    scenario(
+                        "first full staff import", staff_first, records=args.staff, target_seconds=6
+                    )
+                )
+            except RuntimeError as exc:
+                results["scenarios"].append(
+                    {"scenario": "first full staff import", "error": str(exc)[-500:]}
+                )
+        results["portal_pages"] = portal_pages(bench, "bench")
+
+    results["memory_and_queries"] = scaling(bench, args)
+    if args.concurrency_districts:
+        results["concurrency"] = concurrency(bench, args)
+    bench.drop_db()
+    return results
+
+
+def scaling(bench: Bench, args) -> list[dict[str, Any]]:
+    """First-import peak RSS and query count at several sizes (each on its own district)."""
+    from integrations.simulator import Dataset, SimulatorServer
+    from integrations.simulator.generator import generate_district
+
+    rows = []
+    for size in args.scaling_sizes:
+        data = generate_district(
+            students=size,
+            staff=0,
+            schools=max(4, args.schools // 2),
+            seed=args.seed + size,
+            district_name=f"Scale {size}",
+        )
+        with SimulatorServer(Dataset(data)) as sim:
+            slug = f"scale-{size}"
+            setup_district(bench, slug=slug, name=f"Scale {size}", dataset=data, url=sim.url)
+            res = bench.sync(slug, env={"CLEVER_API_URL": sim.url})
+        rows.append(
+            {
+                "students": size,
+                "wall_seconds": res["wall_seconds"],
+                "peak_rss_mb": res["peak_rss_mb"],
+                "queries": res["queries"],
+                "status": res["result"].get("status"),
+            }
+        )
+        log(f"scaling {size}: {rows[-1]}")
+    return rows
+
+
+def concurrency(bench: Bench, args) -> dict[str, Any]:
+    """N districts of M students: serial time, then two at a time (two worker processes)."""
+    from integrations.simulator import Dataset, SimulatorServer
+    from integrations.simulator.generator import generate_district
+
+    n, size = args.concurrency_districts, args.concurrency_students
+    merged: dict[str, Any] = {
+        "districts": [],
+        "schools": [],
+        "users": [],
+        "sections": [],
+        "terms": [],
+        "tokens": {},
+    }
+    parts = []
+    for i in range(2 * n):
+        d = generate_district(
+            students=size,
+            staff=0,
+            schools=4,
+            seed=args.seed * 1000 + i,
+            district_name=f"Concurrent {i}",
+        )
+        for key in ("districts", "schools", "users", "sections", "terms"):
+            merged[key].extend(d.get(key, []))
+        merged["tokens"].update(d["tokens"])
+        parts.append(d)
+    with SimulatorServer(Dataset(merged)) as sim:
+        env = {"CLEVER_API_URL": sim.url}
+        for i, d in enumerate(parts):
+            setup_district(bench, slug=f"conc-{i}", name=f"Concurrent {i}", dataset=d, url=sim.url)
+        t = time.perf_counter()
+        serial = [bench.sync(f"conc-{i}", env=env) for i in range(n)]
+        serial_seconds = time.perf_counter() - t
+        t = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parallel = list(pool.map(lambda i: bench.sync(f"conc-{i}", env=env), range(n, 2 * n)))
+        parallel_seconds = time.perf_counter() - t
+    failed = [r["result"] for r in serial + parallel if r["result"].get("status") != "succeeded"]
+    return {
+        "districts": n,
+        "students_each": size,
+        "workers": 2,
+        "serial_seconds": round(serial_seconds, 2),
+        "two_workers_seconds": round(parallel_seconds, 2),
+        "target_seconds": round(2 * serial_seconds / 2, 2),
+        "meets_target": parallel_seconds <= serial_seconds and not failed,
+        "failed_runs": failed[:5],
+    }
+
+
+def portal_pages(bench: Bench, slug: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "integrations.bench.pages", "--district", slug],
+        cwd=ROOT,
+        env=bench.env,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        return {"error": out.stderr[-2000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--schools", type=int, default=40)
+    parser.add_argument("--staff", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--scaling-sizes", type=int, nargs="*", default=[10_000, 100_000, 300_000])
+    parser.add_argument("--concurrency-districts", type=int, default=20)
+    parser.add_argument("--concurrency-students", type=int, default=10_000)
+    parser.add_argument(
+        "--database-admin-url",
+        default=os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--db-name", default="naviance_bench")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--out", help="also write the JSON here")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naviance_sync.settings")
+    os.environ.setdefault("NAVIANCE_DEV", "1")
+    started = time.perf_counter()
+    results = run(args)
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    text = json.dumps(results, indent=2)
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""Clever API client: typed records, paging, retries and admin-readable errors. No Django here."""
+
+from .client import DEFAULT_BASE_URL, MAX_PAGE_SIZE, CleverClient
+from .connection import ConnectionCheck, check_connection
+from .errors import (
+    CleverAuthError,
+    CleverBadResponseError,
+    CleverError,
+    CleverNotFoundError,
+    CleverRateLimitError,
+    CleverRequestError,
+    CleverServerError,
+)
+from .records import (
+    USER_ROLES,
+    CleverDistrict,
+    CleverEvent,
+    CleverSchool,
+    CleverSection,
+    CleverTerm,
+    CleverUser,
+    flatten_fields,
+    get_path,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MAX_PAGE_SIZE",
+    "USER_ROLES",
+    "CleverAuthError",
+    "CleverBadResponseError",
+    "CleverClient",
+    "CleverDistrict",
+    "CleverError",
+    "CleverEvent",
+    "CleverNotFoundError",
+    "CleverRateLimitError",
+    "CleverRequestError",
+    "CleverSchool",
+    "CleverSection",
+    "CleverServerError",
+    "CleverTerm",
+    "CleverUser",
+    "ConnectionCheck",
+    "check_connection",
+    "flatten_fields",
+    "get_path",
+]

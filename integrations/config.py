@@ -1,0 +1,1109 @@
+"""A district's Clever integration configuration: the one reader and the services that change it.
+
+The configuration pages, the ``clever_setup`` command and the sync engine all go through this
+module, so "what is configured" has one answer. Every change writes the audit trail (actor,
+old -> new) through :mod:`naviance_sync.audit`. Reads are scoped through
+:mod:`naviance_sync.scoping`.
+
+Stored mapping values are dotted Clever paths, ``""`` for Do Not Import, or
+:data:`students.fields.CLASS_YEAR_FROM_GRADE`; :func:`integration_config` resolves the last one
+to the grade's Clever path, so the engine only ever sees paths (and the class year comes from the
+grade codes the admin defined for ``class_year``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from naviance_sync.audit import audit_changes, audit_record
+from naviance_sync.models import District, School
+from naviance_sync.scoping import for_district
+from students import fields as student_fields
+from students.fields import CLASS_YEAR_FROM_GRADE, LocalField
+
+from .crypto import decrypt_token, encrypt_token, mask_token, token_last4
+from .models import (
+    CleverConnection,
+    CleverSchool,
+    CodeDefinition,
+    DataType,
+    FieldMapping,
+    NotificationRecipient,
+    SchoolMatch,
+    SyncSettings,
+)
+
+logger = logging.getLogger("integrations.config")
+
+DATA_TYPES = (DataType.STUDENTS.value, DataType.STAFF.value)
+# The Clever roles whose records feed each data type (their fields fill Match Fields).
+CLEVER_ROLES: dict[str, tuple[str, ...]] = {"students": ("student",), "staff": ("teacher", "staff")}
+FIELD_SAMPLE_SIZE = 500
+CACHE_SECONDS = 15 * 60
+
+
+class ConfigError(ValueError):
+    """A configuration change that cannot be made; ``errors`` maps a form field to its message."""
+
+    def __init__(self, message: str, *, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = dict(errors or {})
+
+
+class ConfirmationRequired(ConfigError):
+    """The change is allowed, but only once the admin confirms they understand its effect."""
+
+
+# --- the configuration as one value --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncSettingsConfig:
+    scope: str
+    school_ids: frozenset[int]
+    frequency: str
+    import_rule: str
+    threshold_pct: float
+    enabled: bool
+    saved: bool  # False: defaults, the admin has not saved Sync Settings yet
+
+
+@dataclass(frozen=True)
+class IntegrationConfig:
+    """What one data type of one district is configured to do.
+
+    Names match the engine's ``SyncConfig`` so it can be built field by field. ``mapping`` is
+    resolved (paths only); ``mapping_choices`` is what the admin chose (may hold
+    CLASS_YEAR_FROM_GRADE). ``codes`` holds only values with a local code, so a value left
+    unmapped reaches the engine as "no code: add it in Define Codes".
+    """
+
+    district_id: int
+    data_type: str
+    clever_district_id: str
+    connection_status: str
+    api_url: str
+    mapping: dict[str, str]
+    mapping_choices: dict[str, str]
+    codes: dict[str, dict[str, str]]
+    school_matches: dict[str, int]
+    known_clever_schools: frozenset[str]
+    scope_school_ids: frozenset[int] | None
+    import_rule: str
+    threshold_pct: float
+    settings: SyncSettingsConfig
+    recipients: tuple[str, ...] = ()
+    locked_school_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def connected(self) -> bool:
+        return self.connection_status == CleverConnection.Status.CONNECTED
+
+    @property
+    def class_year_from_grade(self) -> bool:
+        return self.mapping_choices.get("class_year") == CLASS_YEAR_FROM_GRADE
+
+
+@dataclass(frozen=True)
+class CleverCredentials:
+    """What a Clever client needs. Kept out of IntegrationConfig so the token is never printed."""
+
+    clever_district_id: str
+    token: str = field(repr=False)
+    base_url: str
+
+
+def check_data_type(data_type: str) -> str:
+    if data_type not in DATA_TYPES:
+        raise ConfigError(f"Unknown data type {data_type!r}: use students or staff.")
+    return data_type
+
+
+def local_fields_for(data_type: str) -> tuple[LocalField, ...]:
+    """The local fields of a data type (students here; staff from ``staff.fields`` when present)."""
+    check_data_type(data_type)
+    if data_type == "students":
+        return student_fields.STUDENT_FIELDS
+    try:
+        from staff import fields as staff_fields  # the staff contributor's module
+    except ImportError:
+        return ()
+    return tuple(getattr(staff_fields, "STAFF_FIELDS", ()))
+
+
+def resolve_mapping(choices: Mapping[str, str], *, data_type: str) -> dict[str, str]:
+    """Stored choices -> Clever paths the engine reads (pure)."""
+    resolved = dict(choices)
+    if data_type == "students":
+        resolved["clever_id"] = "id"
+        if resolved.get("class_year") == CLASS_YEAR_FROM_GRADE:
+            grade_path = resolved.get("grade") or student_fields.GRADE_PATH
+            if grade_path == CLASS_YEAR_FROM_GRADE:
+                grade_path = student_fields.GRADE_PATH
+            resolved["class_year"] = grade_path
+    return resolved
+
+
+def connection_get(*, district: District) -> CleverConnection | None:
+    return for_district(CleverConnection, district).first()
+
+
+def integration_config(*, district: District, data_type: str) -> IntegrationConfig:
+    """The whole configuration of one data type, in a handful of queries."""
+    check_data_type(data_type)
+    connection = connection_get(district=district)
+    choices = dict(
+        for_district(FieldMapping, district)
+        .filter(data_type=data_type)
+        .values_list("local_field", "clever_field")
+    )
+    codes: dict[str, dict[str, str]] = {}
+    for local_field, clever_value, local_code in (
+        for_district(CodeDefinition, district)
+        .filter(data_type=data_type)
+        .values_list("local_field", "clever_value", "local_code")
+    ):
+        if local_code:
+            codes.setdefault(local_field, {})[clever_value] = local_code
+    matches = for_district(SchoolMatch, district).filter(clever_school__isnull=False)
+    school_matches = dict(matches.values_list("clever_school__clever_id", "school_id"))
+    locked = frozenset(matches.filter(locked_at__isnull=False).values_list("school_id", flat=True))
+    known = frozenset(for_district(CleverSchool, district).values_list("clever_id", flat=True))
+    sync = _settings_config(district=district, data_type=data_type)
+    recipients = tuple(
+        for_district(NotificationRecipient, district)
+        .filter(data_type=data_type)
+        .values_list("email", flat=True)
+    )
+    return IntegrationConfig(
+        district_id=district.pk,
+        data_type=data_type,
+        clever_district_id=connection.clever_district_id if connection else "",
+        connection_status=(
+            connection.status if connection else CleverConnection.Status.NOT_CONNECTED
+        ),
+        api_url=connection_api_url(connection),
+        mapping=resolve_mapping(choices, data_type=data_type) if choices else {},
+        mapping_choices=choices,
+        codes=codes,
+        school_matches=school_matches,
+        known_clever_schools=known,
+        scope_school_ids=(sync.school_ids if sync.scope == SyncSettings.Scope.SPECIFIC else None),
+        import_rule=sync.import_rule,
+        threshold_pct=sync.threshold_pct,
+        settings=sync,
+        recipients=recipients,
+        locked_school_ids=locked,
+    )
+
+
+def _settings_config(*, district: District, data_type: str) -> SyncSettingsConfig:
+    row = for_district(SyncSettings, district).filter(data_type=data_type).first()
+    if row is None:
+        return SyncSettingsConfig(
+            scope=SyncSettings.Scope.ALL,
+            school_ids=frozenset(),
+            frequency=SyncSettings.Frequency.DAILY,
+            import_rule=SyncSettings.ImportRule.CREATE_UPDATE,
+            threshold_pct=float(settings.MASS_INACTIVATION_THRESHOLD_PCT),
+            enabled=False,
+            saved=False,
+        )
+    return SyncSettingsConfig(
+        scope=row.scope,
+        school_ids=frozenset(row.schools.values_list("pk", flat=True)),
+        frequency=row.frequency,
+        import_rule=row.import_rule,
+        threshold_pct=float(row.inactivation_threshold_pct),
+        enabled=row.enabled,
+        saved=True,
+    )
+
+
+def connection_api_url(connection: CleverConnection | None) -> str:
+    """The API address a connection uses (blank stored value: the configured Clever API)."""
+    if connection is not None and connection.api_url:
+        return connection.api_url
+    return settings.CLEVER_API_URL
+
+
+def clever_credentials(*, district: District) -> CleverCredentials:
+    """The district's Clever id, decrypted token and API address, for a client."""
+    connection = connection_get(district=district)
+    if connection is None or not connection.token_encrypted:
+        raise ConfigError(
+            "This district is not connected to Clever yet: complete Clever Data Integration Setup."
+        )
+    return CleverCredentials(
+        clever_district_id=connection.clever_district_id,
+        token=decrypt_token(connection.token_encrypted),
+        base_url=connection_api_url(connection),
+    )
+
+
+# --- connection ---------------------------------------------------------------------------------
+
+
+def _connection_state(connection: CleverConnection) -> dict[str, str]:
+    return {
+        "clever_district_id": connection.clever_district_id,
+        "token": mask_token(connection.token_last4),
+        "api_url": connection.api_url,
+        "status": connection.status,
+        "previous_integration": connection.previous_integration,
+    }
+
+
+def connection_connect(
+    *,
+    district: District,
+    actor: Any = None,
+    clever_district_id: str,
+    token: str = "",
+    api_url: str = "",
+    previous_integration: str | None = None,
+    check: Callable[..., Any] | None = None,
+) -> CleverConnection:
+    """Check the connection with Clever and, when it works, launch the integration.
+
+    A blank ``token`` keeps the stored one (the page never shows it back). On success the
+    connection is ``connected`` and the Clever schools are snapshotted for school matching; on
+    failure the ``CleverError`` propagates (its ``admin_message`` is what the page shows) and
+    nothing is saved. The token is never logged.
+    """
+    if check is None:
+        from .clever import check_connection as check
+    clever_district_id = (clever_district_id or "").strip()
+    token = (token or "").strip()
+    api_url = (api_url or "").strip().rstrip("/")
+    existing = connection_get(district=district)
+    if not clever_district_id:
+        raise ConfigError(
+            "Enter the Clever district id.",
+            errors={"clever_district_id": "Enter the Clever district id found in Clever."},
+        )
+    if not token:
+        if existing is None or not existing.token_encrypted:
+            raise ConfigError(
+                "Enter the Clever token.",
+                errors={"token": "Enter the district's Clever token (from your Clever dashboard)."},
+            )
+        token = decrypt_token(existing.token_encrypted)
+    base_url = api_url or settings.CLEVER_API_URL
+    result = check(clever_district_id=clever_district_id, token=token, base_url=base_url)
+
+    with transaction.atomic():
+        connection = CleverConnection.objects.select_for_update().filter(
+            district=district
+        ).first() or CleverConnection(district=district)
+        before = _connection_state(connection) if connection.pk else {}
+        connection.clever_district_id = clever_district_id
+        connection.token_encrypted = encrypt_token(token)
+        connection.token_last4 = token_last4(token)
+        connection.api_url = "" if api_url == settings.CLEVER_API_URL.rstrip("/") else api_url
+        connection.clever_district_name = (result.district.name or "")[:200]
+        connection.status = CleverConnection.Status.CONNECTED
+        if previous_integration is not None:
+            connection.previous_integration = previous_integration
+        now = timezone.now()
+        connection.connected_at = connection.connected_at or now
+        connection.last_checked_at = now
+        connection.last_error = ""
+        connection.save()
+        clever_schools_snapshot(district=district, schools=result.schools)
+        audit_changes(
+            district=district,
+            actor=actor,
+            action="clever.connection.saved",
+            obj=connection,
+            before=before,
+            after=_connection_state(connection),
+        )
+    _forget_samples(district)
+    logger.info(
+        "district %s connected to Clever district %s (%d schools)",
+        district.pk,
+        clever_district_id,
+        len(result.schools),
+    )
+    return connection
+
+
+def clever_schools_snapshot(*, district: District, schools: Iterable[Any]) -> list[CleverSchool]:
+    """Store the schools Clever shares (refreshing names and ids); drop those Clever no longer
+    shares unless a locked match still points at them (a locked match never loses its school)."""
+    seen: list[CleverSchool] = []
+    for school in schools:
+        row, _ = CleverSchool.objects.update_or_create(
+            district=district,
+            clever_id=school.id,
+            defaults={
+                "name": (school.name or school.id)[:200],
+                "nces_id": (school.nces_id or "")[:20],
+                "state_id": (school.state_id or "")[:40],
+                "sis_id": (school.sis_id or "")[:100],
+                "school_number": (school.school_number or "")[:100],
+                "low_grade": (school.low_grade or "")[:40],
+                "high_grade": (school.high_grade or "")[:40],
+                "raw": school.raw if isinstance(school.raw, dict) else {},
+            },
+        )
+        seen.append(row)
+    stale = (
+        for_district(CleverSchool, district)
+        .exclude(pk__in=[s.pk for s in seen])
+        .exclude(matches__locked_at__isnull=False)
+    )
+    stale.delete()
+    return seen
+
+
+def connection_reset(*, district: District, actor: Any = None) -> CleverConnection | None:
+    """Reset Configuration: the automated sync stops; every local record and setting stays."""
+    with transaction.atomic():
+        connection = CleverConnection.objects.select_for_update().filter(district=district).first()
+        disabled = for_district(SyncSettings, district).filter(enabled=True)
+        for row in disabled:
+            audit_record(
+                district=district,
+                actor=actor,
+                action="clever.sync.disabled",
+                obj=row,
+                field="enabled",
+                old=True,
+                new=False,
+            )
+        for_district(SyncSettings, district).update(enabled=False, next_run_at=None)
+        if connection is not None:
+            old = connection.status
+            connection.status = CleverConnection.Status.RESET
+            connection.save(update_fields=["status"])
+            audit_record(
+                district=district,
+                actor=actor,
+                action="clever.connection.reset",
+                obj=connection,
+                field="status",
+                old=old,
+                new=connection.status,
+            )
+    return connection
+
+
+def previous_integration_save(
+    *, district: District, actor: Any = None, previous_integration: str
+) -> None:
+    """Remember which integration the district is moving from (drives the student-ID warning)."""
+    valid = {c.value for c in CleverConnection.PreviousIntegration}
+    if previous_integration not in valid:
+        raise ConfigError("Choose the integration you are moving from.")
+    connection = connection_get(district=district)
+    if connection is None:
+        connection = CleverConnection.objects.create(district=district)
+    if connection.previous_integration == previous_integration:
+        return
+    old = connection.previous_integration
+    connection.previous_integration = previous_integration
+    connection.save(update_fields=["previous_integration"])
+    audit_record(
+        district=district,
+        actor=actor,
+        action="clever.connection.saved",
+        obj=connection,
+        field="previous_integration",
+        old=old,
+        new=previous_integration,
+    )
+
+
+# --- what the district's Clever data holds (sampled; cached) --------------------------------------
+
+
+@dataclass(frozen=True)
+class CleverSample:
+    """Field paths seen in a sample of the district's records, and values found for code paths."""
+
+    fields: tuple[str, ...]
+    records: int
+    error: str = ""
+
+
+def _cache_key(district: District, *parts: str) -> str:
+    return ":".join(("clever-sample", str(district.pk), *parts))
+
+
+def _forget_samples(district: District) -> None:
+    for data_type in DATA_TYPES:
+        cache.delete(_cache_key(district, "fields", data_type))
+        cache.delete(_cache_key(district, "values", data_type))
+
+
+def _client(district: District, *, page_size: int):
+    from .clever import CleverClient
+
+    creds = clever_credentials(district=district)
+    return CleverClient(token=creds.token, base_url=creds.base_url, page_size=page_size)
+
+
+def available_clever_fields(
+    *, district: District, data_type: str, refresh: bool = False
+) -> CleverSample:
+    """The Clever field paths the district actually sends (first page of records, ``ext`` too).
+
+    Cached for a while: the Match Fields page is opened many times while an admin configures.
+    A Clever error is returned (not raised) so the page still shows the saved mapping.
+    """
+    from .clever import CleverError, flatten_fields
+    from .crypto import TokenDecryptError
+
+    check_data_type(data_type)
+    key = _cache_key(district, "fields", data_type)
+    if not refresh:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    found: dict[str, None] = {}
+    records = 0
+    try:
+        with _client(district, page_size=FIELD_SAMPLE_SIZE) as client:
+            for role in CLEVER_ROLES[data_type]:
+                for page in client.user_pages(role):
+                    for user in page:
+                        records += 1
+                        for path in flatten_fields(user.raw, role):
+                            found.setdefault(path, None)
+                    break  # the first page is the sample
+    except (CleverError, TokenDecryptError, ConfigError) as exc:
+        return CleverSample(fields=(), records=0, error=_message(exc))
+    sample = CleverSample(fields=tuple(sorted(found)), records=records)
+    cache.set(key, sample, CACHE_SECONDS)
+    return sample
+
+
+def clever_values(
+    *, district: District, data_type: str, paths: Sequence[str], refresh: bool = False
+) -> tuple[dict[str, list[str]], str]:
+    """Every distinct value the district's records have at each path (a full scan, cached).
+
+    Returns ({path: values}, error message or "").
+    """
+    from .clever import CleverError, get_path
+    from .crypto import TokenDecryptError
+
+    check_data_type(data_type)
+    paths = [p for p in dict.fromkeys(paths) if p]
+    key = _cache_key(district, "values", data_type)
+    cached: dict[str, list[str]] = ({} if refresh else cache.get(key)) or {}
+    missing = [p for p in paths if p not in cached]
+    if not missing:
+        return {p: cached[p] for p in paths}, ""
+    values: dict[str, dict[str, None]] = {p: {} for p in missing}
+    try:
+        with _client(district, page_size=10000) as client:
+            for role in CLEVER_ROLES[data_type]:
+                for page in client.user_pages(role):
+                    for user in page:
+                        for path in missing:
+                            value = get_path(user.raw, path)
+                            if value is None:
+                                continue
+                            values[path].setdefault(str(value).strip(), None)
+    except (CleverError, TokenDecryptError, ConfigError) as exc:
+        return {p: cached.get(p, []) for p in paths}, _message(exc)
+    for path in missing:
+        cached[path] = sorted(values[path])
+    cache.set(key, cached, CACHE_SECONDS)
+    return {p: cached[p] for p in paths}, ""
+
+
+def _message(exc: Exception) -> str:
+    return getattr(exc, "admin_message", None) or getattr(exc, "message", None) or str(exc)
+
+
+# --- field mapping --------------------------------------------------------------------------------
+
+
+def validate_mapping(
+    *, fields: Sequence[LocalField], mapping: Mapping[str, str], available: Iterable[str] = ()
+) -> dict[str, str]:
+    """Errors by local field name for a proposed mapping (pure). Empty dict: valid.
+
+    ``available`` may be empty (Clever unreachable): then any well-formed path is accepted.
+    """
+    errors: dict[str, str] = {}
+    offered = set(available)
+    for f in fields:
+        value = (mapping.get(f.name) or "").strip()
+        if not f.changeable:
+            continue
+        if not value:
+            if f.required:
+                errors[f.name] = (
+                    f"{f.label} is required: choose the Clever field it comes from "
+                    "(it cannot be Do Not Import)."
+                )
+            continue
+        if value == CLASS_YEAR_FROM_GRADE:
+            if f.name != "class_year":
+                errors[f.name] = (
+                    f"“{student_fields.CLASS_YEAR_FROM_GRADE_LABEL}” is only for Class year."
+                )
+            continue
+        if len(value) > 200 or any(ch.isspace() for ch in value):
+            errors[f.name] = f"“{value[:60]}” is not a Clever field."
+            continue
+        if offered and value not in offered:
+            errors[f.name] = (
+                f"“{value[:60]}” is not among the fields in your district's Clever data."
+            )
+    return errors
+
+
+def link_field_changed(
+    *, saved: Mapping[str, str], proposed: Mapping[str, str], link_field: str
+) -> bool:
+    """True when a saved link-field mapping (student ID) would point somewhere else (pure)."""
+    if link_field not in saved:
+        return False
+    return (saved.get(link_field) or "") != (proposed.get(link_field) or "")
+
+
+def _local_records_exist(*, district: District, data_type: str) -> bool:
+    if data_type == "students":
+        from students.models import Student
+
+        return for_district(Student, district).exists()
+    from django.contrib.auth import get_user_model
+
+    return for_district(get_user_model(), district).filter(clever_id__isnull=False).exists()
+
+
+LINK_FIELDS = {"students": student_fields.LINK_FIELD, "staff": "employee_id"}
+
+
+def field_mappings_save(
+    *,
+    district: District,
+    actor: Any = None,
+    data_type: str,
+    mapping: Mapping[str, str],
+    available: Iterable[str] = (),
+    confirm_link_change: bool = False,
+) -> dict[str, str]:
+    """Save Match Fields. Required fields must be mapped; moving the link field (student ID) once
+    records exist needs ``confirm_link_change``, because every record is then re-matched on the
+    new field. Returns the saved choices."""
+    fields = local_fields_for(data_type)
+    if not fields:
+        raise ConfigError(f"There are no {data_type} fields to match yet.")
+    proposed = {
+        f.name: (
+            f.default_clever_field if not f.changeable else (mapping.get(f.name) or "").strip()
+        )
+        for f in fields
+    }
+    errors = validate_mapping(fields=fields, mapping=proposed, available=available)
+    if errors:
+        raise ConfigError("Some fields need your attention.", errors=errors)
+    saved = dict(
+        for_district(FieldMapping, district)
+        .filter(data_type=data_type)
+        .values_list("local_field", "clever_field")
+    )
+    link = LINK_FIELDS[data_type]
+    if (
+        link_field_changed(saved=saved, proposed=proposed, link_field=link)
+        and not confirm_link_change
+        and _local_records_exist(district=district, data_type=data_type)
+    ):
+        label = next((f.label for f in fields if f.name == link), link)
+        raise ConfirmationRequired(
+            f"You changed the Clever field for {label}. Existing records will be re-matched "
+            f"on the new field: confirm to save.",
+            errors={
+                link: f"{label} was “{saved.get(link) or 'Do Not Import'}”. Existing records "
+                "are matched on it: tick the confirmation to re-match them on the new field."
+            },
+        )
+    with transaction.atomic():
+        rows = {
+            r.local_field: r
+            for r in for_district(FieldMapping, district).filter(data_type=data_type)
+        }
+        for name, value in proposed.items():
+            row = rows.get(name)
+            if row is None:
+                FieldMapping.objects.create(
+                    district=district, data_type=data_type, local_field=name, clever_field=value
+                )
+            elif row.clever_field != value:
+                row.clever_field = value
+                row.save(update_fields=["clever_field"])
+        audit_changes(
+            district=district,
+            actor=actor,
+            action=f"clever.{data_type}.fields.saved",
+            obj=district,
+            before={k: saved.get(k, "") for k in proposed},
+            after=proposed,
+        )
+    return proposed
+
+
+def mapping_choices_or_suggested(
+    *, district: District, data_type: str, available: Sequence[str]
+) -> tuple[dict[str, str], bool]:
+    """(the saved choices, or suggestions when nothing is saved yet; whether they are saved)."""
+    saved = dict(
+        for_district(FieldMapping, district)
+        .filter(data_type=data_type)
+        .values_list("local_field", "clever_field")
+    )
+    if saved:
+        return saved, True
+    if data_type == "students":
+        return student_fields.suggest_mapping(list(available)), False
+    try:
+        from staff import fields as staff_fields
+
+        return staff_fields.suggest_mapping(list(available)), False
+    except (ImportError, AttributeError):
+        return {}, False
+
+
+# --- codes -------------------------------------------------------------------------------------
+
+
+def school_year_end(today: dt.date) -> int:
+    """The calendar year a school year ends in (July starts the next school year)."""
+    return today.year + 1 if today.month >= 7 else today.year
+
+
+def district_school_year_end(district: District) -> int:
+    return school_year_end(timezone.localdate(timezone=district.tz))
+
+
+def coded_field_paths(choices: Mapping[str, str], *, data_type: str) -> dict[str, str]:
+    """For each coded field that is imported: the Clever path whose values need codes (pure)."""
+    resolved = resolve_mapping(choices, data_type=data_type)
+    out = {}
+    for f in local_fields_for(data_type):
+        if f.coded and resolved.get(f.name):
+            out[f.name] = resolved[f.name]
+    return out
+
+
+def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
+    codes: dict[str, dict[str, str]] = {}
+    for local_field, clever_value, local_code in (
+        for_district(CodeDefinition, district)
+        .filter(data_type=data_type)
+        .values_list("local_field", "clever_value", "local_code")
+    ):
+        codes.setdefault(local_field, {})[clever_value] = local_code
+    return codes
+
+
+def codes_save(
+    *,
+    district: District,
+    actor: Any = None,
+    data_type: str,
+    codes: Mapping[str, Mapping[str, str]],
+    allowed: Mapping[str, Iterable[str]] | None = None,
+) -> None:
+    """Save Define Codes: for each coded field, Clever value -> local code ("" = not mapped)."""
+    check_data_type(data_type)
+    coded = {f.name for f in local_fields_for(data_type) if f.coded}
+    errors: dict[str, str] = {}
+    for local_field, values in codes.items():
+        if local_field not in coded:
+            errors[local_field] = f"{local_field} is not a coded field."
+            continue
+        ok = set(allowed[local_field]) if allowed and local_field in allowed else None
+        for clever_value, local_code in values.items():
+            if not clever_value or len(clever_value) > 200:
+                errors[local_field] = "A Clever value is empty or too long."
+            elif local_code and ok is not None and local_code not in ok:
+                errors[local_field] = f"“{local_code[:20]}” is not a code for {local_field}."
+            elif len(local_code) > 60:
+                errors[local_field] = "A local code is longer than 60 characters."
+    if errors:
+        raise ConfigError("Some codes need your attention.", errors=errors)
+    before = saved_codes(district=district, data_type=data_type)
+    with transaction.atomic():
+        for local_field, values in codes.items():
+            existing = {
+                r.clever_value: r
+                for r in for_district(CodeDefinition, district).filter(
+                    data_type=data_type, local_field=local_field
+                )
+            }
+            for clever_value, local_code in values.items():
+                row = existing.get(clever_value)
+                if row is None:
+                    CodeDefinition.objects.create(
+                        district=district,
+                        data_type=data_type,
+                        local_field=local_field,
+                        clever_value=clever_value,
+                        local_code=local_code,
+                    )
+                elif row.local_code != local_code:
+                    row.local_code = local_code
+                    row.save(update_fields=["local_code"])
+            audit_changes(
+                district=district,
+                actor=actor,
+                action=f"clever.{data_type}.codes.saved",
+                obj=district,
+                before={f"{local_field}:{v}": c for v, c in before.get(local_field, {}).items()},
+                after={f"{local_field}:{v}": c for v, c in values.items()},
+            )
+
+
+# --- sync settings ------------------------------------------------------------------------------
+
+
+def sync_settings_save(
+    *,
+    district: District,
+    actor: Any = None,
+    data_type: str,
+    scope: str,
+    school_ids: Iterable[int] = (),
+    frequency: str,
+    import_rule: str,
+    threshold_pct: Decimal | float | str,
+) -> SyncSettings:
+    """Save Sync Settings. Specific schools must be matched schools of this district."""
+    check_data_type(data_type)
+    errors: dict[str, str] = {}
+    if scope not in SyncSettings.Scope.values:
+        errors["scope"] = "Choose All Mapped Schools or Specify Schools."
+    if frequency not in SyncSettings.Frequency.values:
+        errors["frequency"] = "Choose a data update frequency."
+    if import_rule not in SyncSettings.ImportRule.values:
+        errors["import_rule"] = "Choose an import rule."
+    try:
+        threshold = Decimal(str(threshold_pct))
+        if not (Decimal(0) < threshold <= Decimal(100)):
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors["threshold_pct"] = "Enter a percentage above 0 and at most 100."
+        threshold = Decimal(0)
+    wanted = {int(s) for s in school_ids}
+    matched = set(
+        for_district(SchoolMatch, district)
+        .filter(clever_school__isnull=False)
+        .values_list("school_id", flat=True)
+    )
+    if scope == SyncSettings.Scope.SPECIFIC:
+        if not wanted:
+            errors["schools"] = "Choose at least one school, or choose All Mapped Schools."
+        elif wanted - matched:
+            errors["schools"] = "Only schools matched to a Clever school can be chosen."
+    if errors:
+        raise ConfigError("Some settings need your attention.", errors=errors)
+    with transaction.atomic():
+        row = (
+            SyncSettings.objects.select_for_update()
+            .filter(district=district, data_type=data_type)
+            .first()
+        )
+        created = row is None
+        if created:
+            row = SyncSettings(district=district, data_type=data_type)
+            before: dict[str, Any] = {}
+        else:
+            before = {
+                "scope": row.scope,
+                "schools": sorted(row.schools.values_list("name", flat=True)),
+                "frequency": row.frequency,
+                "import_rule": row.import_rule,
+                "threshold_pct": row.inactivation_threshold_pct,
+            }
+        row.scope = scope
+        row.frequency = frequency
+        row.import_rule = import_rule
+        row.inactivation_threshold_pct = threshold
+        row.save()
+        chosen = (
+            list(for_district(School, district).filter(pk__in=wanted))
+            if scope == SyncSettings.Scope.SPECIFIC
+            else []
+        )
+        row.schools.set(chosen)
+        after = {
+            "scope": scope,
+            "schools": sorted(s.name for s in chosen),
+            "frequency": frequency,
+            "import_rule": import_rule,
+            "threshold_pct": threshold,
+        }
+        audit_changes(
+            district=district,
+            actor=actor,
+            action=f"clever.{data_type}.settings.saved",
+            obj=row,
+            before=before,
+            after=after,
+        )
+    return row
+
+
+# --- email notifications -----------------------------------------------------------------------
+
+
+def parse_recipients(text: str) -> tuple[list[str], list[str]]:
+    """Split "a@x.org, b@y.org" into addresses (deduplicated, lower-cased domain) and errors that
+    name each bad address (pure)."""
+    emails: list[str] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for part in (text or "").replace(";", ",").replace("\n", ",").split(","):
+        address = part.strip()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors.append(f"“{address[:80]}” is not a valid email address.")
+            continue
+        if len(address) > 254:
+            errors.append(f"“{address[:80]}…” is too long for an email address.")
+            continue
+        local, _, domain = address.rpartition("@")
+        normal = f"{local}@{domain.lower()}"
+        if normal.lower() in seen:
+            continue
+        seen.add(normal.lower())
+        emails.append(normal)
+    return emails, errors
+
+
+def recipients_save(
+    *, district: District, actor: Any = None, data_type: str, text: str
+) -> list[str]:
+    """Replace the data type's recipients with the addresses in ``text`` (comma-separated)."""
+    check_data_type(data_type)
+    emails, errors = parse_recipients(text)
+    if errors:
+        raise ConfigError(" ".join(errors), errors={"recipients": " ".join(errors)})
+    with transaction.atomic():
+        current = list(
+            for_district(NotificationRecipient, district)
+            .filter(data_type=data_type)
+            .values_list("email", flat=True)
+        )
+        for_district(NotificationRecipient, district).filter(data_type=data_type).exclude(
+            email__in=emails
+        ).delete()
+        for email in emails:
+            NotificationRecipient.objects.get_or_create(
+                district=district, data_type=data_type, email=email
+            )
+        if sorted(current) != sorted(emails):
+            audit_record(
+                district=district,
+                actor=actor,
+                action=f"clever.{data_type}.recipients.saved",
+                obj=district,
+                field="recipients",
+                old=sorted(current),
+                new=sorted(emails),
+            )
+    return emails
+
+
+def recipient_delete(*, district: District, actor: Any = None, recipient_id: int) -> None:
+    row = for_district(NotificationRecipient, district).get(pk=recipient_id)
+    row.delete()
+    audit_record(
+        district=district,
+        actor=actor,
+        action=f"clever.{row.data_type}.recipients.saved",
+        obj=district,
+        field="recipients",
+        old=row.email,
+        new="",
+    )
+
+
+# --- where the configuration stands (Configure and Import Summary pages) -----------------------
+
+
+@dataclass(frozen=True)
+class StepState:
+    key: str
+    title: str
+    done: bool
+    detail: str
+    missing: tuple[str, ...] = ()
+    required: bool = True
+
+
+def configuration_steps(*, district: District, data_type: str = "students") -> list[StepState]:
+    """Every configuration step with its state and what is still missing, in the guide's order."""
+    from .schools import school_match_summary
+
+    check_data_type(data_type)
+    connection = connection_get(district=district)
+    config = integration_config(district=district, data_type=data_type)
+    steps: list[StepState] = []
+
+    if connection is not None and connection.status == CleverConnection.Status.CONNECTED:
+        name = connection.clever_district_name or connection.clever_district_id
+        steps.append(StepState("connection", "Clever connection", True, f"Connected to {name}."))
+    elif connection is not None and connection.status == CleverConnection.Status.RESET:
+        steps.append(
+            StepState(
+                "connection",
+                "Clever connection",
+                False,
+                "The configuration was reset.",
+                ("Save the Clever district ID and token again to reconnect.",),
+            )
+        )
+    else:
+        steps.append(
+            StepState(
+                "connection",
+                "Clever connection",
+                False,
+                "Not connected.",
+                ("Enter the Clever district ID and token in Clever Data Integration Setup.",),
+            )
+        )
+
+    counts = school_match_summary(district=district)
+    if counts["matched"]:
+        missing = ()
+        detail = f"{counts['matched']} of {counts['schools']} schools matched."
+        if counts["unmatched"]:
+            missing = (
+                f"{counts['unmatched']} school{'s' if counts['unmatched'] != 1 else ''} "
+                "without a Clever school: their students are not imported.",
+            )
+        steps.append(StepState("schools", "School matches", True, detail, missing))
+    else:
+        steps.append(
+            StepState(
+                "schools",
+                "School matches",
+                False,
+                "No school matched yet.",
+                ("Match at least one school to a Clever school.",),
+            )
+        )
+
+    if config.mapping_choices:
+        steps.append(StepState("fields", "Match Fields", True, "Fields matched."))
+    else:
+        steps.append(
+            StepState(
+                "fields",
+                "Match Fields",
+                False,
+                "Not saved yet.",
+                ("Review and save the field matches.",),
+            )
+        )
+
+    coded = coded_field_paths(config.mapping_choices, data_type=data_type)
+    saved = saved_codes(district=district, data_type=data_type)
+    code_missing = []
+    for field_name in coded:
+        values = saved.get(field_name, {})
+        label = next(
+            (f.label for f in local_fields_for(data_type) if f.name == field_name), field_name
+        )
+        if not values:
+            code_missing.append(f"Define the {label.lower()} codes.")
+        else:
+            unmapped = sum(1 for code in values.values() if not code)
+            if unmapped:
+                code_missing.append(
+                    f"{unmapped} {label.lower()} value{'s' if unmapped != 1 else ''} without a "
+                    "code: students with them are reported as errors."
+                )
+    codes_done = bool(config.mapping_choices) and not any(
+        m.startswith("Define") for m in code_missing
+    )
+    steps.append(
+        StepState(
+            "codes",
+            "Define Codes",
+            codes_done,
+            "Codes defined." if codes_done else "Not saved yet.",
+            tuple(code_missing) if config.mapping_choices else ("Match fields first.",),
+        )
+    )
+
+    sync = config.settings
+    if sync.saved:
+        detail = (
+            f"{SyncSettings.Frequency(sync.frequency).label}; "
+            f"{SyncSettings.ImportRule(sync.import_rule).label.lower()}; "
+            f"{'all mapped schools' if sync.scope == SyncSettings.Scope.ALL else f'{len(sync.school_ids)} chosen schools'}."
+        )
+        steps.append(StepState("sync", "Sync Settings", True, detail))
+    else:
+        steps.append(
+            StepState(
+                "sync",
+                "Sync Settings",
+                False,
+                "Not saved yet.",
+                ("Choose and save sync settings.",),
+            )
+        )
+
+    if config.recipients:
+        n = len(config.recipients)
+        steps.append(
+            StepState(
+                "notifications",
+                "Email notifications",
+                True,
+                f"{n} recipient{'s' if n != 1 else ''}.",
+                required=False,
+            )
+        )
+    else:
+        steps.append(
+            StepState(
+                "notifications",
+                "Email notifications",
+                False,
+                "Nobody is notified.",
+                ("Add a recipient to get an email about your first import (recommended).",),
+                required=False,
+            )
+        )
+    return steps
+
+
+def ready_to_import(steps: Sequence[StepState]) -> bool:
+    return all(s.done for s in steps if s.required)
+
+
+def setup_done(*, district: District) -> bool:
+    """Clever Data Integration Setup is complete: connected and at least one school matched."""
+    connection = connection_get(district=district)
+    if connection is None or connection.status != CleverConnection.Status.CONNECTED:
+        return False
+    return for_district(SchoolMatch, district).filter(clever_school__isnull=False).exists()

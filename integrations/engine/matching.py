@@ -1,0 +1,471 @@
+"""Match Clever records to local records and plan the changes. Pure: no database, no Django.
+
+The index is built once from the district's records (one query, done by the caller) and every
+lookup after that is a dict access, so planning 100,000 records costs no queries. The plan keeps
+tuples, not dicts of dicts, because it holds every planned change of a large district in memory.
+
+Matching never guesses (docs/engine.md, "Matching"): a Clever id link wins; otherwise the
+district's configured id links an unlinked local record; a record that only *looks* like a local
+one (same name and birth date, same email) becomes an alert for a person to decide; two Clever
+records claiming one id are both errors.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .spec import KEEP, ErrorCode, RecordError, SyncConfig
+
+CREATE_UPDATE = "create_update"
+UPDATE_ONLY = "update_only"
+CREATE_ONLY = "create_only"
+
+# Resolution kinds remembered from Alert rows (Match / Create Record).
+RESOLVE_MATCH = "match"
+RESOLVE_CREATE = "create"
+
+
+@dataclass(slots=True)
+class LocalIndex:
+    """The district's records as parallel lists plus lookup dicts (positions into the lists)."""
+
+    pks: list[int] = field(default_factory=list)
+    clever_ids: list[str | None] = field(default_factory=list)
+    active: list[bool] = field(default_factory=list)
+    scope: list[int | None] = field(default_factory=list)
+    values: list[tuple[Any, ...]] = field(default_factory=list)
+    by_clever: dict[str, int] = field(default_factory=dict)
+    by_link: dict[str, list[int]] = field(default_factory=dict)
+    _by_twin: dict[str, list[int]] | None = None
+    _twin_keys: Any = None
+    _link_keys: Any = None
+    _by_pk: dict[int, int] | None = None
+
+    @property
+    def by_twin(self) -> dict[str, list[int]]:
+        """Built on first use: a resync where every record links by Clever id never needs it."""
+        if self._by_twin is None:
+            twins: dict[str, list[int]] = {}
+            keys = self._twin_keys
+            for pos, values in enumerate(self.values):
+                for key in keys(values):
+                    twins.setdefault(key, []).append(pos)
+            self._by_twin = twins
+        return self._by_twin
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+    def position_of(self, pk: int) -> int | None:
+        if self._by_pk is None:
+            self._by_pk = {p: i for i, p in enumerate(self.pks)}
+        return self._by_pk.get(pk)
+
+    @property
+    def active_count(self) -> int:
+        return sum(self.active)
+
+
+def build_index(spec: Any, rows: Iterable[Sequence[Any]]) -> LocalIndex:
+    """Rows are ``(pk, clever_id, active_value, scope_value, *values)`` in ``spec`` field order."""
+    index = LocalIndex()
+    index._twin_keys = spec.twin_keys
+    is_active = spec.is_active
+    link_keys = index._link_keys = _link_keys_of(spec)
+    for row in rows:
+        pk, clever_id, active_value, scope_value = row[0], row[1], row[2], row[3]
+        values = tuple(row[4:])
+        pos = len(index.pks)
+        index.pks.append(pk)
+        clever_id = clever_id or None
+        index.clever_ids.append(clever_id)
+        index.active.append(bool(is_active(active_value)))
+        index.scope.append(scope_value)
+        index.values.append(values)
+        if clever_id:
+            index.by_clever[clever_id] = pos
+        for link in link_keys(values):
+            index.by_link.setdefault(link, []).append(pos)
+    return index
+
+
+def _link_keys_of(spec: Any) -> Any:
+    """``values -> tuple of keys``: ``spec.link_keys`` (optional: several keys, any one proves a
+    match, e.g. staff's last name + email *or* employee ID) or the single ``spec.link_key``."""
+    many = getattr(spec, "link_keys", None)
+    if many is not None:
+        return lambda values: tuple(dict.fromkeys(k for k in many(values) if k))
+    one = spec.link_key
+
+    def single(values: tuple[Any, ...]) -> tuple[str, ...]:
+        key = one(values)
+        return (key,) if key else ()
+
+    return single
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+Change = tuple[str, Any, Any]  # (field, old, new)
+
+
+@dataclass(slots=True)
+class Plan:
+    """What a sync would do. Test imports store it; real imports apply it."""
+
+    creates: list[tuple[str, tuple[Any, ...], str]] = field(default_factory=list)
+    # (pk, clever_id, name, changes, restore)
+    updates: list[tuple[int, str, str, tuple[Change, ...], bool]] = field(default_factory=list)
+    unchanged_pks: list[int] = field(default_factory=list)
+    inactivations: list[tuple[int, str, str]] = field(default_factory=list)
+    errors: list[RecordError] = field(default_factory=list)
+    # (clever_id, name, candidate local pks, reason, raw Clever record or None)
+    alerts: list[tuple[str, str, tuple[int, ...], str, Any]] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    records_read: int = 0
+    active_before: int = 0
+    seen_clever_ids: frozenset[str] = frozenset()
+    # Clever ids matched to an existing record (for "resolved alert" bookkeeping).
+    matched_clever_ids: frozenset[str] = frozenset()
+    # Local school ids of records created or matched (the schools whose data was imported).
+    schools_imported: frozenset[int] = frozenset()
+    notes: list[str] = field(default_factory=list)
+    # Only for specs with ``store_matched = True``: (pk, clever_id, name) of matched records
+    # without changes, so result pages can list every match (staff: a district's few thousand).
+    unchanged_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    # Only for specs with ``explain``: why, per result row: ("create", clever_id), ("match", pk),
+    # ("inactivate", pk) -> one sentence for the results page.
+    reasons: dict[tuple[str, Any], str] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        restores = sum(1 for u in self.updates if u[4])
+        return {
+            "created": len(self.creates),
+            "updated": len(self.updates),
+            "matched": len(self.updates) + len(self.unchanged_pks),
+            "unchanged": len(self.unchanged_pks),
+            "inactive": len(self.inactivations),
+            "errors": len(self.errors),
+            "alerts": len(self.alerts),
+            "restored": restores,
+            "skipped": len(self.skipped),
+        }
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.creates or self.updates or self.inactivations)
+
+
+def plan_records(
+    spec: Any,
+    config: SyncConfig,
+    records: Sequence[Any],
+    errors: Sequence[Any],
+    index: LocalIndex,
+    *,
+    resolutions: Mapping[str, tuple[str, int | None]] | None = None,
+    full: bool = True,
+    deleted_clever_ids: Iterable[str] = (),
+) -> Plan:
+    """Match mapped records to the index and plan creates, updates, inactivations and alerts.
+
+    ``records`` are the spec's ``Mapped`` values and ``errors`` its ``RecordError`` values for one
+    complete feed (``full=True``) or for a batch of Clever events (``full=False``: nobody is
+    inactivated for being absent, only the ``deleted_clever_ids``).
+    """
+    keep = getattr(spec, "keep", KEEP)
+    resolutions = resolutions or {}
+    plan = Plan(records_read=len(records) + len(errors), active_before=index.active_count)
+    plan.errors.extend(errors)
+    rule = config.import_rule or CREATE_UPDATE
+    fields = tuple(spec.fields) + tuple(getattr(spec, "extra_fields", ()))
+    create_only = frozenset(getattr(spec, "create_only_fields", ()))
+    diff_positions = tuple((i, name) for i, name in enumerate(fields) if name not in create_only)
+    active_column = spec.active_column
+    active_values = spec.active_values()
+    scope_ids = config.scope_school_ids
+    matched_schools = frozenset(config.school_matches.values())
+    # Optional spec hooks (docs/engine.md): several matching keys, their names in messages,
+    # a reason per result row, every match stored, never-linked records inactivated too.
+    link_keys = _link_keys_of(spec)
+    label = getattr(spec, "link_label", "student ID")
+    key_label = getattr(spec, "link_key_label", None)
+    explain = getattr(spec, "explain", None)
+    store_matched = bool(getattr(spec, "store_matched", False))
+    inactivate_unlinked = bool(getattr(spec, "inactivate_unlinked", False))
+    twin_reason = getattr(
+        spec,
+        "twin_reason",
+        "Looks like an existing student (same name and birth date, or same email) but no ID "
+        "links them.",
+    )
+
+    def label_of(keys: Iterable[str]) -> str:
+        keys = tuple(keys)
+        if key_label is not None and len(keys) == 1:
+            return key_label(keys[0])
+        return label
+
+    # Pass 1: ids across the whole feed. Duplicates are errors for every claimant, never a merge.
+    clever_counts = Counter(r.clever_id for r in records)
+    for e in errors:
+        if e.clever_id:
+            clever_counts[e.clever_id] += 1
+    link_of = [link_keys(r.values) for r in records]
+    link_counts = Counter(k for keys in link_of for k in keys)
+    seen = frozenset(clever_counts)
+    plan.seen_clever_ids = seen
+
+    claimed: dict[int, str] = {}  # local position -> Clever id that took it
+    alert_candidates: set[int] = set()
+    matched_ids: set[str] = set()
+    schools: set[int] = set()
+    pending: list[tuple[Any, int | None, str]] = []  # (record, position or None, how)
+
+    for rec, links in zip(records, link_of, strict=True):
+        cid = rec.clever_id
+        if clever_counts[cid] > 1:
+            plan.errors.append(
+                RecordError(
+                    cid,
+                    ErrorCode.DUPLICATE_CLEVER_ID,
+                    "Clever sent more than one record with this Clever ID; none of them was "
+                    "imported.",
+                    rec.name,
+                )
+            )
+            continue
+        shared = [k for k in links if link_counts[k] > 1]
+        if shared:
+            plan.errors.append(
+                RecordError(
+                    cid,
+                    ErrorCode.DUPLICATE_LINK_ID,
+                    f"{link_counts[shared[0]]} Clever records have the same {label_of(shared)}; "
+                    "none of them was imported. Correct the IDs in the student information "
+                    "system.",
+                    rec.name,
+                )
+            )
+            continue
+        if rec.scope_school is None and spec.scope_column is not None:
+            plan.skipped.append((cid, rec.name, "Not at a school matched to Clever."))
+            continue
+        if (
+            spec.scope_column is not None
+            and scope_ids is not None
+            and rec.scope_school not in scope_ids
+        ):
+            plan.skipped.append((cid, rec.name, "School not included in the sync settings."))
+            continue
+
+        resolution = resolutions.get(cid)
+        pos = index.by_clever.get(cid)
+        if pos is not None:
+            pending.append((rec, pos, "clever_id"))
+            continue
+        if resolution is not None:
+            kind, chosen = resolution
+            if kind == RESOLVE_CREATE:
+                pending.append((rec, None, "resolved_create"))
+                continue
+            chosen_pos = index.position_of(chosen) if chosen is not None else None
+            if chosen_pos is not None:
+                other = index.clever_ids[chosen_pos]
+                if other and other != cid and other in seen:
+                    plan.errors.append(
+                        RecordError(
+                            cid,
+                            ErrorCode.LINK_ID_TAKEN,
+                            "The record chosen in Resolve Alerts is linked to another Clever "
+                            "record that is still in Clever.",
+                            rec.name,
+                        )
+                    )
+                    continue
+                pending.append((rec, chosen_pos, "resolved_match"))
+                continue
+            # The chosen record is gone: decide again below.
+
+        by_link = index.by_link
+        hit = [k for k in links if k in by_link]
+        candidates = list(dict.fromkeys(p for k in hit for p in by_link[k]))
+        if candidates:
+            unlinked = [p for p in candidates if not index.clever_ids[p]]
+            linked_live = [p for p in candidates if index.clever_ids[p] in seen]
+            if linked_live:
+                taken_by = [k for k in hit if any(p in linked_live for p in by_link[k])]
+                plan.errors.append(
+                    RecordError(
+                        cid,
+                        ErrorCode.LINK_ID_TAKEN,
+                        f"A local record with this {label_of(taken_by)} is linked to another "
+                        "Clever record that is still in Clever; correct the IDs in the student "
+                        "information system.",
+                        rec.name,
+                    )
+                )
+                continue
+            if len(unlinked) == 1 and len(candidates) == 1:
+                pending.append((rec, unlinked[0], "link"))
+                continue
+            reason = (
+                f"{len(candidates)} local records have this {label_of(hit)}."
+                if len(candidates) > 1
+                else f"A local record with this {label_of(hit)} is linked to a Clever record "
+                "that is no longer in Clever (Clever may have issued a new ID)."
+            )
+            _alert(plan, index, rec, candidates, reason, alert_candidates)
+            continue
+
+        twins: list[int] = []
+        for key in spec.twin_keys(rec.values):
+            for p in index.by_twin.get(key, ()):
+                if p not in twins:
+                    twins.append(p)
+        if twins:
+            _alert(plan, index, rec, twins, twin_reason, alert_candidates)
+            continue
+        pending.append((rec, None, "new"))
+
+    # Pass 2: turn matches into creates / updates / unchanged, honouring the import rule.
+    for rec, pos, how in pending:
+        cid = rec.clever_id
+        if pos is None:
+            if rule == UPDATE_ONLY:
+                plan.skipped.append((cid, rec.name, "New record: the import rule updates only."))
+                continue
+            plan.creates.append((cid, rec.values, rec.name))
+            if explain is not None:
+                plan.reasons[("create", cid)] = explain(
+                    "create", rec.values, config=config, how=how
+                )
+            if rec.scope_school is not None:
+                schools.add(rec.scope_school)
+            continue
+        if pos in claimed:
+            plan.errors.append(
+                RecordError(
+                    cid,
+                    ErrorCode.LINK_ID_TAKEN,
+                    "Another Clever record in this import already matched the same local record.",
+                    rec.name,
+                )
+            )
+            continue
+        claimed[pos] = cid
+        old = index.values[pos]
+        changes: list[Change] = []
+        for i, name in diff_positions:
+            new = rec.values[i]
+            if new is keep:
+                continue
+            if old[i] != new:
+                changes.append((name, old[i], new))
+        if index.clever_ids[pos] != cid:
+            changes.append(("clever_id", index.clever_ids[pos], cid))
+        restore = not index.active[pos]
+        if restore:
+            for column, value in active_values.items():
+                if column == active_column:
+                    changes.append((column, "inactive", value))
+        if changes and rule == CREATE_ONLY:
+            plan.skipped.append(
+                (cid, rec.name, "Existing record with changes: the import rule creates only.")
+            )
+            continue
+        matched_ids.add(cid)
+        if rec.scope_school is not None:
+            schools.add(rec.scope_school)
+        if changes:
+            plan.updates.append((index.pks[pos], cid, rec.name, tuple(changes), restore))
+        else:
+            plan.unchanged_pks.append(index.pks[pos])
+            if store_matched:
+                plan.unchanged_rows.append((index.pks[pos], cid, rec.name))
+        if explain is not None:
+            mine = set(link_keys(old)) if how == "link" else set()
+            keys = tuple(k for k in link_keys(rec.values) if k in mine)
+            plan.reasons[("match", index.pks[pos])] = explain(
+                "match", rec.values, config=config, how=how, keys=keys
+            )
+
+    # Pass 3: inactivations. An empty feed never inactivates anyone.
+    protected = set(claimed) | alert_candidates
+    if rule != CREATE_ONLY:
+        if full and plan.records_read > 0:
+            for pos, cid in enumerate(index.clever_ids):
+                if not index.active[pos] or cid in seen or pos in protected:
+                    continue
+                if not cid:
+                    # Never linked: "not in Clever" only for specs that say so (staff), and
+                    # only when no Clever record carries one of its keys (an error or a skip
+                    # may still be this person).
+                    if not inactivate_unlinked:
+                        continue
+                    if any(k in link_counts for k in link_keys(index.values[pos])):
+                        continue
+                if not _in_scope(index.scope[pos], spec, scope_ids, matched_schools):
+                    continue
+                values = index.values[pos]
+                plan.inactivations.append((index.pks[pos], cid or "", spec.display_name(values)))
+                if explain is not None:
+                    plan.reasons[("inactivate", index.pks[pos])] = explain(
+                        "inactivate", values, config=config, how="linked" if cid else "unlinked"
+                    )
+        elif not full:
+            for cid in dict.fromkeys(deleted_clever_ids):
+                pos = index.by_clever.get(cid)
+                if pos is None or not index.active[pos] or pos in protected:
+                    continue
+                plan.inactivations.append(
+                    (index.pks[pos], cid, spec.display_name(index.values[pos]))
+                )
+        elif full and plan.records_read == 0 and index.active_count:
+            plan.notes.append(
+                "Clever returned no records: nobody was marked inactive. Check the data sharing "
+                "settings in Clever."
+            )
+    plan.matched_clever_ids = frozenset(matched_ids)
+    plan.schools_imported = frozenset(schools)
+    return plan
+
+
+def _alert(
+    plan: Plan,
+    index: LocalIndex,
+    rec: Any,
+    candidates: Iterable[int],
+    reason: str,
+    seen_candidates: set[int],
+) -> None:
+    positions = tuple(candidates)
+    seen_candidates.update(positions)
+    pks = tuple(index.pks[p] for p in positions)
+    plan.alerts.append((rec.clever_id, rec.name, pks, reason, rec.raw))
+
+
+def _in_scope(
+    school: int | None, spec: Any, scope_ids: frozenset[int] | None, matched: frozenset[int]
+) -> bool:
+    if spec.scope_column is None:
+        return True
+    if scope_ids is not None:
+        return school in scope_ids
+    return school in matched
+
+
+def may_need_review(spec: Any, index: LocalIndex, record: Any) -> bool:
+    """Whether a record could become an alert (its raw payload is then kept for the alert page).
+
+    Cheap and conservative: anything not linked by Clever id that shares a key with a local record.
+    """
+    if record.clever_id in index.by_clever:
+        return False
+    link_keys = index._link_keys or _link_keys_of(spec)
+    if any(link in index.by_link for link in link_keys(record.values)):
+        return True
+    return any(key in index.by_twin for key in spec.twin_keys(record.values))

@@ -1,0 +1,24 @@
+"""Which sync spec serves which data type (imported lazily: specs live in their own apps)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+SPEC_PATHS = {"students": "students.sync:SPEC", "staff": "staff.sync:SPEC"}
+
+
+class UnknownDataType(LookupError):
+    pass
+
+
+def get_spec(data_type: str) -> Any:
+    try:
+        module_name, _, attr = SPEC_PATHS[data_type].partition(":")
+    except KeyError:
+        raise UnknownDataType(f'No sync rules for data type "{data_type}".') from None
+    module = import_module(module_name)
+    spec = getattr(module, attr, None)
+    if spec is None:
+        raise UnknownDataType(f'The sync rules for "{data_type}" are not available yet.')
+    return spec

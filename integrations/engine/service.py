@@ -1,0 +1,634 @@
+"""Run one import end to end: the only entry point workers, the CLI and the portal use.
+
+``run_execute(run_id=...)`` loads the run, takes the district's lease (fencing), reads the
+district's records once into an index, streams Clever page by page (renewing the lease and the
+heartbeat on each page), plans, and then either stores the plan (test import), stops for review
+(guard), or applies it in one fenced transaction. A test import and a real import share every
+line up to the plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..clever import (
+    CleverBadResponseError,
+    CleverClient,
+    CleverError,
+    CleverRateLimitError,
+    CleverServerError,
+)
+from ..crypto import TokenDecryptError
+from ..models import Alert, CleverConnection, ImportRun, RunResult, SchoolMatch, SyncSettings
+from ..runs import (
+    MAX_ATTEMPTS,
+    LeaseLost,
+    _notify,
+    lease_acquire,
+    lease_release,
+    lease_renew,
+    run_failure_recorded,
+)
+from ..scheduling import first_run_at
+from .config import load_sync_config
+from .guard import guard_check
+from .matching import (
+    RESOLVE_CREATE,
+    RESOLVE_MATCH,
+    LocalIndex,
+    Plan,
+    build_index,
+    may_need_review,
+    plan_records,
+)
+from .registry import get_spec
+from .spec import SyncConfig
+from .store import FenceLost, alerts_upsert, apply_plan, flip_state, results_store
+
+logger = logging.getLogger("integrations.engine")
+
+TRANSIENT = (CleverServerError, CleverRateLimitError, CleverBadResponseError)
+Status = ImportRun.Status
+COUNT_FIELDS = ("created", "updated", "matched", "unchanged", "inactive", "errors", "alerts")
+Mode = ImportRun.Mode
+
+ClientFactory = Callable[[CleverConnection], CleverClient]
+
+
+@dataclass
+class RunOutcome:
+    run: ImportRun
+    retry_in: float | None = None  # seconds: the task should retry (transient Clever fault)
+
+
+class RunAborted(Exception):
+    """Stop the run with an admin-readable message (no Clever error involved)."""
+
+
+def default_client(connection: CleverConnection) -> CleverClient:
+    from ..crypto import decrypt_token
+
+    token = decrypt_token(connection.token_encrypted)
+    return CleverClient(token=token, base_url=connection.api_url or settings.CLEVER_API_URL)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_index(*, spec: Any, district_id: int) -> LocalIndex:
+    """The district's records in one streamed query (tuples, no model instances)."""
+    columns = ["pk", "clever_id", spec.active_column, spec.scope_column or "pk", *spec.fields]
+    rows = (
+        spec.model.objects.filter(district_id=district_id)
+        .order_by()
+        .values_list(*columns)
+        .iterator(chunk_size=10000)
+    )
+    extra_fields = tuple(getattr(spec, "extra_fields", ()))
+    if extra_fields:
+        extra = spec.read_extra(district_id=district_id)
+        blank = tuple(None for _ in extra_fields)
+        rows = (tuple(row) + tuple(extra.get(row[0], blank)) for row in rows)
+    return build_index(spec, rows)
+
+
+def read_feed(
+    *,
+    spec: Any,
+    config: SyncConfig,
+    client: CleverClient,
+    index: LocalIndex,
+    on_page: Callable[[int], None],
+) -> tuple[list[Any], list[Any]]:
+    """Stream Clever page by page and map every record; the raw payload is kept only for
+    records that may need a person's decision."""
+    records: list[Any] = []
+    errors: list[Any] = []
+    roles = tuple(getattr(spec, "clever_roles", ()) or (spec.clever_role,))
+    seen: set[str] | None = set() if len(roles) > 1 else None
+    count = 0
+    for role in roles:
+        for page in client.user_pages(role):
+            for user in page:
+                raw = user.raw
+                if seen is not None:
+                    if user.id and user.id in seen:
+                        continue
+                    seen.add(user.id)
+                mapped = spec.map_record(raw, config)
+                if hasattr(mapped, "values"):
+                    if may_need_review(spec, index, mapped):
+                        mapped = dataclasses.replace(mapped, raw=raw)
+                    records.append(mapped)
+                else:
+                    errors.append(mapped)
+            count += len(page)
+            on_page(count)
+    return records, errors
+
+
+def with_sections(
+    *, spec: Any, config: SyncConfig, client: CleverClient, renew: Callable[[], None] | None = None
+) -> SyncConfig:
+    """Specs with ``uses_sections`` (staff: the schools a teacher teaches at give access) get
+    Clever's sections streamed once per run and folded into ``config.extra`` by
+    ``spec.add_sections(extra, sections)``; other specs are untouched (no request)."""
+    if not getattr(spec, "uses_sections", False):
+        return config
+
+    def stream() -> Any:
+        for count, section in enumerate(client.sections(), 1):
+            if renew is not None and count % 1000 == 0:
+                renew()
+            yield section
+
+    extra = spec.add_sections(dict(config.extra or {}), stream())
+    return dataclasses.replace(config, extra=extra)
+
+
+def alert_resolutions(*, district_id: int, data_type: str) -> dict[str, tuple[str, int | None]]:
+    """Decisions taken in Resolve Alerts and not yet processed: later syncs honour them."""
+    out: dict[str, tuple[str, int | None]] = {}
+    for cid, status, chosen in Alert.objects.filter(
+        district_id=district_id,
+        data_type=data_type,
+        status__in=(Alert.Status.MATCH_CHOSEN, Alert.Status.CREATE_CHOSEN),
+    ).values_list("clever_id", "status", "chosen_id"):
+        if status == Alert.Status.MATCH_CHOSEN and chosen:
+            out[cid] = (RESOLVE_MATCH, chosen)
+        elif status == Alert.Status.CREATE_CHOSEN:
+            out[cid] = (RESOLVE_CREATE, None)
+    return out
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run_execute(
+    *, run_id: int, client_factory: ClientFactory | None = None, allow_retry: bool = True
+) -> RunOutcome:
+    run = ImportRun.objects.select_related("district").get(pk=run_id)
+    if run.status not in ImportRun.ACTIVE_STATUSES:
+        return RunOutcome(run)  # finished already: a duplicate delivery is a no-op
+    fence = lease_acquire(run=run)
+    if fence is None:
+        logger.info("run %s: lease held elsewhere; not running it twice", run.pk)
+        return RunOutcome(run)
+    try:
+        return _execute(run, fence, client_factory or default_client, allow_retry)
+    finally:
+        lease_release(run=run, fence=fence)
+
+
+def _execute(
+    run: ImportRun, fence: int, client_factory: ClientFactory, allow_retry: bool
+) -> RunOutcome:
+    now = timezone.now()
+    attempt = run.attempt + 1
+    ImportRun.objects.filter(pk=run.pk, fence=fence).update(attempt=attempt)
+    run.attempt = attempt
+    if attempt > MAX_ATTEMPTS:
+        return _fail(run, fence, f"The import gave up after {MAX_ATTEMPTS} attempts.", False)
+    flip_state(
+        run=run,
+        fence=fence,
+        from_status=ImportRun.ACTIVE_STATUSES,
+        status=Status.VALIDATING,
+        started_at=now,
+        heartbeat_at=now,
+        records_seen=0,
+        error_message="",
+    )
+    run.status = Status.VALIDATING
+    try:
+        spec = get_spec(run.data_type)
+        connection = CleverConnection.objects.filter(district_id=run.district_id).first()
+        if connection is None or not connection.token_encrypted:
+            raise RunAborted(
+                "This district is not connected to Clever: complete Clever Data Integration Setup."
+            )
+        extra_loader = getattr(spec, "extra_config", None)
+        extra = extra_loader(district=run.district) if extra_loader else None
+        config = load_sync_config(district=run.district, data_type=run.data_type, extra=extra)
+        if not config.school_matches:
+            raise RunAborted("No school is matched to a Clever school yet: match schools first.")
+        index = read_index(spec=spec, district_id=run.district_id)
+        resolutions = alert_resolutions(district_id=run.district_id, data_type=run.data_type)
+
+        def progress(seen: int) -> None:
+            lease_renew(run=run, fence=fence)
+            ImportRun.objects.filter(pk=run.pk, fence=fence).update(
+                records_seen=seen, heartbeat_at=timezone.now()
+            )
+
+        with client_factory(connection) as client:
+            config = with_sections(
+                spec=spec,
+                config=config,
+                client=client,
+                renew=lambda: lease_renew(run=run, fence=fence),
+            )
+            if run.mode == Mode.EVENTS:
+                return _run_events(run, fence, spec, config, client, index, resolutions, connection)
+            checkpoint = _latest_event_id(client) if run.mode == Mode.IMPORT else None
+            records, errors = read_feed(
+                spec=spec, config=config, client=client, index=index, on_page=progress
+            )
+        plan = plan_records(spec, config, records, errors, index, resolutions=resolutions)
+        del records, errors
+        return _finish(run, fence, spec, config, plan, checkpoint=checkpoint, full=True)
+    except LeaseLost:
+        logger.warning("run %s lost its lease; stopping without writing", run.pk)
+        return RunOutcome(run)
+    except FenceLost:
+        logger.warning("run %s: fence check failed at commit; rolled back", run.pk)
+        return RunOutcome(run)
+    except CleverError as exc:
+        logger.warning("run %s: Clever error: %s", run.pk, exc.detail or exc.admin_message)
+        return _fail(run, fence, exc.admin_message, allow_retry and isinstance(exc, TRANSIENT))
+    except RunAborted as exc:
+        return _fail(run, fence, str(exc), False)
+    except TokenDecryptError as exc:
+        return _fail(run, fence, exc.admin_message, False)
+    except Exception as exc:
+        logger.exception("run %s failed unexpectedly", run.pk)
+        return _fail(
+            run,
+            fence,
+            f"The import failed unexpectedly ({type(exc).__name__}). Nothing was changed; "
+            "support has been notified.",
+            False,
+        )
+
+
+def _latest_event_id(client: CleverClient) -> str | None:
+    """The events checkpoint to store with a full sync (Clever's recommended order)."""
+    try:
+        return client.latest_event_id()
+    except TRANSIENT:
+        raise
+    except CleverError as exc:
+        logger.info("events checkpoint unavailable: %s", exc.detail)
+        return None
+
+
+def _finish(
+    run: ImportRun,
+    fence: int,
+    spec: Any,
+    config: SyncConfig,
+    plan: Plan,
+    *,
+    checkpoint: str | None,
+    full: bool,
+    connection: CleverConnection | None = None,
+    since: str | None = None,
+) -> RunOutcome:
+    now = timezone.now()
+    counts = {k: v for k, v in plan.counts().items() if k in COUNT_FIELDS}
+    decision = guard_check(
+        active_before=plan.active_before,
+        inactivations=len(plan.inactivations),
+        threshold_pct=config.threshold_pct,
+        floor=settings.MASS_INACTIVATION_FLOOR,
+    )
+    notes = " ".join(plan.notes)
+
+    if run.mode == Mode.TEST:
+        with transaction.atomic():
+            results_store(run=run, spec=spec, plan=plan)
+            alerts_upsert(run=run, plan=plan, full=full)
+            flip_state(
+                run=run,
+                fence=fence,
+                from_status=[Status.VALIDATING],
+                status=Status.SUCCEEDED,
+                finished_at=now,
+                heartbeat_at=now,
+                guard_tripped=decision.tripped,
+                guard_detail=(
+                    ("A real import would stop for review: " + decision.detail)[:300]
+                    if decision.tripped
+                    else notes[:300]
+                ),
+                **counts,
+            )
+        return RunOutcome(_reloaded(run))
+
+    tripped, detail = decision.tripped, decision.detail
+    if run.approves_id:
+        reviewed = set(
+            RunResult.objects.filter(
+                run_id=run.approves_id, action=RunResult.Action.INACTIVATE
+            ).values_list("local_id", flat=True)
+        )
+        planned = {pk for pk, _cid, _name in plan.inactivations}
+        tripped = not planned <= reviewed
+        detail = (
+            f"The data changed since the review: {len(planned - reviewed):,} inactivations were "
+            "not part of the approved set. Review again."
+            if tripped
+            else ""
+        )
+    if tripped:
+        with transaction.atomic():
+            results_store(run=run, spec=spec, plan=plan)
+            alerts_upsert(run=run, plan=plan, full=full)
+            flip_state(
+                run=run,
+                fence=fence,
+                from_status=[Status.VALIDATING],
+                status=Status.NEEDS_REVIEW,
+                finished_at=now,
+                heartbeat_at=now,
+                guard_tripped=True,
+                guard_detail=detail[:300],
+                **counts,
+            )
+            _notify(run.pk)
+        return RunOutcome(_reloaded(run))
+
+    flip_state(
+        run=run,
+        fence=fence,
+        from_status=[Status.VALIDATING],
+        status=Status.APPLYING,
+        heartbeat_at=now,
+    )
+    with transaction.atomic():
+        created_pks = apply_plan(spec=spec, config=config, run=run, plan=plan, now=now)
+        after_apply = getattr(spec, "after_apply", None)
+        if after_apply is not None and created_pks:
+            # After commit only (staff: final usernames and welcome emails); a failure there is
+            # logged and never undoes the import.
+            transaction.on_commit(
+                functools.partial(
+                    after_apply,
+                    district_id=run.district_id,
+                    run_id=run.pk,
+                    created_ids=list(created_pks),
+                ),
+                robust=True,
+            )
+        results_store(run=run, spec=spec, plan=plan, created_pks=created_pks)
+        alerts_upsert(run=run, plan=plan, full=full)
+        _mark_resolved_alerts(run=run, plan=plan)
+        if connection is not None:
+            moved = CleverConnection.objects.filter(
+                pk=connection.pk, last_event_id=since or ""
+            ).update(last_event_id=checkpoint or since or "")
+            if moved != 1:
+                raise FenceLost("the events checkpoint moved under this run")
+        elif checkpoint:
+            CleverConnection.objects.filter(district_id=run.district_id).update(
+                last_event_id=checkpoint
+            )
+        if full:
+            _after_import(run=run, plan=plan, now=now, spec=spec)
+        SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type).update(
+            consecutive_failures=0
+        )
+        flip_state(
+            run=run,
+            fence=fence,
+            from_status=[Status.APPLYING],
+            status=Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            guard_detail=notes[:300],
+            **counts,
+        )
+        if run.mode == Mode.IMPORT:
+            _notify(run.pk)
+    return RunOutcome(_reloaded(run))
+
+
+def _mark_resolved_alerts(*, run: ImportRun, plan: Plan) -> None:
+    """Chosen alerts that this import carried out become Matched / Created (few rows: the
+    decisions are read first, so no query carries the plan's 100,000 ids)."""
+    chosen = list(
+        Alert.objects.filter(
+            district_id=run.district_id,
+            data_type=run.data_type,
+            status__in=(Alert.Status.MATCH_CHOSEN, Alert.Status.CREATE_CHOSEN),
+        ).values_list("pk", "clever_id", "status")
+    )
+    if not chosen:
+        return
+    created = {cid for cid, _v, _n in plan.creates}
+    matched = [
+        pk
+        for pk, cid, status in chosen
+        if status == Alert.Status.MATCH_CHOSEN and cid in plan.matched_clever_ids
+    ]
+    made = [
+        pk for pk, cid, status in chosen if status == Alert.Status.CREATE_CHOSEN and cid in created
+    ]
+    if matched:
+        Alert.objects.filter(pk__in=matched).update(status=Alert.Status.MATCHED)
+    if made:
+        Alert.objects.filter(pk__in=made).update(status=Alert.Status.CREATED)
+
+
+def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None) -> None:
+    """Lock the school matches that brought data; switch the schedule on after the first import.
+
+    Settings created here take the spec's ``default_frequency`` when it has one (staff: every 6
+    hours, the guide's "within 4 to 6 hours")."""
+    if plan.schools_imported:
+        SchoolMatch.objects.filter(
+            district_id=run.district_id,
+            school_id__in=list(plan.schools_imported),
+            locked_at__isnull=True,
+        ).update(locked_at=now)
+    frequency = getattr(spec, "default_frequency", None)
+    sync, _ = SyncSettings.objects.get_or_create(
+        district_id=run.district_id,
+        data_type=run.data_type,
+        defaults={"frequency": frequency} if frequency else {},
+    )
+    if sync.first_import_at is None:
+        SyncSettings.objects.filter(pk=sync.pk, first_import_at__isnull=True).update(
+            first_import_at=now,
+            enabled=True,
+            next_run_at=first_run_at(
+                frequency=sync.frequency,
+                daily_at=sync.daily_at,
+                tz=run.district.time_zone,
+                now=now,
+            ),
+        )
+
+
+def _run_events(
+    run: ImportRun,
+    fence: int,
+    spec: Any,
+    config: SyncConfig,
+    client: CleverClient,
+    index: LocalIndex,
+    resolutions: dict[str, tuple[str, int | None]],
+    connection: CleverConnection,
+) -> RunOutcome:
+    """Apply Clever's ``users.*`` events since the checkpoint; advance it in the same transaction."""
+    since = connection.last_event_id
+    first_import = (
+        SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type)
+        .values_list("first_import_at", flat=True)
+        .first()
+    )
+    if not since and first_import is None:
+        raise RunAborted("Events are applied after the first full import: run an import first.")
+    roles = set(getattr(spec, "clever_roles", ()) or (spec.clever_role,))
+    latest: dict[str, Any] = {}
+    last_id = since
+    seen = 0
+    for event in client.events(starting_after=since or None):
+        last_id = event.id or last_id
+        seen += 1
+        if event.record_type != "users":
+            continue
+        cid = event.object.get("id")
+        if isinstance(cid, str) and cid:
+            latest.pop(cid, None)
+            latest[cid] = event
+        if seen % 1000 == 0:
+            lease_renew(run=run, fence=fence)
+    records: list[Any] = []
+    errors: list[Any] = []
+    deleted: list[str] = []
+    for cid, event in latest.items():
+        user_roles = event.object.get("roles")
+        has_role = isinstance(user_roles, dict) and any(
+            isinstance(user_roles.get(r), dict) for r in roles
+        )
+        if event.action == "deleted" or not has_role:
+            deleted.append(cid)
+            continue
+        mapped = spec.map_record(event.object, config)
+        if hasattr(mapped, "values"):
+            if may_need_review(spec, index, mapped):
+                mapped = dataclasses.replace(mapped, raw=event.object)
+            records.append(mapped)
+        else:
+            errors.append(mapped)
+    ImportRun.objects.filter(pk=run.pk, fence=fence).update(
+        records_seen=len(latest), heartbeat_at=timezone.now()
+    )
+    plan = plan_records(
+        spec,
+        config,
+        records,
+        errors,
+        index,
+        resolutions=resolutions,
+        full=False,
+        deleted_clever_ids=deleted,
+    )
+    return _finish(
+        run,
+        fence,
+        spec,
+        config,
+        plan,
+        checkpoint=last_id,
+        full=False,
+        connection=connection,
+        since=since,
+    )
+
+
+def _fail(run: ImportRun, fence: int, message: str, retry: bool) -> RunOutcome:
+    now = timezone.now()
+    if retry and run.attempt < MAX_ATTEMPTS and run.trigger != ImportRun.Trigger.CLI:
+        ImportRun.objects.filter(pk=run.pk, fence=fence).update(
+            status=Status.QUEUED,
+            started_at=None,
+            heartbeat_at=now,
+            error_message=f"{message} (attempt {run.attempt} of {MAX_ATTEMPTS})",
+        )
+        delay = min(600.0, 30.0 * 2 ** (run.attempt - 1))
+        return RunOutcome(_reloaded(run), retry_in=random.uniform(delay / 2, delay))  # noqa: S311
+    with transaction.atomic():
+        updated = ImportRun.objects.filter(
+            pk=run.pk, fence=fence, status__in=ImportRun.ACTIVE_STATUSES
+        ).update(status=Status.FAILED, finished_at=now, heartbeat_at=now, error_message=message)
+        if updated:
+            run_failure_recorded(run=run, reason=message)
+    return RunOutcome(_reloaded(run))
+
+
+def _reloaded(run: ImportRun) -> ImportRun:
+    run.refresh_from_db()
+    return run
+
+
+def alerts_apply(*, run_id: int, client_factory: ClientFactory | None = None) -> RunOutcome:
+    """Process All Updates: carry out the Match / Create Record decisions taken in Resolve Alerts.
+
+    The same lease, plan and fenced apply as an import, fed with the alerts' stored Clever
+    records instead of a Clever download; nobody is inactivated.
+    """
+    run = ImportRun.objects.select_related("district").get(pk=run_id)
+    fence = lease_acquire(run=run)
+    if fence is None:
+        return RunOutcome(run)
+    try:
+        run.attempt += 1
+        ImportRun.objects.filter(pk=run.pk).update(attempt=run.attempt)
+        now = timezone.now()
+        flip_state(
+            run=run,
+            fence=fence,
+            from_status=ImportRun.ACTIVE_STATUSES,
+            status=Status.VALIDATING,
+            started_at=now,
+            heartbeat_at=now,
+        )
+        spec = get_spec(run.data_type)
+        extra_loader = getattr(spec, "extra_config", None)
+        extra = extra_loader(district=run.district) if extra_loader else None
+        config = load_sync_config(district=run.district, data_type=run.data_type, extra=extra)
+        if getattr(spec, "uses_sections", False):
+            connection = CleverConnection.objects.filter(district_id=run.district_id).first()
+            if connection is None or not connection.token_encrypted:
+                raise RunAborted("This district is not connected to Clever.")
+            with (client_factory or default_client)(connection) as client:
+                config = with_sections(spec=spec, config=config, client=client)
+        index = read_index(spec=spec, district_id=run.district_id)
+        resolutions = alert_resolutions(district_id=run.district_id, data_type=run.data_type)
+        records: list[Any] = []
+        errors: list[Any] = []
+        for raw in Alert.objects.filter(
+            district_id=run.district_id, data_type=run.data_type, clever_id__in=list(resolutions)
+        ).values_list("clever_record", flat=True):
+            mapped = spec.map_record(raw, config)
+            (records if hasattr(mapped, "values") else errors).append(mapped)
+        ImportRun.objects.filter(pk=run.pk).update(records_seen=len(records) + len(errors))
+        plan = plan_records(
+            spec, config, records, errors, index, resolutions=resolutions, full=False
+        )
+        plan.notes.append("Resolved alerts processed (Process All Updates).")
+        return _finish(run, fence, spec, config, plan, checkpoint=None, full=False)
+    except FenceLost:
+        return RunOutcome(run)
+    except RunAborted as exc:
+        return _fail(run, fence, str(exc), False)
+    except CleverError as exc:
+        return _fail(run, fence, exc.admin_message, False)
+    except Exception as exc:
+        logger.exception("run %s (alerts) failed", run.pk)
+        return _fail(run, fence, f"Processing the alerts failed ({type(exc).__name__}).", False)
+    finally:
+        lease_release(run=run, fence=fence)

@@ -1,0 +1,321 @@
+"""Writing a plan: results for every run, live records (bulk, atomic, fenced) for real imports.
+
+Everything here runs inside the caller's ``transaction.atomic()``. Writes are batched
+(``bulk_create`` / ``bulk_update`` / ``UPDATE ... WHERE pk IN``), so a 100,000-record import is a
+few hundred statements, and a re-run of the same data writes nothing at all (the plan is empty:
+values are compared before anything is written).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, Model
+from django.utils import timezone
+
+from ..models import Alert, ImportRun, RunResult, SyncLease, UpdateLog
+from .fastinsert import fast_insert
+from .matching import Plan
+from .spec import KEEP
+
+BATCH = 2000
+RESULT_BATCH = 5000
+
+
+class FenceLost(Exception):
+    """The run's fence no longer matches: a newer holder exists; the transaction must roll back."""
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _fmt(spec: Any, field: str, value: Any) -> str:
+    if field == "school_id" and value is None:
+        return ""
+    return spec.format_value(field, value)[:2000]
+
+
+# --- results (test and real imports) --------------------------------------------------------
+
+
+def result_rows(
+    *, run: ImportRun, spec: Any, plan: Plan, created_pks: list[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every planned change, error, alert and skip; unchanged records are only counted.
+
+    A real import's "created" rows point at the new record instead of repeating its values.
+    """
+    keep = getattr(spec, "keep", KEEP)
+    fields = tuple(spec.fields) + tuple(getattr(spec, "extra_fields", ()))
+    Action = RunResult.Action
+    reasons = plan.reasons
+    for i, (cid, values, name) in enumerate(plan.creates):
+        changes = (
+            {}
+            if created_pks
+            else {
+                f: _fmt(spec, f, v)
+                for f, v in zip(fields, values, strict=True)
+                if v is not keep and v not in (None, "")
+            }
+        )
+        yield dict(
+            run_id=run.pk,
+            action=Action.CREATE,
+            clever_id=cid,
+            local_id=created_pks[i] if created_pks else None,
+            name=name,
+            changes=changes,
+            reason=reasons.get(("create", cid), "")[:500],
+        )
+    for pk, cid, name, changes, restore in plan.updates:
+        yield dict(
+            run_id=run.pk,
+            action=Action.RESTORE if restore else Action.UPDATE,
+            clever_id=cid,
+            local_id=pk,
+            name=name,
+            changes={f: [_fmt(spec, f, old), _fmt(spec, f, new)] for f, old, new in changes},
+            reason=reasons.get(("match", pk), "")[:500],
+        )
+    # Matched without changes: only specs with ``store_matched`` list them (students: counted).
+    for pk, cid, name in plan.unchanged_rows:
+        yield dict(
+            run_id=run.pk,
+            action=Action.MATCH,
+            clever_id=cid,
+            local_id=pk,
+            name=name,
+            reason=reasons.get(("match", pk), "")[:500],
+        )
+    for pk, cid, name in plan.inactivations:
+        yield dict(
+            run_id=run.pk,
+            action=Action.INACTIVATE,
+            clever_id=cid,
+            local_id=pk,
+            name=name,
+            reason=reasons.get(("inactivate", pk), "")[:500],
+        )
+    for error in plan.errors:
+        yield dict(
+            run_id=run.pk,
+            action=Action.ERROR,
+            clever_id=(error.clever_id or "")[:64],
+            name=(error.name or "")[:300],
+            reason=error.message[:500],
+            code=str(error.code)[:40],
+        )
+    for cid, name, candidates, reason, _raw in plan.alerts:
+        yield dict(
+            run_id=run.pk,
+            action=Action.ALERT,
+            clever_id=cid,
+            name=name,
+            reason=reason[:500],
+            changes={"candidates": list(candidates)},
+        )
+    for cid, name, reason in plan.skipped:
+        yield dict(run_id=run.pk, action=Action.SKIP, clever_id=cid, name=name, reason=reason)
+
+
+def results_store(
+    *, run: ImportRun, spec: Any, plan: Plan, created_pks: list[int] | None = None
+) -> int:
+    rows = list(result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks))
+    fast_insert(RunResult, rows, now=timezone.now(), batch_size=RESULT_BATCH)
+    return len(rows)
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+
+def alerts_upsert(*, run: ImportRun, plan: Plan, full: bool) -> None:
+    """Open (or refresh) an alert per possible duplicate; resolved ones are left as decided.
+
+    Open alerts whose Clever record left Clever are dismissed (full feeds only).
+    """
+    existing = {
+        a.clever_id: a
+        for a in Alert.objects.filter(district_id=run.district_id, data_type=run.data_type).only(
+            "id", "clever_id", "status"
+        )
+    }
+    new: list[Alert] = []
+    refresh: list[Alert] = []
+    for cid, name, candidates, reason, raw in plan.alerts:
+        alert = existing.get(cid)
+        if alert is None:
+            new.append(
+                Alert(
+                    district_id=run.district_id,
+                    data_type=run.data_type,
+                    run=run,
+                    clever_id=cid,
+                    clever_record=raw or {},
+                    display_name=name,
+                    reason=reason[:300],
+                    candidate_ids=list(candidates),
+                )
+            )
+        elif alert.status in (
+            Alert.Status.OPEN,
+            Alert.Status.DISMISSED,
+            Alert.Status.MATCHED,
+            Alert.Status.CREATED,
+        ):
+            alert.status = Alert.Status.OPEN
+            alert.run = run
+            alert.clever_record = raw or {}
+            alert.display_name = name
+            alert.reason = reason[:300]
+            alert.candidate_ids = list(candidates)
+            refresh.append(alert)
+    for batch in _batches(new, BATCH):
+        Alert.objects.bulk_create(batch)
+    if refresh:
+        Alert.objects.bulk_update(
+            refresh,
+            ["status", "run", "clever_record", "display_name", "reason", "candidate_ids"],
+            batch_size=BATCH,
+        )
+    if full and plan.records_read:
+        gone = [
+            a.pk
+            for cid, a in existing.items()
+            if a.status == Alert.Status.OPEN and cid not in plan.seen_clever_ids
+        ]
+        for batch in _batches(gone, BATCH):
+            Alert.objects.filter(pk__in=batch).update(status=Alert.Status.DISMISSED)
+
+
+# --- live records (real imports) ---------------------------------------------------------------
+
+
+def _has_field(model: type[Model], name: str) -> bool:
+    return any(f.attname == name for f in model._meta.concrete_fields)
+
+
+def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datetime) -> list[int]:
+    """Write the plan to the live table and the update log; returns the created records' pks."""
+    model = spec.model
+    keep = getattr(spec, "keep", KEEP)
+    columns = tuple(spec.fields)
+    extra_fields = tuple(getattr(spec, "extra_fields", ()))
+    stamp = _has_field(model, "updated_at")
+    district_id = run.district_id
+    log_rows: list[dict[str, Any]] = []
+    extra_changes: list[tuple[int, str, Any]] = []
+
+    def log(pk: int, cid: str, name: str, field: str, old: str, new: str) -> None:
+        log_rows.append(
+            {
+                "district_id": district_id,
+                "data_type": run.data_type,
+                "run_id": run.pk,
+                "record_id": pk,
+                "clever_id": cid,
+                "record_name": name[:300],
+                "field": field,
+                "old_value": old,
+                "new_value": new,
+            }
+        )
+
+    # Creates.
+    create_rows = []
+    for cid, values, _name in plan.creates:
+        row = {f: v for f, v in zip(columns, values, strict=False) if v is not keep}
+        row.update(spec.create_values(_MappedView(cid, values), config))
+        row["district_id"] = district_id
+        row["clever_id"] = cid
+        create_rows.append(row)
+    created_pks = fast_insert(model, create_rows, now=now, returning=True)
+    for pk, (cid, values, name) in zip(created_pks, plan.creates, strict=True):
+        log(pk, cid, name, "record", "", "Created")
+        for field_name, value in zip(extra_fields, values[len(columns) :], strict=False):
+            if value is not keep:
+                extra_changes.append((pk, field_name, value))
+
+    # Updates, grouped by the set of columns they touch (one bulk_update per group and batch).
+    groups: dict[tuple[str, ...], list[Model]] = defaultdict(list)
+    active_values = spec.active_values()
+    for pk, cid, name, changes, restore in plan.updates:
+        obj = model(pk=pk)
+        touched: list[str] = []
+        for field, old, new in changes:
+            if field in extra_fields:
+                extra_changes.append((pk, field, new))
+            else:
+                setattr(obj, field, new)
+                touched.append(field)
+            log(pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
+        if restore:
+            for column, value in active_values.items():
+                setattr(obj, column, value)
+                if column not in touched:
+                    touched.append(column)
+        if stamp and touched:
+            obj.updated_at = now
+            touched.append("updated_at")
+        if touched:
+            groups[tuple(sorted(touched))].append(obj)
+    for touched, objs in groups.items():
+        model.objects.bulk_update(objs, list(touched), batch_size=1000)
+
+    # Inactivations: never a delete. A spec whose ``inactive_values`` takes ``config`` sets more
+    # than the status (staff: the district's not-in-Clever role).
+    inactive = (
+        spec.inactive_values(now, config=config)
+        if _takes_config(spec.inactive_values)
+        else spec.inactive_values(now)
+    )
+    if stamp:
+        inactive = {**inactive, "updated_at": now}
+    pks = [pk for pk, _cid, _name in plan.inactivations]
+    for batch in _batches(pks, BATCH):
+        model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
+    for pk, cid, name in plan.inactivations:
+        log(pk, cid, name, spec.active_column, "active", "inactive")
+
+    if extra_changes and hasattr(spec, "write_extra"):
+        spec.write_extra(district_id=district_id, changes=extra_changes)
+
+    fast_insert(UpdateLog, log_rows, now=now, batch_size=RESULT_BATCH)
+    return created_pks
+
+
+def _takes_config(method: Any) -> bool:
+    try:
+        return "config" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class _MappedView:
+    """What ``spec.create_values`` receives: the Clever id and the values tuple."""
+
+    __slots__ = ("clever_id", "values")
+
+    def __init__(self, clever_id: str, values: tuple[Any, ...]) -> None:
+        self.clever_id = clever_id
+        self.values = values
+
+
+def flip_state(*, run: ImportRun, fence: int, from_status: Iterable[str], **changes: Any) -> None:
+    """``UPDATE import_run SET ... WHERE id=:run AND fence=:fence AND status IN (...)`` and the
+    district's lease is still this run's with this fence; anything else rolls the caller back."""
+    held = SyncLease.objects.filter(
+        district_id=run.district_id, data_type=run.data_type, holder_id=run.pk, fence=fence
+    )
+    updated = ImportRun.objects.filter(
+        Exists(held), pk=run.pk, fence=fence, status__in=list(from_status)
+    ).update(**changes)
+    if updated != 1:
+        raise FenceLost(f"run {run.pk}: fence {fence} no longer holds")

@@ -1,0 +1,313 @@
+"""Forms of the Clever integration configuration pages.
+
+Forms only translate the page to the services' arguments and back; the rules live in
+:mod:`integrations.config` and :mod:`integrations.schools`. Every field carries its errors and help
+to assistive technology (``aria-invalid``, ``aria-describedby``), and a form with errors keeps
+what was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django import forms
+from django.conf import settings
+
+from students.fields import CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL, LocalField
+
+from .config import parse_recipients
+from .models import CleverConnection, SyncSettings
+
+DO_NOT_IMPORT_LABEL = "Do Not Import"
+NOT_MATCHED_LABEL = "— Not matched —"
+NOT_MAPPED_LABEL = "— Not mapped —"
+
+
+class AccessibleForm(forms.Form):
+    """Links each field's help and errors to it, and marks fields with errors as invalid."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._describe()
+
+    def _describe(self) -> None:
+        for name, field in self.fields.items():
+            bound = self[name]
+            ids = []
+            if field.help_text:
+                ids.append(f"{bound.auto_id}_help")
+            if self.is_bound and self._errors is not None and name in self._errors:
+                ids.insert(0, f"{bound.auto_id}_error")
+                field.widget.attrs["aria-invalid"] = "true"
+            if ids:
+                field.widget.attrs["aria-describedby"] = " ".join(ids)
+        # BoundField copies help text when created: let later changes to fields show.
+        self._bound_fields_cache.clear()
+
+    def full_clean(self):
+        super().full_clean()
+        self._describe()
+
+    def add_service_errors(self, errors: dict) -> None:
+        """Errors a service raised (keyed by form field name) shown beside their fields."""
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+        self._describe()
+
+
+class SetupForm(AccessibleForm):
+    clever_district_id = forms.CharField(
+        label="Clever district ID",
+        max_length=64,
+        help_text="The 24-character district ID shown in your Clever dashboard.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    token = forms.CharField(
+        label="Clever token",
+        max_length=500,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(
+            render_value=True, attrs={"autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    api_url = forms.URLField(
+        label="Clever API address (optional)",
+        required=False,
+        assume_scheme="https",
+        help_text=f"Leave blank to use Clever ({settings.CLEVER_API_URL}).",
+    )
+    previous_integration = forms.ChoiceField(
+        label="Data integration you use today",
+        choices=CleverConnection.PreviousIntegration.choices,
+        widget=forms.RadioSelect,
+        initial=CleverConnection.PreviousIntegration.NONE,
+    )
+
+    def __init__(self, *args, token_last4: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if token_last4:
+            self.fields["token"].help_text = (
+                f"A token ending in …{token_last4} is saved. Leave blank to keep it, or enter a "
+                "new one."
+            )
+        else:
+            self.fields["token"].required = True
+            self.fields[
+                "token"
+            ].help_text = (
+                "The district's bearer token for this application, from your Clever dashboard."
+            )
+        self._describe()
+
+
+class ResetForm(AccessibleForm):
+    confirm = forms.BooleanField(
+        label="I understand: the automated sync stops until the integration is set up again. "
+        "Existing Naviance data is kept.",
+        error_messages={"required": "Tick the box to confirm the reset."},
+    )
+
+
+class SchoolMatchForm(AccessibleForm):
+    """One Matching Clever School list per local school (``school_<pk>``)."""
+
+    def __init__(self, *args, rows: Sequence, clever_schools: Iterable, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", NOT_MATCHED_LABEL)] + [
+            (c.clever_id, _school_label(c)) for c in clever_schools
+        ]
+        self.rows = rows
+        for row in rows:
+            name = f"school_{row.school.pk}"
+            field = forms.ChoiceField(
+                label=f"Matching Clever school for {row.school.name}",
+                choices=choices,
+                required=False,
+                initial=row.chosen_clever_id,
+                disabled=row.locked,
+            )
+            if row.locked:
+                field.help_text = (
+                    "Locked: an import already brought this school's records, so the match "
+                    "cannot change."
+                )
+            elif row.suggested and not row.is_matched:
+                field.help_text = (
+                    "Suggested by NCES ID."
+                    if row.suggested.method == "nces"
+                    else "Suggested by school name."
+                )
+            self.fields[name] = field
+        self._describe()
+
+    def choices_by_school(self) -> dict[int, str]:
+        return {
+            row.school.pk: self.cleaned_data.get(f"school_{row.school.pk}") or ""
+            for row in self.rows
+            if not row.locked
+        }
+
+    def bound_rows(self):
+        return [(row, self[f"school_{row.school.pk}"]) for row in self.rows]
+
+
+def _school_label(clever_school) -> str:
+    extra = f" (NCES {clever_school.nces_id})" if clever_school.nces_id else ""
+    return f"{clever_school.name}{extra}"
+
+
+class FieldMappingForm(AccessibleForm):
+    """One Matching Clever Field list per local field (``map_<field>``)."""
+
+    confirm_link_change = forms.BooleanField(
+        label="I understand: existing students will be re-matched on the new Clever field for "
+        "Student ID. Records that do not match will be created again or raise alerts.",
+        required=False,
+    )
+
+    def __init__(
+        self,
+        *args,
+        local_fields: Sequence[LocalField],
+        available: Sequence[str],
+        initial_mapping: dict[str, str],
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.local_fields = local_fields
+        for f in local_fields:
+            current = initial_mapping.get(f.name, f.default_clever_field)
+            options = list(dict.fromkeys([*available, current, f.default_clever_field]))
+            choices: list[tuple[str, str]] = []
+            if not f.required:
+                choices.append(("", DO_NOT_IMPORT_LABEL))
+            if f.name == "class_year":
+                choices.append((CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL))
+            choices += [(path, path) for path in options if path and path != CLASS_YEAR_FROM_GRADE]
+            field = forms.ChoiceField(
+                label=f.label,
+                choices=choices,
+                required=f.required,
+                initial=current,
+                disabled=not f.changeable,
+                help_text=f.help,
+                error_messages={
+                    "required": f"{f.label} is required: choose the Clever field it comes from.",
+                    "invalid_choice": f"Choose one of the listed Clever fields for {f.label}.",
+                },
+            )
+            self.fields[f"map_{f.name}"] = field
+        self.fields["confirm_link_change"] = self.fields.pop("confirm_link_change")
+        self._describe()
+
+    def mapping(self) -> dict[str, str]:
+        return {f.name: self.cleaned_data.get(f"map_{f.name}") or "" for f in self.local_fields}
+
+    def bound_rows(self):
+        return [(f, self[f"map_{f.name}"]) for f in self.local_fields]
+
+
+class CodesForm(AccessibleForm):
+    """For each coded field, one local-code list per Clever value found (``code_<field>_<n>``)."""
+
+    def __init__(
+        self,
+        *args,
+        sections: Sequence[dict],
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.sections = sections
+        for section in sections:
+            choices = [("", NOT_MAPPED_LABEL), *section["choices"]]
+            for i, value in enumerate(section["values"]):
+                self.fields[f"code_{section['field'].name}_{i}"] = forms.ChoiceField(
+                    label=f"{section['field'].label} code for Clever value “{value}”",
+                    choices=choices,
+                    required=False,
+                    initial=section["initial"].get(value, ""),
+                )
+        self._describe()
+
+    def codes(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for section in self.sections:
+            name = section["field"].name
+            out[name] = {
+                value: self.cleaned_data.get(f"code_{name}_{i}") or ""
+                for i, value in enumerate(section["values"])
+            }
+        return out
+
+    def bound_sections(self):
+        return [
+            {
+                **section,
+                "rows": [
+                    (value, self[f"code_{section['field'].name}_{i}"])
+                    for i, value in enumerate(section["values"])
+                ],
+            }
+            for section in self.sections
+        ]
+
+
+class SyncSettingsForm(AccessibleForm):
+    scope = forms.ChoiceField(
+        label="Schools",
+        choices=SyncSettings.Scope.choices,
+        widget=forms.RadioSelect,
+    )
+    schools = forms.MultipleChoiceField(
+        label="Schools to sync",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only schools matched to a Clever school can be chosen.",
+    )
+    frequency = forms.ChoiceField(
+        label="Data update frequency", choices=SyncSettings.Frequency.choices
+    )
+    import_rule = forms.ChoiceField(
+        label="Import rule", choices=SyncSettings.ImportRule.choices, widget=forms.RadioSelect
+    )
+    threshold_pct = forms.DecimalField(
+        label="Mass-inactivation threshold (%)",
+        min_value=0.01,
+        max_value=100,
+        decimal_places=2,
+        help_text="An import that would make more than this share of a school's active records "
+        "inactive stops and waits for your review.",
+        error_messages={
+            "min_value": "Enter a percentage above 0.",
+            "max_value": "Enter a percentage of at most 100.",
+            "invalid": "Enter a number, for example 10.",
+        },
+    )
+
+    def __init__(self, *args, matched_schools: Sequence, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["schools"].choices = [(str(s.pk), s.name) for s in matched_schools]
+        self._describe()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == SyncSettings.Scope.SPECIFIC and not data.get("schools"):
+            self.add_error("schools", "Choose at least one school, or choose All Mapped Schools.")
+        return data
+
+
+class RecipientsForm(AccessibleForm):
+    recipients = forms.CharField(
+        label="Add Email Recipients",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="Separate addresses with commas. Everyone listed receives each import's status.",
+    )
+
+    def clean_recipients(self):
+        text = self.cleaned_data.get("recipients") or ""
+        emails, errors = parse_recipients(text)
+        if errors:
+            raise forms.ValidationError(errors)
+        return ", ".join(emails)

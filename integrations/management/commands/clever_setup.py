@@ -1,0 +1,160 @@
+"""Connect a district to Clever the way an admin who accepts every suggestion would.
+
+    python manage.py clever_setup --district SLUG [--name NAME] --clever-district ID \
+        --token TOKEN [--api-url URL] --accept-suggestions [--create-missing-schools]
+
+Uses the same services as the configuration pages (so the audit trail shows the same events).
+Safe to run again: saved choices are kept, only what is missing is filled in.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from integrations import config
+from integrations.clever import CleverError
+from integrations.crypto import TokenDecryptError
+from integrations.models import SyncSettings
+from integrations.schools import (
+    SchoolMatchError,
+    school_match_summary,
+    school_matches_accept_suggestions,
+    schools_create_for_unmatched,
+)
+from naviance_sync import services
+from naviance_sync.models import District
+from students import fields as student_fields
+
+
+class Command(BaseCommand):
+    help = "Connect a district to Clever and accept the suggested school matches, fields and codes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--district", required=True, help="The district's slug.")
+        parser.add_argument("--name", help="Create the district with this name if it is new.")
+        parser.add_argument("--clever-district", required=True, help="The Clever district id.")
+        parser.add_argument("--token", required=True, help="The district's Clever bearer token.")
+        parser.add_argument("--api-url", default="", help="Clever API address (default: Clever).")
+        parser.add_argument(
+            "--accept-suggestions",
+            action="store_true",
+            help="Save the suggested school matches, field matches, codes and sync settings.",
+        )
+        parser.add_argument(
+            "--create-missing-schools",
+            action="store_true",
+            help="Create a local school for each Clever school that matches none.",
+        )
+
+    def handle(self, *args, **opts):
+        district = self._district(opts["district"], opts.get("name"))
+        try:
+            connection = config.connection_connect(
+                district=district,
+                clever_district_id=opts["clever_district"],
+                token=opts["token"],
+                api_url=opts["api_url"] or "",
+            )
+        except CleverError as exc:
+            raise CommandError(f"Could not connect to Clever: {exc.admin_message}") from exc
+        except config.ConfigError as exc:
+            raise CommandError(exc.message) from exc
+        self._say(
+            f"Connected {district.slug} to Clever district "
+            f"{connection.clever_district_name or connection.clever_district_id}."
+        )
+        try:
+            if opts["accept_suggestions"] or opts["create_missing_schools"]:
+                matched = school_matches_accept_suggestions(district=district)
+                self._say(f"School matches saved: {len(matched)}.")
+            if opts["create_missing_schools"]:
+                created = schools_create_for_unmatched(district=district)
+                self._say(f"Local schools created for unmatched Clever schools: {len(created)}.")
+            if opts["accept_suggestions"]:
+                self._accept_fields_codes_settings(district)
+        except SchoolMatchError as exc:
+            raise CommandError(f"{exc.message} {' '.join(exc.errors.values())}".strip()) from exc
+        except (config.ConfigError, TokenDecryptError) as exc:
+            raise CommandError(getattr(exc, "message", None) or str(exc)) from exc
+        counts = school_match_summary(district=district)
+        self._say(
+            f"Done: {counts['matched']} of {counts['schools']} local schools matched to "
+            f"{counts['clever_schools']} Clever schools."
+        )
+
+    def _district(self, slug: str, name: str | None) -> District:
+        district = District.objects.filter(slug=slug).first()
+        if district is None:
+            if not name:
+                raise CommandError(
+                    f'No district "{slug}". Pass --name to create it (support onboarding).'
+                )
+            with transaction.atomic():
+                district = District.objects.create(slug=slug, name=name)
+            district = services.district_enable_clever(district=district, integration="students")
+            self._say(f"Created district {name} ({slug}) with the Clever student integration on.")
+        elif not district.clever_students_enabled:
+            self.stderr.write(
+                f"Note: the Clever student integration is not enabled for {slug}; its admins "
+                "will not see the pages until support enables it."
+            )
+        return district
+
+    def _accept_fields_codes_settings(self, district: District) -> None:
+        data_type = "students"
+        sample = config.available_clever_fields(
+            district=district, data_type=data_type, refresh=True
+        )
+        if sample.error:
+            raise CommandError(f"Could not read the district's Clever fields: {sample.error}")
+        suggested = student_fields.suggest_mapping(list(sample.fields))
+        saved, is_saved = config.mapping_choices_or_suggested(
+            district=district, data_type=data_type, available=sample.fields
+        )
+        mapping = {**suggested, **(saved if is_saved else {})}
+        config.field_mappings_save(district=district, data_type=data_type, mapping=mapping)
+        self._say(
+            "Field matches saved: "
+            f"{sum(1 for v in mapping.values() if v)} of {len(mapping)} fields imported."
+        )
+
+        paths = config.coded_field_paths(mapping, data_type=data_type)
+        found, error = config.clever_values(
+            district=district, data_type=data_type, paths=list(paths.values()), refresh=True
+        )
+        if error:
+            raise CommandError(f"Could not read the district's Clever values: {error}")
+        saved_codes = config.saved_codes(district=district, data_type=data_type)
+        year_end = config.district_school_year_end(district)
+        codes = {}
+        for field_name, path in paths.items():
+            values = found.get(path, [])
+            defaults = student_fields.default_codes(field_name, values, school_year_end=year_end)
+            codes[field_name] = {**defaults, **saved_codes.get(field_name, {})}
+        config.codes_save(district=district, data_type=data_type, codes=codes)
+        self._say(
+            "Codes saved: "
+            + ", ".join(f"{name} {len(values)} values" for name, values in codes.items())
+            + "."
+        )
+
+        current = config.integration_config(district=district, data_type=data_type).settings
+        if not current.saved:
+            config.sync_settings_save(
+                district=district,
+                data_type=data_type,
+                scope=SyncSettings.Scope.ALL,
+                frequency=SyncSettings.Frequency.DAILY,
+                import_rule=SyncSettings.ImportRule.CREATE_UPDATE,
+                threshold_pct=current.threshold_pct,
+            )
+            self._say("Sync settings saved: all mapped schools, daily, create and update.")
+
+    def _say(self, text: str) -> None:
+        if self.verbosity >= 1:
+            self.stdout.write(text)
+
+    def execute(self, *args, **options):
+        self.verbosity = options.get("verbosity", 1)
+        return super().execute(*args, **options)

@@ -1,0 +1,394 @@
+"""The Clever integration of a district: its configuration, its runs and what they produced."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from naviance_sync.models import DistrictOwned, School
+
+
+class DataType(models.TextChoices):
+    STUDENTS = "students", "Students"
+    STAFF = "staff", "Staff"
+
+
+# --- Configuration ----------------------------------------------------------------------------
+
+
+class CleverConnection(DistrictOwned):
+    """The district's link to Clever: its Clever district id and its (encrypted) token."""
+
+    class Status(models.TextChoices):
+        NOT_CONNECTED = "not_connected", "Not connected"
+        CONNECTED = "connected", "Connected"
+        RESET = "reset", "Reset (automated sync disabled)"
+
+    class PreviousIntegration(models.TextChoices):
+        NONE = "none", "None: first integration"
+        CLEVER = "clever", "Existing Clever integration"
+        POWERSCHOOL = "powerschool", "PowerSchool SIS integration"
+
+    clever_district_id = models.CharField(max_length=64, blank=True)
+    token_encrypted = models.TextField(blank=True)
+    token_last4 = models.CharField(max_length=4, blank=True)
+    api_url = models.URLField(blank=True, help_text="Blank: Clever's own API.")
+    clever_district_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_CONNECTED)
+    previous_integration = models.CharField(
+        max_length=20, choices=PreviousIntegration.choices, default=PreviousIntegration.NONE
+    )
+    connected_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # Events checkpoint: the newest Clever event already applied (advanced in the apply transaction).
+    last_event_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district"], name="connection_one_per_district")
+        ]
+
+    def __str__(self) -> str:
+        return f"Clever connection of {self.district}"
+
+
+class CleverSchool(DistrictOwned):
+    """A school as Clever shares it with us (snapshot refreshed on connect and on each sync)."""
+
+    clever_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    nces_id = models.CharField(max_length=20, blank=True)
+    state_id = models.CharField(max_length=40, blank=True)
+    sis_id = models.CharField(max_length=100, blank=True)
+    school_number = models.CharField(max_length=100, blank=True)
+    low_grade = models.CharField(max_length=40, blank=True)
+    high_grade = models.CharField(max_length=40, blank=True)
+    raw = models.JSONField(default=dict)
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "clever_id"], name="cleverschool_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SchoolMatch(DistrictOwned):
+    """A local school matched to a Clever school (one per local school)."""
+
+    class Method(models.TextChoices):
+        NCES = "nces", "NCES ID"
+        NAME = "name", "School name"
+        MANUAL = "manual", "Chosen by an admin"
+
+    school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="clever_match")
+    clever_school = models.ForeignKey(
+        CleverSchool, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches"
+    )
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.MANUAL)
+    # Set by the first real import that brought this school's data: the match can no longer change.
+    locked_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "clever_school"],
+                condition=Q(clever_school__isnull=False),
+                name="schoolmatch_clever_school_once",
+            )
+        ]
+
+
+class FieldMapping(DistrictOwned):
+    """Local field <- Clever field, per data type. An empty ``clever_field`` means Do Not Import."""
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    local_field = models.CharField(max_length=60)
+    clever_field = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["data_type", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "data_type", "local_field"], name="fieldmapping_unique"
+            )
+        ]
+
+
+class CodeDefinition(DistrictOwned):
+    """A value found in Clever's data for a coded field, and the local code it becomes."""
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    local_field = models.CharField(max_length=60)
+    clever_value = models.CharField(max_length=200)
+    local_code = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["data_type", "local_field", "clever_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "data_type", "local_field", "clever_value"], name="code_unique"
+            )
+        ]
+
+
+class SyncSettings(DistrictOwned):
+    """How and when one data type syncs: schools in scope, frequency, import rule, guard."""
+
+    class Scope(models.TextChoices):
+        ALL = "all", "All Mapped Schools"
+        SPECIFIC = "specific", "Specify Schools"
+
+    class Frequency(models.TextChoices):
+        HOURLY_6 = "6h", "Every 6 hours"
+        HOURLY_12 = "12h", "Every 12 hours"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        MANUAL = "manual", "Manual only"
+
+    class ImportRule(models.TextChoices):
+        CREATE_UPDATE = "create_update", "Create new and update existing records"
+        UPDATE_ONLY = "update_only", "Update existing records only"
+        CREATE_ONLY = "create_only", "Create new records only"
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.ALL)
+    schools = models.ManyToManyField(School, blank=True, related_name="+")
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
+    daily_at = models.TimeField(
+        null=True, blank=True, help_text="Local time for daily/weekly runs."
+    )
+    import_rule = models.CharField(
+        max_length=20, choices=ImportRule.choices, default=ImportRule.CREATE_UPDATE
+    )
+    inactivation_threshold_pct = models.DecimalField(max_digits=5, decimal_places=2, default=10)
+    # Scheduling state, advanced by the beat tick with a conditional UPDATE.
+    enabled = models.BooleanField(
+        default=False, help_text="Automated sync on (after first import)."
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    first_import_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
+    paused_reason = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district", "data_type"], name="syncsettings_unique")
+        ]
+        indexes = [models.Index(fields=["enabled", "next_run_at"], name="syncsettings_due")]
+
+
+class NotificationRecipient(DistrictOwned):
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    email = models.EmailField()
+
+    class Meta:
+        ordering = ["data_type", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "data_type", "email"], name="recipient_unique"
+            )
+        ]
+
+
+# --- Runs ---------------------------------------------------------------------------------------
+
+
+class ImportRun(DistrictOwned):
+    """One test import or real import of one data type. The source of truth for a sync's state."""
+
+    class Mode(models.TextChoices):
+        TEST = "test", "Test import"
+        IMPORT = "import", "Import"
+        EVENTS = "events", "Events update"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Started by an admin"
+        SCHEDULED = "scheduled", "Scheduled"
+        CLI = "cli", "Command line"
+        APPROVAL = "approval", "Approved after review"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        VALIDATING = "validating", "Validation in progress"
+        APPLYING = "applying", "Importing"
+        SUCCEEDED = "succeeded", "Succeeded"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.VALIDATING, Status.APPLYING)
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    mode = models.CharField(max_length=10, choices=Mode.choices)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    fence = models.PositiveBigIntegerField(null=True, blank=True)
+    records_seen = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    inactive = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    alerts = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    guard_tripped = models.BooleanField(default=False)
+    guard_detail = models.CharField(max_length=300, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approves = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approvals",
+        help_text="The needs-review run whose plan this run applies.",
+    )
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["district", "data_type", "-created_at"], name="run_district_type"),
+            models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} of {self.data_type} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    def counts(self) -> dict[str, int]:
+        return {
+            k: getattr(self, k)
+            for k in ("created", "updated", "matched", "unchanged", "inactive", "errors", "alerts")
+        }
+
+
+class SyncLease(DistrictOwned):
+    """One sync at a time per district and data type: a compare-and-set lease with a fence number.
+
+    Portable to SQLite (no SELECT FOR UPDATE needed); the fence is checked again in the apply
+    transaction so a run whose lease expired can never commit over a newer one.
+    """
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    holder = models.ForeignKey(
+        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease_until = models.DateTimeField(null=True, blank=True)
+    fence = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district", "data_type"], name="lease_unique")
+        ]
+
+
+class RunResult(models.Model):
+    """One planned (test) or applied (import) outcome for one record of a run."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        MATCH = "match", "Matched"
+        UNCHANGED = "unchanged", "Unchanged"
+        INACTIVATE = "inactivate", "Inactive"
+        RESTORE = "restore", "Restored"
+        ERROR = "error", "Error"
+        ALERT = "alert", "Possible duplicate"
+        SKIP = "skip", "Skipped by import rule"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="results")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    clever_id = models.CharField(max_length=64, blank=True)
+    local_id = models.BigIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    code = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "action", "id"], name="result_run_action")]
+
+
+class UpdateLog(DistrictOwned):
+    """A field change applied to a live record by a real import (the Student Updates Log)."""
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="update_logs")
+    record_id = models.BigIntegerField()
+    clever_id = models.CharField(max_length=64, blank=True)
+    record_name = models.CharField(max_length=300, blank=True)
+    field = models.CharField(max_length=60)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["district", "data_type", "-id"], name="updatelog_district"),
+            models.Index(fields=["run", "-id"], name="updatelog_run"),
+            models.Index(fields=["district", "record_id", "-id"], name="updatelog_record"),
+            models.Index(fields=["district", "field", "-id"], name="updatelog_field"),
+        ]
+
+
+class Alert(DistrictOwned):
+    """A Clever record that looks like an existing local record: a person decides."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MATCH_CHOSEN = "match_chosen", "Match chosen (pending Process All Updates)"
+        CREATE_CHOSEN = "create_chosen", "Create chosen (pending Process All Updates)"
+        MATCHED = "matched", "Matched"
+        CREATED = "created", "Created"
+        DISMISSED = "dismissed", "No longer in Clever"
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    run = models.ForeignKey(
+        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    clever_id = models.CharField(max_length=64)
+    clever_record = models.JSONField(default=dict)
+    display_name = models.CharField(max_length=300, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    candidate_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    chosen_id = models.BigIntegerField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["status", "display_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "data_type", "clever_id"], name="alert_unique_clever_id"
+            )
+        ]
+        indexes = [models.Index(fields=["district", "data_type", "status"], name="alert_open")]

@@ -1,0 +1,372 @@
+"""Services that start, approve and supervise import runs, and the per-district lease.
+
+One sync at a time per district and data type, enforced twice:
+- at start: the SyncLease row is locked (a no-op UPDATE; SQLite's IMMEDIATE transactions
+  serialise anyway) while we check for an active run and create the new one, so fifty concurrent
+  "Start Import" clicks create one run and forty-nine clear refusals;
+- while running: a compare-and-set lease with a fence number (RELIABILITY 2.3), renewed on every
+  page and checked again by the apply transaction, so a duplicate delivery or a worker that lost
+  its lease can never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from naviance_sync.models import District
+
+from .models import CleverConnection, DataType, ImportRun, SyncLease, SyncSettings
+from .scheduling import next_run_at
+
+logger = logging.getLogger("integrations.runs")
+
+LEASE_SECONDS = 300
+HEARTBEAT_STALE_SECONDS = 120
+QUEUED_RESEND_SECONDS = 300
+MAX_ATTEMPTS = 3
+PAUSE_AFTER_FAILURES = 3
+
+
+class RunRefused(Exception):
+    """A run cannot start now; ``message`` says why in the admin's words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LeaseLost(Exception):
+    """Another holder took the lease: this worker must stop without writing."""
+
+
+# --- lease ----------------------------------------------------------------------------------
+
+
+def _lease_row(*, district_id: int, data_type: str) -> SyncLease:
+    try:
+        lease, _ = SyncLease.objects.get_or_create(district_id=district_id, data_type=data_type)
+    except IntegrityError:  # created concurrently
+        lease = SyncLease.objects.get(district_id=district_id, data_type=data_type)
+    return lease
+
+
+def lease_acquire(
+    *, run: ImportRun, ttl: int = LEASE_SECONDS, now: datetime | None = None
+) -> int | None:
+    """Take the district's lease for ``run``; the new fence number, or None if someone holds it.
+
+    A conditional UPDATE (free or expired -> mine, fence + 1) is the whole lock: portable to
+    SQLite, visible in admin, and it survives the broker losing messages.
+    """
+    now = now or timezone.now()
+    _lease_row(district_id=run.district_id, data_type=run.data_type)
+    taken = SyncLease.objects.filter(
+        Q(holder__isnull=True) | Q(lease_until__lt=now),
+        district_id=run.district_id,
+        data_type=run.data_type,
+    ).update(holder=run, lease_until=now + timedelta(seconds=ttl), fence=F("fence") + 1)
+    if taken != 1:
+        return None
+    fence = (
+        SyncLease.objects.filter(district_id=run.district_id, data_type=run.data_type, holder=run)
+        .values_list("fence", flat=True)
+        .first()
+    )
+    if fence is None:
+        return None
+    ImportRun.objects.filter(pk=run.pk).update(fence=fence)
+    run.fence = fence
+    return fence
+
+
+def lease_renew(*, run: ImportRun, fence: int, ttl: int = LEASE_SECONDS) -> None:
+    now = timezone.now()
+    renewed = SyncLease.objects.filter(
+        district_id=run.district_id, data_type=run.data_type, holder=run, fence=fence
+    ).update(lease_until=now + timedelta(seconds=ttl))
+    if renewed != 1:
+        raise LeaseLost(f"run {run.pk} lost its lease (fence {fence})")
+
+
+def lease_release(*, run: ImportRun, fence: int | None) -> None:
+    if fence is None:
+        return
+    SyncLease.objects.filter(
+        district_id=run.district_id, data_type=run.data_type, holder=run, fence=fence
+    ).update(holder=None, lease_until=None)
+
+
+# --- starting runs ------------------------------------------------------------------------------
+
+
+def _integration_enabled(district: District, data_type: str) -> bool:
+    if data_type == DataType.STUDENTS:
+        return district.clever_students_enabled
+    return district.clever_staff_enabled
+
+
+def run_start(
+    *,
+    district: District,
+    data_type: str,
+    mode: str,
+    user=None,
+    trigger: str = ImportRun.Trigger.MANUAL,
+    approves: ImportRun | None = None,
+    enqueue: bool = True,
+) -> ImportRun:
+    """Create a queued run (and send it to a worker after commit), or refuse with a reason."""
+    if data_type not in DataType.values:
+        raise RunRefused(f'"{data_type}" is not a data type (students or staff).')
+    if mode not in ImportRun.Mode.values:
+        raise RunRefused(f'"{mode}" is not an import mode (test or import).')
+    if not _integration_enabled(district, data_type):
+        raise RunRefused(
+            f"The Clever {DataType(data_type).label.lower()} integration is not enabled for this "
+            "district. Contact support."
+        )
+    connection = CleverConnection.objects.filter(district=district).first()
+    if connection is None or not connection.token_encrypted:
+        raise RunRefused(
+            "This district is not connected to Clever yet: complete Clever Data Integration "
+            "Setup first."
+        )
+    if mode == ImportRun.Mode.IMPORT and trigger in (
+        ImportRun.Trigger.MANUAL,
+        ImportRun.Trigger.CLI,
+    ):
+        refusal = _import_precondition(district=district, data_type=data_type)
+        if refusal:
+            raise RunRefused(refusal)
+    lease = _lease_row(district_id=district.pk, data_type=data_type)
+    with transaction.atomic():
+        # Row lock on PostgreSQL (no-op UPDATE): concurrent starters queue here.
+        SyncLease.objects.filter(pk=lease.pk).update(fence=F("fence"))
+        active = (
+            ImportRun.objects.filter(
+                district=district, data_type=data_type, status__in=ImportRun.ACTIVE_STATUSES
+            )
+            .order_by("created_at")
+            .first()
+        )
+        if active is not None:
+            raise RunRefused(
+                f"A {active.get_mode_display().lower()} of {data_type} is already in progress "
+                f"(#{active.pk}, {active.get_status_display().lower()}). Wait for it to finish "
+                "before starting another."
+            )
+        run = ImportRun.objects.create(
+            district=district,
+            data_type=data_type,
+            mode=mode,
+            trigger=trigger,
+            started_by=user if getattr(user, "pk", None) else None,
+            approves=approves,
+            approved_by=user if approves is not None and getattr(user, "pk", None) else None,
+            approved_at=timezone.now() if approves is not None else None,
+        )
+        if enqueue:
+            transaction.on_commit(lambda: _send_run(run.pk))
+    logger.info(
+        "run %s queued: district=%s %s %s (%s)", run.pk, district.pk, data_type, mode, trigger
+    )
+    return run
+
+
+def _import_precondition(*, district: District, data_type: str) -> str:
+    """The spec's optional ``import_precondition(district=...)``: why a real import started by a
+    person may not start yet ("" = it may). Staff: a test import from the last 48 hours."""
+    from .engine.registry import UnknownDataType, get_spec
+
+    try:
+        spec = get_spec(data_type)
+    except (UnknownDataType, ImportError):
+        return ""
+    check = getattr(spec, "import_precondition", None)
+    return check(district=district) if check is not None else ""
+
+
+def _send_run(run_id: int) -> None:
+    from .tasks import run_import
+
+    run_import.delay(run_id)
+
+
+def run_approve(*, run: ImportRun, user) -> ImportRun:
+    """Approve a run the guard stopped: a new run re-plans and applies only the reviewed set."""
+    if run.status != ImportRun.Status.NEEDS_REVIEW or run.mode == ImportRun.Mode.TEST:
+        raise RunRefused("Only an import waiting for review can be approved.")
+    if run.approvals.exists():
+        raise RunRefused("This import was already approved.")
+    now = timezone.now()
+    ImportRun.objects.filter(pk=run.pk).update(approved_by=user, approved_at=now)
+    return run_start(
+        district=run.district,
+        data_type=run.data_type,
+        mode=run.mode,
+        user=user,
+        trigger=ImportRun.Trigger.APPROVAL,
+        approves=run,
+    )
+
+
+# --- supervision: the reaper and the one beat tick ----------------------------------------------
+
+
+@dataclass
+class TickReport:
+    started: list[int]
+    reaped: list[int]
+    resent: list[int]
+
+
+def runs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
+    """Fail runs whose worker went silent; re-send queued runs whose message was lost."""
+    stale = now - timedelta(seconds=HEARTBEAT_STALE_SECONDS)
+    reaped: list[int] = []
+    lost = ImportRun.objects.filter(
+        status__in=(ImportRun.Status.VALIDATING, ImportRun.Status.APPLYING)
+    ).filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale))
+    for run in lost.select_related("district"):
+        failed = ImportRun.objects.filter(pk=run.pk, status=run.status).update(
+            status=ImportRun.Status.FAILED,
+            finished_at=now,
+            error_message="The import stopped because the worker running it was lost. "
+            "Nothing was changed; the next import will start fresh.",
+        )
+        if failed:
+            lease_release(run=run, fence=run.fence)
+            reaped.append(run.pk)
+            run_failure_recorded(run=run, reason="worker lost")
+    resent: list[int] = []
+    old = now - timedelta(seconds=QUEUED_RESEND_SECONDS)
+    waiting = ImportRun.objects.filter(
+        status=ImportRun.Status.QUEUED, started_at__isnull=True
+    ).filter(Q(heartbeat_at__lt=old) | Q(heartbeat_at__isnull=True, created_at__lt=old))
+    for run_id, heartbeat in waiting.values_list("pk", "heartbeat_at"):
+        claimed = ImportRun.objects.filter(
+            pk=run_id, status=ImportRun.Status.QUEUED, heartbeat_at=heartbeat
+        ).update(heartbeat_at=now)
+        if claimed:
+            resent.append(run_id)
+            transaction.on_commit(lambda rid=run_id: _send_run(rid))
+    return reaped, resent
+
+
+def run_failure_recorded(*, run: ImportRun, reason: str) -> None:
+    """Count consecutive failures of real runs; pause the schedule after a few and notify."""
+    if run.mode == ImportRun.Mode.TEST:
+        return
+    SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    paused = SyncSettings.objects.filter(
+        district_id=run.district_id,
+        data_type=run.data_type,
+        consecutive_failures__gte=PAUSE_AFTER_FAILURES,
+        paused_reason="",
+    ).update(
+        paused_reason=f"Paused after {PAUSE_AFTER_FAILURES} failed imports in a row "
+        f"(last: {reason[:200]}). Fix the cause, then resume automatic syncs."
+    )
+    if paused:
+        logger.warning("schedule paused: district=%s %s", run.district_id, run.data_type)
+    _notify(run.pk)
+
+
+def _notify(run_id: int) -> None:
+    def send() -> None:
+        from .tasks import send_run_summary
+
+        send_run_summary.delay(run_id)
+
+    transaction.on_commit(send)
+
+
+def schedule_resume(*, district: District, data_type: str, now: datetime | None = None) -> None:
+    """An admin resumes automated syncs after fixing what made them fail."""
+    now = now or timezone.now()
+    SyncSettings.objects.filter(district=district, data_type=data_type).update(
+        paused_reason="", consecutive_failures=0, next_run_at=now
+    )
+
+
+def schedule_tick(*, now: datetime | None = None) -> TickReport:
+    """The one beat tick: reap, then start every district whose next run is due.
+
+    ``next_run_at`` is advanced with ``UPDATE ... WHERE next_run_at = :old`` before the run is
+    created, so two ticks in the same second start one run; it is computed from *now*, so a day
+    of outage yields one catch-up run, not a backlog.
+    """
+    now = now or timezone.now()
+    reaped, resent = runs_reap(now=now)
+    started: list[int] = []
+    due = (
+        SyncSettings.objects.filter(enabled=True, next_run_at__lte=now, paused_reason="")
+        .select_related("district")
+        .order_by("next_run_at")
+    )
+    for sync in due:
+        district = sync.district
+        active = ImportRun.objects.filter(
+            district=district, data_type=sync.data_type, status__in=ImportRun.ACTIVE_STATUSES
+        ).exists()
+        if active:
+            continue
+        following = next_run_at(
+            frequency=sync.frequency, daily_at=sync.daily_at, tz=district.time_zone, now=now
+        )
+        claimed = SyncSettings.objects.filter(pk=sync.pk, next_run_at=sync.next_run_at).update(
+            next_run_at=following
+        )
+        if not claimed:
+            continue
+        try:
+            run = run_start(
+                district=district,
+                data_type=sync.data_type,
+                mode=ImportRun.Mode.IMPORT,
+                trigger=ImportRun.Trigger.SCHEDULED,
+            )
+        except RunRefused as refused:
+            logger.info("scheduled run not started for district %s: %s", district.pk, refused)
+            continue
+        started.append(run.pk)
+    started.extend(_events_due(now=now))
+    return TickReport(started=started, reaped=reaped, resent=resent)
+
+
+def _events_due(*, now: datetime) -> list[int]:
+    """Between full syncs, apply Clever's events every ``CLEVER_EVENTS_MINUTES`` minutes."""
+    minutes = getattr(settings, "CLEVER_EVENTS_MINUTES", 15)
+    if not minutes:
+        return []
+    since = now - timedelta(minutes=minutes)
+    started: list[int] = []
+    candidates = SyncSettings.objects.filter(
+        enabled=True, paused_reason="", first_import_at__isnull=False
+    ).select_related("district")
+    for sync in candidates:
+        recent = ImportRun.objects.filter(
+            district_id=sync.district_id, data_type=sync.data_type, created_at__gte=since
+        ).exists()
+        if recent:
+            continue
+        try:
+            run = run_start(
+                district=sync.district,
+                data_type=sync.data_type,
+                mode=ImportRun.Mode.EVENTS,
+                trigger=ImportRun.Trigger.SCHEDULED,
+            )
+        except RunRefused:
+            continue
+        started.append(run.pk)
+    return started

@@ -1,0 +1,377 @@
+"""Matching local schools to Clever schools: suggestions (pure) and the one save service.
+
+Shared by the student integration's setup and the staff integration's "Set Up Clever" page, so a
+district has one set of school matches whichever integration it configures first.
+
+Suggestions: the NCES id first (it is the federal id, so equal ids are the same school), then the
+school's normalised name ("Lincoln HS" is "Lincoln High School", "Washington Elem." is
+"Washington Elementary School"). A Clever school is suggested for at most one local school, and a
+name shared by two schools on either side suggests nothing (a wrong guess is worse than none).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from naviance_sync.audit import audit_record
+from naviance_sync.models import District, School
+from naviance_sync.scoping import for_district
+
+from .models import CleverSchool, SchoolMatch
+
+# --- pure suggestion ---------------------------------------------------------------------------
+
+# Abbreviations districts use in school names -> the word they stand for.
+_WORDS = {
+    "hs": "high",
+    "ms": "middle",
+    "mid": "middle",
+    "es": "elementary",
+    "el": "elementary",
+    "elem": "elementary",
+    "elementry": "elementary",
+    "ele": "elementary",
+    "jr": "junior",
+    "jh": "junior high",
+    "jhs": "junior high",
+    "sr": "senior",
+    "shs": "senior high",
+    "st": "saint",
+    "ste": "sainte",
+    "mt": "mount",
+    "ft": "fort",
+    "ctr": "center",
+    "centre": "center",
+    "acad": "academy",
+    "int": "intermediate",
+    "inter": "intermediate",
+    "intermed": "intermediate",
+    "prep": "preparatory",
+    "alt": "alternative",
+    "comm": "community",
+    "cmty": "community",
+    "tech": "technical",
+    "voc": "vocational",
+    "ctc": "career technical center",
+    "k8": "k 8",
+    "pk8": "pk 8",
+    "n": "north",
+    "s": "south",
+    "e": "east",
+    "w": "west",
+}
+# Words that say nothing about which school it is.
+_NOISE = {"school", "schools", "sch", "the", "of", "and", "campus"}
+
+
+def normalise_school_name(name: str) -> str:
+    """A school name reduced to the words that identify it (pure).
+
+    Case, accents, punctuation, "&"/"and", "School" and common abbreviations do not matter:
+    "St. Mary's HS" and "Saint Marys High School" both become "saint marys high".
+    """
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = text.replace("&", " and ")
+    text = re.sub(r"(\w)['’`](\w)", r"\1\2", text)  # Mary's -> marys
+    text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # H.S. -> hs
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    words: list[str] = []
+    for word in text.split():
+        expanded = _WORDS.get(word, word)
+        words.extend(w for w in expanded.split() if w not in _NOISE)
+    return " ".join(words)
+
+
+def normalise_nces_id(value: str | None) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolRef:
+    """What matching needs to know about a school on either side."""
+
+    id: Any  # local school pk, or Clever school id
+    name: str
+    nces_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    clever_id: str
+    method: str  # SchoolMatch.Method value: "nces" or "name"
+
+
+def _unique_index(items: Iterable[SchoolRef], key) -> dict[str, Any]:
+    """key -> id for keys that exactly one school has (ambiguous keys are left out)."""
+    seen: dict[str, Any] = {}
+    dupes: set[str] = set()
+    for item in items:
+        k = key(item)
+        if not k:
+            continue
+        if k in seen and seen[k] != item.id:
+            dupes.add(k)
+        seen[k] = item.id
+    return {k: v for k, v in seen.items() if k not in dupes}
+
+
+def suggest_school_matches(
+    local: Sequence[SchoolRef],
+    clever: Sequence[SchoolRef],
+    *,
+    taken: Iterable[str] = (),
+) -> dict[Any, Suggestion]:
+    """Suggested Clever school for each local school that has one (pure).
+
+    ``taken``: Clever ids already matched (kept out of suggestions). NCES id wins over name; each
+    Clever school is suggested once.
+    """
+    used = set(taken)
+    out: dict[Any, Suggestion] = {}
+    clever_by_nces = _unique_index(clever, lambda s: normalise_nces_id(s.nces_id))
+    local_by_nces = _unique_index(local, lambda s: normalise_nces_id(s.nces_id))
+    for nces, local_id in local_by_nces.items():
+        clever_id = clever_by_nces.get(nces)
+        if clever_id is not None and clever_id not in used:
+            out[local_id] = Suggestion(clever_id, SchoolMatch.Method.NCES)
+            used.add(clever_id)
+    clever_by_name = _unique_index(clever, lambda s: normalise_school_name(s.name))
+    local_by_name = _unique_index(local, lambda s: normalise_school_name(s.name))
+    for name, local_id in local_by_name.items():
+        if local_id in out:
+            continue
+        clever_id = clever_by_name.get(name)
+        if clever_id is not None and clever_id not in used:
+            out[local_id] = Suggestion(clever_id, SchoolMatch.Method.NAME)
+            used.add(clever_id)
+    return out
+
+
+# --- reading for the page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolMatchRow:
+    school: School
+    match: SchoolMatch | None
+    chosen_clever_id: str  # saved match, else the suggestion, else ""
+    suggested: Suggestion | None
+    locked: bool
+
+    @property
+    def is_matched(self) -> bool:
+        return bool(self.match and self.match.clever_school_id)
+
+
+def school_match_rows(*, district: District) -> list[SchoolMatchRow]:
+    """Every local school with its saved match or suggestion; unmatched schools first."""
+    schools = list(for_district(School, district).order_by("name"))
+    clever = list(for_district(CleverSchool, district))
+    matches = {
+        m.school_id: m for m in for_district(SchoolMatch, district).select_related("clever_school")
+    }
+    taken = {m.clever_school.clever_id for m in matches.values() if m.clever_school_id}
+    unmatched = [s for s in schools if not (matches.get(s.pk) and matches[s.pk].clever_school_id)]
+    suggestions = suggest_school_matches(
+        [SchoolRef(s.pk, s.name, s.nces_id) for s in unmatched],
+        [SchoolRef(c.clever_id, c.name, c.nces_id) for c in clever],
+        taken=taken,
+    )
+    rows = []
+    for school in schools:
+        match = matches.get(school.pk)
+        suggestion = suggestions.get(school.pk)
+        if match and match.clever_school_id:
+            chosen = match.clever_school.clever_id
+        else:
+            chosen = suggestion.clever_id if suggestion else ""
+        rows.append(
+            SchoolMatchRow(
+                school=school,
+                match=match,
+                chosen_clever_id=chosen,
+                suggested=suggestion,
+                locked=bool(match and match.locked_at),
+            )
+        )
+    # Schools needing a decision first: no match and no suggestion, then suggestions, then matches.
+    rows.sort(key=lambda r: (r.is_matched, r.suggested is not None, r.school.name.lower()))
+    return rows
+
+
+def school_match_summary(*, district: District) -> dict[str, int]:
+    total = for_district(School, district).count()
+    matched = for_district(SchoolMatch, district).filter(clever_school__isnull=False).count()
+    return {
+        "schools": total,
+        "matched": matched,
+        "unmatched": total - matched,
+        "clever_schools": for_district(CleverSchool, district).count(),
+    }
+
+
+# --- saving ------------------------------------------------------------------------------------
+
+
+class SchoolMatchError(ValueError):
+    def __init__(self, message: str, *, errors: Mapping[int, str]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = dict(errors)  # local school pk -> message
+
+
+def school_matches_save(
+    *,
+    district: District,
+    actor: Any = None,
+    choices: Mapping[int, str],
+    suggested: Mapping[int, Suggestion] | None = None,
+) -> list[SchoolMatch]:
+    """Save the Matching Clever School choices: ``{local school pk: Clever school id or ""}``.
+
+    Schools not in ``choices`` keep their match. A Clever school can match one local school only;
+    a locked match (an import already brought that school's records) cannot change. Either
+    problem raises :class:`SchoolMatchError` naming the schools, and nothing is saved.
+    """
+    suggested = suggested or {}
+    schools = {s.pk: s for s in for_district(School, district)}
+    clever = {c.clever_id: c for c in for_district(CleverSchool, district)}
+    existing = {
+        m.school_id: m for m in for_district(SchoolMatch, district).select_related("clever_school")
+    }
+    errors: dict[int, str] = {}
+    wanted: dict[int, str] = {}
+    for school_id, clever_id in choices.items():
+        school = schools.get(int(school_id))
+        if school is None:
+            raise SchoolMatchError(
+                "A school on this page is not one of your district's.", errors={}
+            )
+        clever_id = (clever_id or "").strip()
+        if clever_id and clever_id not in clever:
+            errors[school.pk] = "That Clever school is not shared with your district any more."
+            continue
+        match = existing.get(school.pk)
+        current = match.clever_school.clever_id if match and match.clever_school_id else ""
+        if match and match.locked_at and clever_id != current:
+            errors[school.pk] = (
+                f"{school.name} is locked to “{match.clever_school.name if match.clever_school_id else 'no school'}”: "
+                "an import already brought this school's records, so its match cannot change."
+            )
+            continue
+        wanted[school.pk] = clever_id
+    # The resulting set of matches must use each Clever school once.
+    final = {
+        sid: (m.clever_school.clever_id if m.clever_school_id else "")
+        for sid, m in existing.items()
+    }
+    final.update(wanted)
+    owners: dict[str, list[int]] = {}
+    for sid, cid in final.items():
+        if cid:
+            owners.setdefault(cid, []).append(sid)
+    for cid, sids in owners.items():
+        if len(sids) > 1:
+            names = sorted(schools[s].name for s in sids if s in schools)
+            for sid in sids:
+                if sid in wanted:
+                    errors[sid] = (
+                        f"“{clever[cid].name}” is chosen for {' and '.join(names)}: a Clever "
+                        "school can match only one local school."
+                    )
+    if errors:
+        raise SchoolMatchError(
+            "Some school matches need your attention; nothing was saved.", errors=errors
+        )
+    saved = []
+    with transaction.atomic():
+        for sid, cid in wanted.items():
+            match = existing.get(sid)
+            old = match.clever_school.name if match and match.clever_school_id else ""
+            old_cid = match.clever_school.clever_id if match and match.clever_school_id else ""
+            if old_cid == cid:
+                continue
+            hint = suggested.get(sid)
+            method = hint.method if hint and hint.clever_id == cid else SchoolMatch.Method.MANUAL
+            target = clever.get(cid) if cid else None
+            if match is None:
+                if target is None:
+                    continue
+                match = SchoolMatch(district=district, school=schools[sid])
+            match.clever_school = target
+            match.method = method
+            saved.append(match)
+            audit_record(
+                district=district,
+                actor=actor,
+                action="clever.school_match.saved",
+                obj=schools[sid],
+                field="clever_school",
+                old=old,
+                new=target.name if target else "",
+            )
+        # Free Clever schools first so a swap between two schools does not trip the constraint.
+        freed = [m for m in saved if m.pk]
+        if freed:
+            SchoolMatch.objects.filter(pk__in=[m.pk for m in freed]).update(clever_school=None)
+        for match in saved:
+            match.save()
+    return saved
+
+
+def school_matches_accept_suggestions(
+    *, district: District, actor: Any = None
+) -> list[SchoolMatch]:
+    """Save every suggestion for schools that have no match yet (the ``clever_setup`` path)."""
+    rows = school_match_rows(district=district)
+    suggestions = {r.school.pk: r.suggested for r in rows if r.suggested and not r.is_matched}
+    return school_matches_save(
+        district=district,
+        actor=actor,
+        choices={sid: s.clever_id for sid, s in suggestions.items()},
+        suggested=suggestions,
+    )
+
+
+def schools_create_for_unmatched(*, district: District, actor: Any = None) -> list[School]:
+    """Create a local school for each Clever school no local school matches, and match them.
+
+    For support staff onboarding a new district (``clever_setup --create-missing-schools``).
+    """
+    created = []
+    with transaction.atomic():
+        unmatched = for_district(CleverSchool, district).filter(matches__isnull=True)
+        for clever_school in unmatched:
+            school = School.objects.create(
+                district=district,
+                name=clever_school.name,
+                nces_id=clever_school.nces_id,
+                state_id=clever_school.state_id,
+                address=str((clever_school.raw.get("location") or {}).get("address") or "")[:200],
+                city=str((clever_school.raw.get("location") or {}).get("city") or "")[:100],
+                state=str((clever_school.raw.get("location") or {}).get("state") or "")[:2],
+                zip_code=str((clever_school.raw.get("location") or {}).get("zip") or "")[:10],
+            )
+            SchoolMatch.objects.create(
+                district=district,
+                school=school,
+                clever_school=clever_school,
+                method=SchoolMatch.Method.NCES if school.nces_id else SchoolMatch.Method.NAME,
+            )
+            audit_record(
+                district=district,
+                actor=actor,
+                action="school.created_from_clever",
+                obj=school,
+                field="clever_school",
+                new=clever_school.name,
+            )
+            created.append(school)
+    return created

@@ -1,0 +1,184 @@
+"""Reads for the run pages, scoped to one district, paginated by keyset so a page costs the same
+with 100 rows or 100,000 (no OFFSET scans, no COUNT over the whole table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from naviance_sync.models import District
+from naviance_sync.scoping import for_district
+from students.models import Student
+
+from .models import Alert, ImportRun, RunResult, UpdateLog
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    next_cursor: int | None
+    cursor: int | None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def keyset_page(qs: QuerySet, *, cursor: Any, descending: bool, size: int = PAGE_SIZE) -> Page:
+    """Rows after ``cursor`` (an id) in id order; one query, one row of look-ahead."""
+    start = _int(cursor)
+    if start is not None:
+        qs = qs.filter(pk__lt=start) if descending else qs.filter(pk__gt=start)
+    qs = qs.order_by("-pk" if descending else "pk")
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows=rows, next_cursor=rows[-1].pk if more and rows else None, cursor=start)
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+def run_list(
+    *, district: District, data_type: str = "", mode: str = "", status: str = "", cursor: Any = None
+) -> Page:
+    qs = for_district(ImportRun, district).select_related("started_by", "approved_by")
+    if data_type in ("students", "staff"):
+        qs = qs.filter(data_type=data_type)
+    if mode in ImportRun.Mode.values:
+        qs = qs.filter(mode=mode)
+    if status in ImportRun.Status.values:
+        qs = qs.filter(status=status)
+    return keyset_page(qs, cursor=cursor, descending=True)
+
+
+def run_results(*, run: ImportRun, action: str = "", cursor: Any = None) -> Page:
+    qs = RunResult.objects.filter(run=run)  # ``run`` was fetched through the district scope
+    if action in RunResult.Action.values:
+        qs = qs.filter(action=action)
+    return keyset_page(qs, cursor=cursor, descending=False)
+
+
+def run_result_counts(*, run: ImportRun) -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(
+        RunResult.objects.filter(run=run)
+        .values_list("action")
+        .annotate(n=Count("id"))
+        .values_list("action", "n")
+        .order_by()
+    )
+
+
+def run_results_iter(*, run: ImportRun, action: str = ""):
+    qs = RunResult.objects.filter(run=run).order_by("pk")
+    if action in RunResult.Action.values:
+        qs = qs.filter(action=action)
+    return qs.values_list(
+        "action", "clever_id", "local_id", "name", "code", "reason", "changes"
+    ).iterator(chunk_size=5000)
+
+
+# --- update log ----------------------------------------------------------------------------------
+
+
+def update_log_page(
+    *,
+    district: District,
+    data_type: str = "students",
+    run_id: Any = None,
+    record_id: Any = None,
+    field: str = "",
+    cursor: Any = None,
+) -> Page:
+    qs = for_district(UpdateLog, district).filter(data_type=data_type)
+    run_pk = _int(run_id)
+    if run_id not in (None, ""):
+        qs = qs.filter(run_id=run_pk or 0)
+    record_pk = _int(record_id)
+    if record_id not in (None, ""):
+        qs = qs.filter(record_id=record_pk or 0)
+    if field:
+        qs = qs.filter(field=field[:60])
+    return keyset_page(qs, cursor=cursor, descending=True)
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+
+@dataclass
+class AlertRow:
+    alert: Alert
+    candidates: list[Student]
+    clever: dict[str, str]
+
+
+def alert_rows(*, district: District, data_type: str, cursor: Any = None) -> Page:
+    """Open and chosen alerts, each with its candidate local records (one query for all)."""
+    qs = for_district(Alert, district).filter(
+        data_type=data_type,
+        status__in=(Alert.Status.OPEN, Alert.Status.MATCH_CHOSEN, Alert.Status.CREATE_CHOSEN),
+    )
+    page = keyset_page(qs, cursor=cursor, descending=False)
+    ids = {int(c) for a in page.rows for c in a.candidate_ids}
+    locals_ = {
+        s.pk: s for s in for_district(Student, district).filter(pk__in=ids).select_related("school")
+    }
+    page.rows = [
+        AlertRow(
+            alert=a,
+            candidates=[locals_[int(c)] for c in a.candidate_ids if int(c) in locals_],
+            clever=clever_summary(a.clever_record),
+        )
+        for a in page.rows
+    ]
+    return page
+
+
+def clever_summary(raw: Any) -> dict[str, str]:
+    """The Clever record's fields an admin compares, as text (rendered escaped)."""
+    if not isinstance(raw, dict):
+        return {}
+    name = raw.get("name") if isinstance(raw.get("name"), dict) else {}
+    roles = raw.get("roles") if isinstance(raw.get("roles"), dict) else {}
+    role = roles.get("student") or roles.get("teacher") or roles.get("staff") or {}
+    role = role if isinstance(role, dict) else {}
+
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    return {
+        "Clever ID": text(raw.get("id")),
+        "Name": " ".join(p for p in (text(name.get("first")), text(name.get("last"))) if p),
+        "SIS ID": text(role.get("sis_id")),
+        "Student number": text(role.get("student_number")),
+        "Birth date": text(role.get("dob")),
+        "Grade": text(role.get("grade")),
+        "Email": text(raw.get("email")),
+    }
+
+
+def alert_counts(*, district: District, data_type: str) -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(
+        for_district(Alert, district)
+        .filter(data_type=data_type)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+        .order_by()
+    )

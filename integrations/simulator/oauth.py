@@ -1,0 +1,312 @@
+"""Clever's OAuth 2.0 authorization-code flow for "Log in with Clever", simulated.
+
+- ``GET /oauth/authorize``: a page listing the district's teachers, staff and district admins to
+  sign in as (``login_hint=<user id>`` skips it); redirects to ``redirect_uri`` with ``code`` and
+  the caller's ``state``.
+- ``POST /oauth/tokens``: exchanges a code (client id/secret by HTTP Basic, as Clever asks, or in
+  the body; JSON or form body). Codes are single-use and expire after 60 seconds, otherwise
+  400 ``invalid_grant``. ``GET /oauth/tokens?owner_type=district`` lists district-app tokens.
+- ``GET /userinfo`` and ``GET /v3.0/me`` for the SSO token (which reaches nothing else but
+  ``/districts/{own}`` and ``/users/{own}``).
+- ``GET /_sim/instant_login?user_id=..&redirect_uri=..``: a portal / Instant Login launch, which
+  arrives at the app's callback with a code and **no state**.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urlsplit
+
+from .dataset import Dataset
+
+if TYPE_CHECKING:
+    from .app import Request, Response, SimulatorApp
+
+CODE_LIFETIME = 60.0
+LOGIN_ROLES = ("district_admin", "staff", "teacher", "student")
+PAGE_LIMIT_PER_ROLE = 300
+
+
+@dataclass
+class _Code:
+    client_id: str
+    redirect_uri: str
+    user_id: str
+    district: str
+    issued: float
+    used: bool = False
+
+
+class OAuthState:
+    def __init__(self, dataset: Dataset, *, clock: Callable[[], float] = time.time) -> None:
+        self.dataset = dataset
+        self.clock = clock
+        self._codes: dict[str, _Code] = {}
+        self._sso_tokens: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    # --- used by the API routes --------------------------------------------------------------
+
+    def sso_caller(self, token: str) -> tuple[str, str] | None:
+        """(user id, district id) for an SSO token, None for unknown tokens."""
+        return self._sso_tokens.get(token)
+
+    def issue_code(self, *, client_id: str, redirect_uri: str, user_id: str) -> str:
+        district = self.dataset.owner("users", user_id) or ""
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self._codes[code] = _Code(client_id, redirect_uri, user_id, district, self.clock())
+        return code
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def handle(self, request: Request, app: SimulatorApp) -> Response:
+        from .app import error
+
+        if request.path == "/oauth/authorize" and request.method == "GET":
+            return self.authorize(request)
+        if request.path == "/oauth/tokens" and request.method == "POST":
+            return self.exchange(request)
+        if request.path == "/oauth/tokens" and request.method == "GET":
+            return self.district_tokens(request)
+        if request.path == "/userinfo" and request.method == "GET":
+            return self.userinfo(request)
+        if request.path == "/oauth/tokeninfo" and request.method == "GET":
+            return self.tokeninfo(request)
+        return error(404, "Resource not found")
+
+    def authorize(self, request: Request) -> Response:
+        client_id = request.arg("client_id", "") or ""
+        redirect_uri = request.arg("redirect_uri", "") or ""
+        if client_id not in self.dataset.oauth_clients:
+            return _html(400, "Unknown application", "<p>This client_id is not registered.</p>")
+        if request.arg("response_type", "code") != "code":
+            return _html(400, "Unsupported response type", "<p>Only response_type=code.</p>")
+        if not _valid_redirect(redirect_uri):
+            return _html(
+                400, "Missing redirect_uri", "<p>Pass an absolute http(s) redirect_uri.</p>"
+            )
+        state = request.arg("state")
+        hint = request.arg("login_hint") or request.arg("user_id")
+        if hint:
+            if self.dataset.get("users", hint) is None:
+                return _html(404, "Unknown user", f"<p>No Clever user {html.escape(hint)}.</p>")
+            code = self.issue_code(client_id=client_id, redirect_uri=redirect_uri, user_id=hint)
+            return _redirect(redirect_uri, code=code, state=state)
+        return self._login_page(request, district_filter=request.arg("district_id"))
+
+    def instant_login(self, request: Request) -> Response:
+        from .app import error
+
+        user_id = request.arg("user_id", "") or ""
+        redirect_uri = request.arg("redirect_uri", "") or ""
+        client_id = request.arg("client_id") or next(iter(self.dataset.oauth_clients), "")
+        if self.dataset.get("users", user_id) is None:
+            return error(404, f"No Clever user {user_id}")
+        if not _valid_redirect(redirect_uri):
+            return error(400, "Pass an absolute http(s) redirect_uri")
+        code = self.issue_code(client_id=client_id, redirect_uri=redirect_uri, user_id=user_id)
+        return _redirect(redirect_uri, code=code, state=None)
+
+    def exchange(self, request: Request) -> Response:
+        from .app import json_response, parse_json_body
+
+        try:
+            body = parse_json_body(request)
+        except ValueError:
+            return json_response(400, {"error": "invalid_request", "error_description": "bad body"})
+        if not isinstance(body, dict):
+            body = {}
+        client_id, secret = _basic_credentials(request.headers.get("authorization", ""))
+        if client_id is None:
+            client_id, secret = body.get("client_id"), body.get("client_secret")
+        if (
+            not isinstance(client_id, str)
+            or not isinstance(secret, str)
+            or not secrets.compare_digest(self.dataset.oauth_clients.get(client_id, "\0"), secret)
+        ):
+            return json_response(401, {"error": "invalid_client"})
+        if body.get("grant_type") != "authorization_code":
+            return json_response(400, {"error": "unsupported_grant_type"})
+        code_value = body.get("code")
+        with self._lock:
+            code = self._codes.get(code_value) if isinstance(code_value, str) else None
+            problem = None
+            if code is None:
+                problem = "invalid code"
+            elif code.used:
+                problem = "code already used"
+            elif self.clock() - code.issued > CODE_LIFETIME:
+                problem = "code expired"
+            elif code.client_id != client_id:
+                problem = "code issued to another client"
+            elif body.get("redirect_uri") not in (None, "", code.redirect_uri):
+                problem = "redirect_uri does not match"
+            if code is not None:
+                code.used = True  # single use, even when the attempt failed
+            if problem or code is None:
+                return json_response(
+                    400,
+                    {"error": "invalid_grant", "error_description": f"invalid grant: {problem}"},
+                )
+            token = f"ilc_{secrets.token_hex(20)}"
+            self._sso_tokens[token] = (code.user_id, code.district)
+        return json_response(200, {"access_token": token, "token_type": "bearer"})
+
+    def district_tokens(self, request: Request) -> Response:
+        from .app import json_response
+
+        client_id, secret = _basic_credentials(request.headers.get("authorization", ""))
+        if client_id is None or self.dataset.oauth_clients.get(client_id) != secret:
+            return json_response(401, {"error": "invalid_client"})
+        wanted = request.arg("district")
+        data = [
+            {
+                "id": f"{index:024x}",
+                "created": "2025-08-01T00:00:00.000Z",
+                "owner": {"type": "district", "id": district},
+                "access_token": token,
+                "scopes": [
+                    "read:district_admins",
+                    "read:school_admins",
+                    "read:students",
+                    "read:teachers",
+                    "read:user_id",
+                ],
+            }
+            for index, (district, token) in enumerate(sorted(self.dataset.tokens.items()), 1)
+            if not wanted or district == wanted
+        ]
+        return json_response(
+            200, {"data": data, "links": [{"rel": "self", "uri": "/oauth/tokens"}]}
+        )
+
+    def userinfo(self, request: Request) -> Response:
+        from .app import error, json_response
+
+        caller = self.sso_caller(request.bearer() or "")
+        if caller is None:
+            return error(401, "Invalid token")
+        user_id, district = caller
+        user = self.dataset.get("users", user_id) or {}
+        roles = user.get("roles") if isinstance(user.get("roles"), dict) else {}
+        user_type = next((name for name in LOGIN_ROLES if isinstance(roles.get(name), dict)), "")
+        role = roles.get(user_type) or {}
+        name = user.get("name") if isinstance(user.get("name"), dict) else {}
+        schools = role.get("schools") or ([role["school"]] if role.get("school") else [])
+        return json_response(
+            200,
+            {
+                "sub": user_id,
+                "user_id": role.get("legacy_id") or user_id,
+                "multi_role_user_id": user_id,
+                "user_type": user_type,
+                "district_id": district,
+                "district": district,
+                "email": user.get("email"),
+                "email_verified": False,
+                "name": {k: name.get(k) for k in ("first", "middle", "last")},
+                "given_name": name.get("first"),
+                "family_name": name.get("last"),
+                "schools": schools,
+            },
+        )
+
+    def tokeninfo(self, request: Request) -> Response:
+        from .app import error, json_response
+
+        token = request.bearer() or ""
+        if self.dataset.district_for_token(token):
+            client = next(iter(self.dataset.oauth_clients), "")
+            return json_response(200, {"client_id": client, "scopes": ["read:district_admins"]})
+        if self.sso_caller(token):
+            client = next(iter(self.dataset.oauth_clients), "")
+            return json_response(200, {"client_id": client, "scopes": ["read:user_id"]})
+        return error(401, "Invalid token")
+
+    def _login_page(self, request: Request, *, district_filter: str | None) -> Response:
+        base = {key: values[-1] for key, values in request.query.items() if key != "login_hint"}
+        sections = []
+        for district in self.dataset.district_ids():
+            if district_filter and district != district_filter:
+                continue
+            record = self.dataset.get("districts", district) or {}
+            parts = [f"<h2>{html.escape(str(record.get('name') or district))}</h2>"]
+            for role in ("district_admin", "staff", "teacher"):
+                keys = self.dataset.index("users", district, role)
+                rows = []
+                for key in keys[:PAGE_LIMIT_PER_ROLE]:
+                    user = self.dataset.get("users", key) or {}
+                    name = user.get("name") if isinstance(user.get("name"), dict) else {}
+                    label = f"{name.get('first') or ''} {name.get('last') or ''}".strip() or key
+                    title = ((user.get("roles") or {}).get(role) or {}).get("title") or ""
+                    href = "/oauth/authorize?" + urlencode({**base, "login_hint": key})
+                    rows.append(
+                        f'<li><a href="{html.escape(href)}">{html.escape(label)}</a>'
+                        f" <small>{html.escape(str(title))} {html.escape(key)}</small></li>"
+                    )
+                more = (
+                    f"<p>… and {len(keys) - PAGE_LIMIT_PER_ROLE} more</p>"
+                    if len(keys) > PAGE_LIMIT_PER_ROLE
+                    else ""
+                )
+                parts.append(
+                    f"<h3>{role.replace('_', ' ').title()} ({len(keys)})</h3><ul>{''.join(rows)}</ul>{more}"
+                )
+            sections.append("".join(parts))
+        form_fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in base.items()
+        )
+        form = (
+            '<form method="get" action="/oauth/authorize">'
+            + form_fields
+            + '<label>Any Clever user id <input name="login_hint" size="30"></label> '
+            "<button>Sign in</button></form>"
+        )
+        return _html(200, "Clever simulator: sign in as…", form + "".join(sections))
+
+
+def _valid_redirect(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _redirect(redirect_uri: str, *, code: str, state: str | None) -> Response:
+    from .app import Response
+
+    params = {"code": code}
+    if state is not None:
+        params["state"] = state
+    separator = "&" if urlsplit(redirect_uri).query else "?"
+    location = redirect_uri + separator + urlencode(params)
+    return Response(302, b"", content_type="text/plain", headers=[("Location", location)])
+
+
+def _html(status: int, title: str, body: str) -> Response:
+    from .app import Response
+
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return Response(status, page.encode("utf-8"), content_type="text/html; charset=utf-8")
+
+
+def _basic_credentials(header: str) -> tuple[str | None, str | None]:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None, None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else (None, None)

@@ -1,0 +1,582 @@
+"""Pages that configure the Clever Student Integration (the guide's three steps).
+
+Thin views: the district comes from the signed-in user, every read goes through the scoping
+helpers, every change through :mod:`integrations.config` or :mod:`integrations.schools`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from naviance_sync.models import School
+from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
+from students import fields as student_fields
+
+from . import config
+from .clever import CleverError
+from .crypto import TokenDecryptError
+from .forms import (
+    CodesForm,
+    FieldMappingForm,
+    RecipientsForm,
+    ResetForm,
+    SchoolMatchForm,
+    SetupForm,
+    SyncSettingsForm,
+)
+from .models import CleverConnection, CleverSchool, NotificationRecipient, SchoolMatch
+from .schools import SchoolMatchError, school_match_rows, school_match_summary, school_matches_save
+
+# Data types configured on these pages (staff keeps its own Clever application pages).
+SETTINGS_DATA_TYPES = ("students",)
+RUN_START_URL = "integrations:run_start"
+ENGINE_MISSING = "Imports become available when the sync engine is installed"
+
+
+def student_integration(view: Callable) -> Callable:
+    """Import permission, and the integration switched on by support staff; else say why not."""
+
+    @import_permission_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.district.clever_students_enabled:
+            return render(
+                request,
+                "integrations/unavailable.html",
+                {"district": request.district},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _settings_data_type(data_type: str) -> str:
+    if data_type not in SETTINGS_DATA_TYPES:
+        raise Http404("Unknown data type.")
+    return data_type
+
+
+def _notification_data_types(district) -> list[str]:
+    types = ["students"]
+    if district.clever_staff_enabled:
+        types.append("staff")
+    return types
+
+
+def _setup_first(request: HttpRequest) -> HttpResponse | None:
+    if config.setup_done(district=request.district):
+        return None
+    messages.warning(
+        request,
+        "Complete Clever Data Integration Setup first: connect to Clever and match your schools.",
+    )
+    return redirect("integrations:configure")
+
+
+def _after_save(request: HttpRequest, action: str, *, here: str, next_url: str) -> HttpResponse:
+    """Save stays on the page, Save and Close returns to Configure, Next goes to the next step."""
+    if action == "close":
+        return redirect("integrations:configure")
+    if action == "next":
+        return redirect(next_url)
+    return redirect(here)
+
+
+def _connection_context(district) -> dict:
+    connection = config.connection_get(district=district)
+    return {
+        "connection": connection,
+        "api_url": config.connection_api_url(connection),
+        "token_mask": f"…{connection.token_last4}" if connection and connection.token_last4 else "",
+        "migrating": bool(
+            connection
+            and connection.previous_integration != CleverConnection.PreviousIntegration.NONE
+        ),
+    }
+
+
+# --- Configure ---------------------------------------------------------------------------------
+
+
+@student_integration
+def configure(request: HttpRequest) -> HttpResponse:
+    district = request.district
+    steps = config.configuration_steps(district=district, data_type="students")
+    return render(
+        request,
+        "integrations/configure.html",
+        {
+            **_connection_context(district),
+            "setup_done": config.setup_done(district=district),
+            "steps": {s.key: s for s in steps},
+            "ready": config.ready_to_import(steps),
+            "match_counts": school_match_summary(district=district),
+        },
+    )
+
+
+# --- Clever Data Integration Setup ---------------------------------------------------------------
+
+
+@student_integration
+def setup(request: HttpRequest) -> HttpResponse:
+    district = request.district
+    return render(
+        request,
+        "integrations/setup.html",
+        {
+            **_connection_context(district),
+            "match_counts": school_match_summary(district=district),
+            "setup_done": config.setup_done(district=district),
+        },
+    )
+
+
+@student_integration
+@require_http_methods(["GET", "POST"])
+def setup_edit(request: HttpRequest) -> HttpResponse:
+    district = request.district
+    connection = config.connection_get(district=district)
+    last4 = connection.token_last4 if connection else ""
+    initial = {}
+    if connection is not None:
+        initial = {
+            "clever_district_id": connection.clever_district_id,
+            "api_url": connection.api_url,
+            "previous_integration": connection.previous_integration,
+        }
+    form = SetupForm(
+        request.POST if request.method == "POST" else None, initial=initial, token_last4=last4
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            config.connection_connect(
+                district=district,
+                actor=request.user,
+                clever_district_id=data["clever_district_id"],
+                token=data["token"],
+                api_url=data["api_url"],
+                previous_integration=data["previous_integration"],
+            )
+        except CleverError as exc:
+            form.add_service_errors({None: exc.admin_message})
+        except TokenDecryptError as exc:
+            form.add_service_errors({"token": exc.admin_message})
+        except config.ConfigError as exc:
+            form.add_service_errors(exc.errors or {None: exc.message})
+        else:
+            messages.success(
+                request,
+                "Connected to Clever. Now match each of your schools to its Clever school.",
+            )
+            return redirect("integrations:school_matches")
+    return render(
+        request,
+        "integrations/setup_edit.html",
+        {**_connection_context(district), "form": form},
+    )
+
+
+@student_integration
+@require_http_methods(["GET", "POST"])
+def setup_reset(request: HttpRequest) -> HttpResponse:
+    district = request.district
+    form = ResetForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        config.connection_reset(district=district, actor=request.user)
+        messages.success(
+            request,
+            "Configuration reset: the automated sync is off. Your existing data was not "
+            "deleted. Save the Clever settings again to continue the setup.",
+        )
+        return redirect("integrations:setup")
+    return render(
+        request, "integrations/setup_reset.html", {**_connection_context(district), "form": form}
+    )
+
+
+@student_integration
+@require_http_methods(["GET", "POST"])
+def school_matches(request: HttpRequest) -> HttpResponse:
+    district = request.district
+    clever_schools = list(for_district(CleverSchool, district).order_by("name"))
+    if not clever_schools:
+        messages.warning(
+            request, "Connect to Clever first: the Clever schools are listed once connected."
+        )
+        return redirect("integrations:setup")
+    rows = school_match_rows(district=district)
+    form = SchoolMatchForm(
+        request.POST if request.method == "POST" else None, rows=rows, clever_schools=clever_schools
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            school_matches_save(
+                district=district,
+                actor=request.user,
+                choices=form.choices_by_school(),
+                suggested={r.school.pk: r.suggested for r in rows if r.suggested},
+            )
+        except SchoolMatchError as exc:
+            form.add_service_errors({f"school_{pk}": msg for pk, msg in exc.errors.items()})
+            if not exc.errors:
+                form.add_service_errors({None: exc.message})
+        else:
+            messages.success(request, "School matches saved.")
+            return _after_save(
+                request,
+                request.POST.get("action", "save"),
+                here=reverse("integrations:school_matches"),
+                next_url=reverse("integrations:configure"),
+            )
+    return render(
+        request,
+        "integrations/school_matches.html",
+        {
+            "form": form,
+            "rows": form.bound_rows(),
+            "clever_count": len(clever_schools),
+            "match_counts": school_match_summary(district=district),
+        },
+    )
+
+
+# --- Clever Data Integration Settings ------------------------------------------------------------
+
+
+@student_integration
+def data_settings(request: HttpRequest) -> HttpResponse:
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    steps = config.configuration_steps(district=request.district, data_type="students")
+    return render(
+        request,
+        "integrations/data_settings.html",
+        {"steps": steps, "ready": config.ready_to_import(steps)},
+    )
+
+
+def _step_nav(data_type: str, current: str) -> list[dict]:
+    names = [
+        ("fields", "Match Fields"),
+        ("codes", "Define Codes"),
+        ("sync_settings", "Sync Settings"),
+        ("summary", "Import Summary"),
+    ]
+    return [
+        {
+            "url": reverse(f"integrations:{name}", kwargs={"data_type": data_type}),
+            "label": label,
+            "current": name == current,
+            "number": i,
+        }
+        for i, (name, label) in enumerate(names, start=1)
+    ]
+
+
+@student_integration
+@require_http_methods(["GET", "POST"])
+def fields(request: HttpRequest, data_type: str) -> HttpResponse:
+    _settings_data_type(data_type)
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    district = request.district
+    sample = config.available_clever_fields(
+        district=district, data_type=data_type, refresh=request.GET.get("refresh") == "1"
+    )
+    initial, saved = config.mapping_choices_or_suggested(
+        district=district, data_type=data_type, available=sample.fields
+    )
+    local_fields = config.local_fields_for(data_type)
+    form = FieldMappingForm(
+        request.POST if request.method == "POST" else None,
+        local_fields=local_fields,
+        available=sample.fields,
+        initial_mapping=initial,
+    )
+    needs_confirmation = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            config.field_mappings_save(
+                district=district,
+                actor=request.user,
+                data_type=data_type,
+                mapping=form.mapping(),
+                confirm_link_change=form.cleaned_data.get("confirm_link_change", False),
+            )
+        except config.ConfirmationRequired as exc:
+            needs_confirmation = True
+            form.add_service_errors({f"map_{k}": v for k, v in exc.errors.items()})
+            form.add_service_errors({"confirm_link_change": exc.message})
+        except config.ConfigError as exc:
+            form.add_service_errors(
+                {f"map_{k}": v for k, v in exc.errors.items()} or {None: exc.message}
+            )
+        else:
+            messages.success(request, "Field matches saved.")
+            return _after_save(
+                request,
+                request.POST.get("action", "save"),
+                here=reverse("integrations:fields", kwargs={"data_type": data_type}),
+                next_url=reverse("integrations:codes", kwargs={"data_type": data_type}),
+            )
+    from students.models import Student
+
+    return render(
+        request,
+        "integrations/fields.html",
+        {
+            **_connection_context(district),
+            "data_type": data_type,
+            "form": form,
+            "rows": form.bound_rows(),
+            "sample": sample,
+            "saved": saved,
+            "needs_confirmation": needs_confirmation,
+            "show_confirmation": saved and for_district(Student, district).exists(),
+            "step_nav": _step_nav(data_type, "fields"),
+        },
+    )
+
+
+def _code_sections(district, data_type: str, *, refresh: bool) -> tuple[list[dict], str]:
+    choices = config.mapping_choices_or_suggested(
+        district=district, data_type=data_type, available=()
+    )[0]
+    paths = config.coded_field_paths(choices, data_type=data_type)
+    found, error = config.clever_values(
+        district=district, data_type=data_type, paths=list(paths.values()), refresh=refresh
+    )
+    saved = config.saved_codes(district=district, data_type=data_type)
+    year_end = config.district_school_year_end(district)
+    sections = []
+    for f in config.local_fields_for(data_type):
+        if f.name not in paths:
+            continue
+        values = student_fields.sort_clever_grades(
+            [*found.get(paths[f.name], []), *saved.get(f.name, {}).keys()]
+        )
+        defaults = student_fields.default_codes(f.name, values, school_year_end=year_end)
+        initial = {v: saved.get(f.name, {}).get(v, defaults.get(v, "")) for v in values}
+        code_choices = student_fields.code_choices(f.name, school_year_end=year_end)
+        known = {c for c, _ in code_choices}
+        extra = sorted({c for c in initial.values() if c and c not in known})
+        sections.append(
+            {
+                "field": f,
+                "path": choices.get(f.name) or "",
+                "from_grade": choices.get(f.name) == student_fields.CLASS_YEAR_FROM_GRADE,
+                "values": values,
+                "initial": initial,
+                "choices": [*code_choices, *((c, c) for c in extra)],
+                "saved": f.name in saved,
+            }
+        )
+    return sections, error
+
+
+@student_integration
+@require_http_methods(["GET", "POST"])
+def codes(request: HttpRequest, data_type: str) -> HttpResponse:
+    _settings_data_type(data_type)
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    district = request.district
+    sections, error = _code_sections(district, data_type, refresh=request.GET.get("refresh") == "1")
+    form = CodesForm(request.POST if request.method == "POST" else None, sections=sections)
+    if request.method == "POST" and form.is_valid():
+        try:
+            config.codes_save(
+                district=district,
+                actor=request.user,
+                data_type=data_type,
+                codes=form.codes(),
+                allowed={s["field"].name: [c for c, _ in s["choices"]] for s in sections},
+            )
+        except config.ConfigError as exc:
+            form.add_service_errors({None: " ".join([exc.message, *exc.errors.values()])})
+        else:
+            messages.success(request, "Codes saved.")
+            return _after_save(
+                request,
+                request.POST.get("action", "save"),
+                here=reverse("integrations:codes", kwargs={"data_type": data_type}),
+                next_url=reverse("integrations:sync_settings", kwargs={"data_type": data_type}),
+            )
+    return render(
+        request,
+        "integrations/codes.html",
+        {
+            "data_type": data_type,
+            "form": form,
+            "sections": form.bound_sections(),
+            "clever_error": error,
+            "school_year_end": config.district_school_year_end(district),
+            "step_nav": _step_nav(data_type, "codes"),
+        },
+    )
+
+
+@student_integration
+@require_http_methods(["GET", "POST"])
+def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
+    _settings_data_type(data_type)
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    district = request.district
+    current = config.integration_config(district=district, data_type=data_type).settings
+    matched = list(
+        for_district(School, district)
+        .filter(
+            pk__in=for_district(SchoolMatch, district)
+            .filter(clever_school__isnull=False)
+            .values("school_id")
+        )
+        .order_by("name")
+    )
+    form = SyncSettingsForm(
+        request.POST if request.method == "POST" else None,
+        matched_schools=matched,
+        initial={
+            "scope": current.scope,
+            "schools": [str(pk) for pk in current.school_ids],
+            "frequency": current.frequency,
+            "import_rule": current.import_rule,
+            "threshold_pct": current.threshold_pct,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            config.sync_settings_save(
+                district=district,
+                actor=request.user,
+                data_type=data_type,
+                scope=data["scope"],
+                school_ids=[int(s) for s in data["schools"]],
+                frequency=data["frequency"],
+                import_rule=data["import_rule"],
+                threshold_pct=data["threshold_pct"],
+            )
+        except config.ConfigError as exc:
+            form.add_service_errors(exc.errors or {None: exc.message})
+        else:
+            messages.success(request, "Sync settings saved.")
+            return _after_save(
+                request,
+                request.POST.get("action", "save"),
+                here=reverse("integrations:sync_settings", kwargs={"data_type": data_type}),
+                next_url=reverse("integrations:summary", kwargs={"data_type": data_type}),
+            )
+    return render(
+        request,
+        "integrations/sync_settings.html",
+        {
+            "data_type": data_type,
+            "form": form,
+            "matched_count": len(matched),
+            "step_nav": _step_nav(data_type, "sync_settings"),
+        },
+    )
+
+
+@student_integration
+def summary(request: HttpRequest, data_type: str) -> HttpResponse:
+    _settings_data_type(data_type)
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    steps = config.configuration_steps(district=request.district, data_type=data_type)
+    try:
+        run_start_url = reverse(RUN_START_URL, kwargs={"data_type": data_type})
+    except NoReverseMatch:
+        run_start_url = ""
+    return render(
+        request,
+        "integrations/summary.html",
+        {
+            "data_type": data_type,
+            "steps": steps,
+            "ready": config.ready_to_import(steps),
+            "run_start_url": run_start_url,
+            "engine_missing": ENGINE_MISSING,
+            "step_nav": _step_nav(data_type, "summary"),
+        },
+    )
+
+
+# --- Manage Email Notifications --------------------------------------------------------------------
+
+
+@student_integration
+def notifications(request: HttpRequest) -> HttpResponse:
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    district = request.district
+    types = _notification_data_types(district)
+    rows = []
+    for data_type in types:
+        recipients = list(for_district(NotificationRecipient, district).filter(data_type=data_type))
+        rows.append({"data_type": data_type, "label": data_type.title(), "recipients": recipients})
+    return render(request, "integrations/notifications.html", {"rows": rows})
+
+
+@student_integration
+@require_http_methods(["GET", "POST"])
+def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
+    district = request.district
+    if data_type not in _notification_data_types(district):
+        raise Http404("Unknown data type.")
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    current = list(
+        for_district(NotificationRecipient, district)
+        .filter(data_type=data_type)
+        .values_list("email", flat=True)
+    )
+    form = RecipientsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"recipients": ", ".join(current)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            config.recipients_save(
+                district=district,
+                actor=request.user,
+                data_type=data_type,
+                text=form.cleaned_data["recipients"],
+            )
+        except config.ConfigError as exc:
+            form.add_service_errors(exc.errors or {None: exc.message})
+        else:
+            messages.success(request, f"Email recipients for {data_type} saved.")
+            return _after_save(
+                request,
+                request.POST.get("action", "save"),
+                here=reverse("integrations:notifications_edit", kwargs={"data_type": data_type}),
+                next_url=reverse("integrations:notifications"),
+            )
+    return render(
+        request,
+        "integrations/notifications_edit.html",
+        {"data_type": data_type, "label": data_type.title(), "form": form, "current": current},
+    )
+
+
+@student_integration
+@require_POST
+def recipient_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
+    recipient = get_for_district_or_404(NotificationRecipient, request.district, pk=recipient_id)
+    config.recipient_delete(
+        district=request.district, actor=request.user, recipient_id=recipient.pk
+    )
+    messages.success(request, f"{recipient.email} no longer receives {recipient.data_type} emails.")
+    return redirect("integrations:notifications")
