@@ -1,0 +1,61 @@
+"""Students of a district, as the product keeps them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from naviance_sync.models import DistrictOwned, School
+
+
+class Student(DistrictOwned):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.SET_NULL, related_name="students"
+    )
+    clever_id = models.CharField(max_length=64, null=True, blank=True)
+    student_id = models.CharField("student ID", max_length=100, blank=True)
+    state_id = models.CharField("state ID", max_length=100, blank=True)
+    student_number = models.CharField(max_length=100, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    middle_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    gender = models.CharField(max_length=10, blank=True)
+    grade = models.CharField(max_length=40, blank=True)
+    class_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    graduation_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    weighted_gpa = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    unweighted_gpa = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    district_username = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    inactive_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "clever_id"],
+                condition=Q(clever_id__isnull=False),
+                name="student_unique_clever_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["district", "student_id"], name="student_district_sid"),
+            models.Index(
+                fields=["district", "last_name", "first_name"], name="student_district_name"
+            ),
+            models.Index(fields=["district", "status", "school"], name="student_district_status"),
+            models.Index(fields=["district", "email"], name="student_district_email"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.last_name}, {self.first_name}".strip(", ") or self.student_id or f"#{self.pk}"
+        )

@@ -1,0 +1,553 @@
+"""How a Clever student becomes a local student: the student sync spec (pure functions).
+
+The engine (``integrations.engine``) streams Clever users with the student role and asks this
+module three things: the local values of a record (or why it cannot be imported), the configured
+id it links on, and the keys that suggest "probably the same student" without proving it. Nothing
+here touches the database or imports ``integrations`` — every rule is unit-testable on hard cases.
+
+Rules a district admin would expect:
+- Clever sends strings; wrong types, control characters, bidi overrides and markup in names are
+  record errors (one bad record never fails the import, and never reaches a page unescaped).
+- A field mapped to Do Not Import is left alone (``KEEP``); a mapped field that Clever leaves empty
+  clears the local value (Clever is the source of truth for what is mapped).
+- Coded fields (grade, class year, gender) go through the district's code definitions when it has
+  any; a value without a definition is an error naming the Define Codes step.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
+from students.models import Student
+
+
+class _Keep:
+    """A field the district does not import: the local value is left alone.
+
+    Duck-typed to the engine's sentinel: the engine reads ``SPEC.keep`` (students never import
+    integrations).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+# Clever's grade enum (v3.x ``Student.grade``).
+CLEVER_GRADES = frozenset(
+    {
+        "InfantToddler",
+        "Preschool",
+        "PreKindergarten",
+        "TransitionalKindergarten",
+        "Kindergarten",
+        *(str(n) for n in range(1, 14)),
+        "PostGraduate",
+        "Ungraded",
+        "Other",
+        "",
+    }
+)
+
+# Where each local field comes from when the district's mapping does not mention it at all.
+DEFAULT_PATHS = {
+    "student_id": "roles.student.sis_id",
+    "first_name": "name.first",
+    "last_name": "name.last",
+}
+SCHOOL_PATH = "roles.student.school"
+
+FIELDS: tuple[str, ...] = (
+    "school_id",
+    "student_id",
+    "state_id",
+    "student_number",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "email",
+    "birth_date",
+    "gender",
+    "grade",
+    "class_year",
+    "graduation_year",
+    "weighted_gpa",
+    "unweighted_gpa",
+    "district_username",
+)
+FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
+NAME_FIELDS = frozenset({"first_name", "middle_name", "last_name"})
+INT_FIELDS = frozenset({"class_year", "graduation_year"})
+DECIMAL_FIELDS = frozenset({"weighted_gpa", "unweighted_gpa"})
+REQUIRED = ("student_id", "first_name", "last_name")
+LABELS = {
+    "school_id": "School",
+    "student_id": "Student ID",
+    "state_id": "State ID",
+    "student_number": "Student number",
+    "first_name": "First name",
+    "middle_name": "Middle name",
+    "last_name": "Last name",
+    "email": "Email",
+    "birth_date": "Birth date",
+    "gender": "Gender",
+    "grade": "Grade",
+    "class_year": "Class year",
+    "graduation_year": "Graduation year",
+    "weighted_gpa": "Weighted GPA",
+    "unweighted_gpa": "Unweighted GPA",
+    "district_username": "District username",
+    "status": "Status",
+    "clever_id": "Clever ID",
+}
+# Aliases a mapping may use for the same local field.
+ALIASES = {"school": "school_id", "dob": "birth_date", "sis_id": "student_id"}
+
+_MAX_LENGTH = {
+    f.attname: f.max_length
+    for f in Student._meta.concrete_fields
+    if getattr(f, "max_length", None) and f.attname in FIELD_INDEX
+}
+_DOB = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_SPACES = re.compile(r"\s+")
+_GPA_MAX = Decimal("999.999")
+_THOUSANDTH = Decimal("0.001")
+
+
+# --- small result types (duck-typed to integrations.engine.spec) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StudentRecordError:
+    clever_id: str
+    code: str
+    message: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StudentValues:
+    clever_id: str
+    values: tuple[Any, ...]
+    name: str
+    scope_school: int | None
+    raw: dict[str, Any] | None = None
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def get_path(raw: Any, path: str) -> Any:
+    """Dotted path lookup; extension keys may contain dots, so the longest key wins at each step.
+
+    Same semantics as ``integrations.clever.records.get_path`` (copied: students never import
+    integrations).
+    """
+    if not path:
+        return None
+    current = raw
+    rest = path
+    while True:
+        if not isinstance(current, dict):
+            return None
+        if rest in current:
+            return current[rest]
+        parts = rest.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            key = ".".join(parts[:cut])
+            if key in current:
+                current = current[key]
+                rest = ".".join(parts[cut:])
+                break
+        else:
+            return None
+
+
+def normalize_name(value: Any) -> str:
+    """Names compare without case, compatibility forms or extra spaces; accents are kept."""
+    if not isinstance(value, str):
+        return ""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value).casefold()).strip()
+
+
+def normalize_email(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", value).casefold())
+
+
+def normalize_student_id(value: Any) -> str:
+    """Student IDs compare exactly apart from surrounding spaces (leading zeros matter)."""
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _label(field: str) -> str:
+    return LABELS.get(field, field)
+
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_ASCII_NAME_SYMBOLS = re.compile(r"[<>{}\[\]\\|=~^`]")
+
+
+def _bad_characters(text: str, *, name: bool) -> str | None:
+    if text.isascii():
+        if _ASCII_CONTROL.search(text):
+            return "a control character"
+        if name and _ASCII_NAME_SYMBOLS.search(text):
+            return "a symbol that does not belong in a name"
+        return None
+    for ch in text:
+        if ch in _BIDI:
+            return "a text-direction control character"
+        category = unicodedata.category(ch)
+        if category == "Cc" and ch not in "\t":
+            return "a control character"
+        if category == "Cs":
+            return "an invalid character"
+        if name and (ch in "<>{}[]\\|" or category in ("So", "Sk", "Sm") and ch not in "+"):
+            return "a symbol that does not belong in a name"
+    return None
+
+
+def _text(field: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Reject("invalid_value", f"{_label(field)} is not text in Clever's data.")
+    problem = _bad_characters(value, name=field in NAME_FIELDS)
+    if problem:
+        raise _Reject("invalid_characters", f"{_label(field)} contains {problem}.")
+    value = value.strip()
+    limit = _MAX_LENGTH.get(field)
+    if limit and len(value) > limit:
+        raise _Reject(
+            "too_long", f"{_label(field)} is {len(value):,} characters long (at most {limit})."
+        )
+    return value
+
+
+def _date(field: str, value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _Reject("invalid_date", f"{_label(field)} is not text in Clever's data.")
+    match = _DOB.match(value)
+    if not match:
+        raise _Reject("invalid_date", f"{_label(field)} is not a date in the form m/d/yyyy.")
+    month, day, year = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise _Reject("invalid_date", f"{_label(field)} is not a real calendar date.") from None
+
+
+def _int(field: str, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise _Reject("invalid_value", f"{_label(field)} is not a year.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise _Reject("invalid_value", f"{_label(field)} is not a year.")
+    if not 1900 <= number <= 2200:
+        raise _Reject("invalid_value", f"{_label(field)} {number} is not a plausible year.")
+    return number
+
+
+def _decimal(field: str, value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _Reject("invalid_value", f"{_label(field)} is not a number.")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _Reject("invalid_value", f"{_label(field)} is not a number.") from None
+    if not number.is_finite() or number < 0 or number > _GPA_MAX:
+        raise _Reject("invalid_value", f"{_label(field)} is out of range.")
+    return number.quantize(_THOUSANDTH)
+
+
+def _code(field: str, value: Any, codes: Any) -> Any:
+    """A Clever value through the district's code definitions.
+
+    A value the admin left without a code (Ungraded, Other) leaves the field blank rather than
+    rejecting the student: Define Codes offers no code for it.
+    """
+    if value is None or value == "":
+        return None if field in INT_FIELDS else ""
+    key = value if isinstance(value, str) else None
+    if key is None:
+        raise _Reject("invalid_value", f"{_label(field)} is not text in Clever's data.")
+    local = codes.get(key.strip(), "")  # no definition: the field stays blank
+    if field in INT_FIELDS:
+        return _int(field, local) if local else None
+    return local or ""
+
+
+# --- the spec ----------------------------------------------------------------------------------
+
+
+class StudentSpec:
+    """Students: Clever users with the student role, matched on the district's student ID field."""
+
+    data_type = "students"
+    clever_role = "student"
+    model = Student
+    fields = FIELDS
+    create_only_fields: tuple[str, ...] = ()
+    active_column = "status"
+    scope_column = "school_id"
+    labels = LABELS
+    keep = KEEP
+
+    # -- mapping --
+
+    def map_record(self, raw: Any, config: Any) -> StudentValues | StudentRecordError:
+        clever_id = raw.get("id") if isinstance(raw, dict) else None
+        clever_id = clever_id if isinstance(clever_id, str) else ""
+        try:
+            return self._map(raw, clever_id, config)
+        except _Reject as reject:
+            return StudentRecordError(clever_id, reject.code, reject.message, _safe_name(raw))
+        except Exception as exc:  # noqa: BLE001 - totality: a surprise is one record's error
+            return StudentRecordError(
+                clever_id,
+                "invalid_value",
+                f"The record could not be read ({type(exc).__name__}).",
+                _safe_name(raw),
+            )
+
+    def _map(self, raw: Any, clever_id: str, config: Any) -> StudentValues:
+        if not isinstance(raw, dict):
+            raise _Reject("wrong_shape", "The Clever record is not an object.")
+        if not clever_id.strip():
+            raise _Reject("missing_id", "The Clever record has no Clever ID.")
+        if len(clever_id) > 64 or _bad_characters(clever_id, name=False):
+            raise _Reject("missing_id", "The Clever record's ID is not a valid Clever ID.")
+        district = raw.get("district")
+        expected = getattr(config, "clever_district_id", "")
+        if not isinstance(district, str) or not district:
+            raise _Reject("wrong_district", "The Clever record does not name its district.")
+        if expected and district != expected:
+            raise _Reject("wrong_district", "The Clever record belongs to another district.")
+        if not isinstance(raw.get("name"), dict):
+            raise _Reject("missing_name", "The Clever record has no name.")
+        roles = raw.get("roles")
+        role = roles.get("student") if isinstance(roles, dict) else None
+        if not isinstance(role, dict):
+            raise _Reject("wrong_shape", "The Clever record has no student role.")
+        if "schools" in role and not isinstance(role["schools"], list | type(None)):
+            raise _Reject("invalid_value", "The student's list of schools is not a list.")
+
+        scope_school = self._school(role, config)
+        values: list[Any] = [KEEP] * len(FIELDS)
+        values[0] = scope_school if scope_school is not None else KEEP
+        for i, field, path, parts, from_grade, is_grade, field_codes, convert in _plan_for(config):
+            value = _fast_path(raw, parts, path)
+            if is_grade and value is not None:
+                if not isinstance(value, str):
+                    raise _Reject("invalid_value", "Grade is not text in Clever's data.")
+                if value not in CLEVER_GRADES:
+                    raise _Reject(
+                        "unknown_code", f'Grade "{value[:20]}" is not one of Clever\'s grades.'
+                    )
+            if from_grade and not field_codes:
+                raise _Reject(
+                    "unknown_code",
+                    f"{_label(field)} is based on grade but no grade codes are defined: "
+                    "add them in Define Codes.",
+                )
+            values[i] = _code(field, value, field_codes) if field_codes else convert(field, value)
+        for field in REQUIRED:
+            value = values[FIELD_INDEX[field]]
+            if value is KEEP:
+                continue
+            if not value:
+                if field == "student_id":
+                    raise _Reject(
+                        "missing_link_id",
+                        "The record has no value in the field mapped to Student ID.",
+                    )
+                raise _Reject("missing_name", f"The record has no {_label(field).lower()}.")
+        frozen = tuple(values)
+        return StudentValues(clever_id, frozen, self.display_name(frozen), scope_school)
+
+    def _school(self, role: dict[str, Any], config: Any) -> int | None:
+        school = role.get("school")
+        if school is None or school == "":
+            return None
+        if not isinstance(school, str):
+            raise _Reject("invalid_value", "The student's school is not a Clever school ID.")
+        local = config.school_matches.get(school)
+        if local is not None:
+            return local
+        known = getattr(config, "known_clever_schools", frozenset())
+        if known and school not in known:
+            raise _Reject(
+                "unknown_school", "The student's school is not one Clever shares with us."
+            )
+        return None
+
+    # -- matching keys --
+
+    def link_key(self, values: tuple[Any, ...]) -> str:
+        value = values[FIELD_INDEX["student_id"]]
+        return "" if value is KEEP else normalize_student_id(value)
+
+    def twin_keys(self, values: tuple[Any, ...]) -> tuple[str, ...]:
+        keys = []
+        first = values[FIELD_INDEX["first_name"]]
+        last = values[FIELD_INDEX["last_name"]]
+        dob = values[FIELD_INDEX["birth_date"]]
+        email = values[FIELD_INDEX["email"]]
+        if first is not KEEP and last is not KEEP and isinstance(dob, date):
+            first_n, last_n = normalize_name(first), normalize_name(last)
+            if first_n and last_n:
+                keys.append(f"nd:{first_n}|{last_n}|{dob.isoformat()}")
+        if email is not KEEP:
+            email_n = normalize_email(email)
+            if email_n:
+                keys.append(f"em:{email_n}")
+        return tuple(keys)
+
+    # -- status --
+
+    def is_active(self, value: Any) -> bool:
+        return value == Student.Status.ACTIVE
+
+    def active_values(self) -> dict[str, Any]:
+        return {"status": Student.Status.ACTIVE, "inactive_since": None}
+
+    def inactive_values(self, now: datetime) -> dict[str, Any]:
+        return {"status": Student.Status.INACTIVE, "inactive_since": now}
+
+    def create_values(self, mapped: Any, config: Any) -> dict[str, Any]:
+        return {"status": Student.Status.ACTIVE}
+
+    # -- display --
+
+    def display_name(self, values: tuple[Any, ...]) -> str:
+        first = values[FIELD_INDEX["first_name"]]
+        last = values[FIELD_INDEX["last_name"]]
+        first = "" if first is KEEP or first is None else str(first)
+        last = "" if last is KEEP or last is None else str(last)
+        return f"{last}, {first}".strip(", ")[:300]
+
+    def format_value(self, field_name: str, value: Any) -> str:
+        if value is None or value is KEEP:
+            return ""
+        if isinstance(value, Decimal):
+            return f"{value:.3f}"
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(value)
+
+
+_PLAN_CACHE: list[Any] = [None, None]
+
+
+def _plan_for(config: Any) -> list[tuple[Any, ...]]:
+    """Per-field reading instructions, worked out once per configuration (not per record)."""
+    if _PLAN_CACHE[0] is config:
+        return _PLAN_CACHE[1]
+    mapping = config.mapping
+    codes = config.codes or {}
+    steps = []
+    for i, field in enumerate(FIELDS[1:], start=1):
+        path = _path_for(mapping, field)
+        if path is None:
+            continue  # Do Not Import
+        from_grade = path == CLASS_YEAR_FROM_GRADE or (field in INT_FIELDS and path == GRADE_PATH)
+        read = GRADE_PATH if from_grade else path
+        is_grade = field == "grade" or from_grade or path == GRADE_PATH
+        field_codes = codes.get(field) or None
+        if field == "birth_date":
+            convert = _date
+        elif field in INT_FIELDS:
+            convert = _int
+        elif field in DECIMAL_FIELDS:
+            convert = _decimal
+        elif field == "email":
+            convert = _email_field
+        else:
+            convert = _text
+        steps.append(
+            (i, field, read, tuple(read.split(".")), from_grade, is_grade, field_codes, convert)
+        )
+    _PLAN_CACHE[0], _PLAN_CACHE[1] = config, steps
+    return steps
+
+
+def _fast_path(raw: Any, parts: tuple[str, ...], path: str) -> Any:
+    """Plain nested lookup; falls back to the dotted-key rules only when a step is missing."""
+    current = raw
+    for part in parts:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        else:
+            return get_path(raw, path)
+    return current
+
+
+def _email_field(field: str, value: Any) -> str:
+    return _email(value)
+
+
+def _email(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise _Reject("invalid_email", "Email is not text in Clever's data.")
+    text = value.strip()
+    if _bad_characters(text, name=False) or not _EMAIL.match(text):
+        raise _Reject("invalid_email", "Email is not a valid email address.")
+    if len(text) > 254:
+        raise _Reject("too_long", "Email is longer than 254 characters.")
+    return text
+
+
+def _path_for(mapping: Any, field: str) -> str | None:
+    """The Clever path for a local field; None = Do Not Import."""
+    if field in mapping:
+        return mapping[field] or None
+    for alias, target in ALIASES.items():
+        if target == field and alias in mapping:
+            return mapping[alias] or None
+    return DEFAULT_PATHS.get(field)
+
+
+def _safe_name(raw: Any) -> str:
+    """A short, printable name for an error row (may be shown escaped on result pages)."""
+    name = raw.get("name") if isinstance(raw, dict) else None
+    if not isinstance(name, dict):
+        return ""
+    parts = [name.get("last"), name.get("first")]
+    text = ", ".join(p[:60] for p in parts if isinstance(p, str) and p)
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")[:120]
+
+
+SPEC = StudentSpec()
