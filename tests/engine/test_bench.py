@@ -1,0 +1,54 @@
+"""Timing of a large import against the simulator (``ENGINE_BENCH=10000`` to run; skipped in CI).
+
+Prints wall time for a first import, a no-change resync and a test import, plus the statement
+count, and asserts the query count stays O(pages).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from integrations.simulator import Dataset, Faults, SimulatorServer
+from integrations.simulator.generator import generate_district
+from tests.engine.conftest import connect_district
+
+SIZE = int(os.environ.get("ENGINE_BENCH", "0") or 0)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not SIZE, reason="set ENGINE_BENCH=<students> to time a large import"),
+]
+
+
+def test_large_import_timings(district, run_sync):
+    data = generate_district(students=SIZE, staff=10, schools=max(3, SIZE // 2000), seed=7)
+    with SimulatorServer(Dataset(data), Faults()) as sim:
+        sim.dataset.warm()
+        connect_district(district, sim)
+        timings = {}
+        for label, mode in (
+            ("first import", "import"),
+            ("no-change resync", "import"),
+            ("test import", "test"),
+        ):
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                run = run_sync(mode)
+                timings[label] = (time.perf_counter() - started, len(ctx.captured_queries), run)
+            assert run.status == "succeeded", run.error_message
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for label, (seconds, queries, run) in timings.items():
+        print(
+            f"{SIZE} students, {label}: {seconds:.2f} s, {queries} queries, counts {run.counts()}"
+        )
+    print(f"peak RSS of the test process: {rss:.0f} MB")
+    first, resync = timings["first import"][2], timings["no-change resync"][2]
+    assert first.created + first.errors + first.alerts == first.records_seen
+    assert resync.unchanged == first.created and resync.updated == 0
+    assert timings["no-change resync"][1] < 60 + SIZE // 1000

@@ -1,0 +1,85 @@
+"""factory-boy factories shared by every test package."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from naviance_sync.models import District, School
+from staff.models import Role
+from students.models import Student
+
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - test-only
+
+
+class DistrictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = District
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Test District {n}")
+    slug = factory.Sequence(lambda n: f"district-{n}")
+    time_zone = "America/Chicago"
+    clever_students_enabled = True
+    clever_staff_enabled = True
+
+
+class SchoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = School
+
+    district = factory.SubFactory(DistrictFactory)
+    name = factory.Sequence(lambda n: f"School {n} High")
+    nces_id = factory.Sequence(lambda n: f"{170000000000 + n}")
+
+
+class RoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Role
+        django_get_or_create = ("district", "name")
+
+    district = factory.SubFactory(DistrictFactory)
+    name = "District Administrator"
+    can_import_district_data = True
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    first_name = "Pat"
+    last_name = factory.Sequence(lambda n: f"Admin{n}")
+    district = factory.SubFactory(DistrictFactory)
+    role = factory.SubFactory(RoleFactory, district=factory.SelfAttribute("..district"))
+
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        obj.set_password(extracted or PASSWORD)
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class DistrictAdminFactory(UserFactory):
+    pass
+
+
+class SupportStaffFactory(UserFactory):
+    district = None
+    role = None
+    is_staff = True
+    is_superuser = True
+
+
+class StudentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Student
+
+    district = factory.SubFactory(DistrictFactory)
+    school = factory.SubFactory(SchoolFactory, district=factory.SelfAttribute("..district"))
+    student_id = factory.Sequence(lambda n: f"S{100000 + n}")
+    first_name = "Alex"
+    last_name = factory.Sequence(lambda n: f"Student{n}")
+    grade = "9"

@@ -1,0 +1,587 @@
+"""Staff end to end against the Clever simulator (real HTTP on loopback), through the one engine.
+
+The generated district (seed 42) has 16 teachers, 7 school staff and 1 district admin at 3
+schools. Each test starts from a district an admin has set up the way the staff guide says:
+schools matched, Staff Import Settings saved with title keyword rules, the No Schools Zone, and
+a few accounts that already exist in the product (the hard matching cases).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.engine.service import run_execute
+from integrations.models import (
+    Alert,
+    ImportRun,
+    RunResult,
+    SchoolMatch,
+    SyncSettings,
+    UpdateLog,
+)
+from integrations.runs import RunRefused, run_start
+from naviance_sync.models import School
+from staff import services
+from staff.models import JobFunction, Role, StaffImportSettings, StaffSchoolAccess, User
+from tests.engine.conftest import connect_district
+from tests.engine.test_sync_e2e import fast_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WELCOME = "set your password"
+
+
+# --- the generated district ---------------------------------------------------------------------
+
+
+def clever_staff(sim) -> list[dict]:
+    district_id = sim.dataset.district_ids()[0]
+    return [
+        u
+        for u in sim.dataset.records("users", district_id)
+        if isinstance(u.get("roles"), dict)
+        and set(u["roles"]) & {"teacher", "staff", "district_admin"}
+    ]
+
+
+def clever_person(sim, *, last: str, first: str | None = None) -> dict:
+    found = [
+        u
+        for u in clever_staff(sim)
+        if u["name"]["last"].strip().lower() == last.lower()
+        and (first is None or u["name"]["first"].strip().lower() == first.lower())
+    ]
+    assert len(found) == 1, (last, first, found)
+    return found[0]
+
+
+def local_school(district, clever_school_id: str) -> School:
+    return SchoolMatch.objects.get(
+        district=district, clever_school__clever_id=clever_school_id
+    ).school
+
+
+def email_of(user: dict) -> str:
+    return (user.get("email") or "").strip()
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def setup(district, clever_simulator, admin_user):
+    """Schools matched, settings saved with keyword rules, No Schools Zone, existing accounts."""
+    connect_district(district, clever_simulator)
+    settings = services.staff_settings_ensure(district=district)
+    roles = {
+        name: Role.objects.create(district=district, name=name)
+        for name in ("Counselor", "Teacher", "School Administrator", "Existing Role")
+    }
+    functions = {
+        name: JobFunction.objects.create(district=district, name=name)
+        for name in ("Counseling", "Instruction", "Administration")
+    }
+    services.keyword_rule_create(
+        district=district,
+        actor=admin_user,
+        keyword="Counselor",
+        role=roles["Counselor"],
+        job_function=functions["Counseling"],
+        on_counselor_list=True,
+    )
+    services.keyword_rule_create(
+        district=district,
+        actor=admin_user,
+        keyword="Teacher",
+        role=roles["Teacher"],
+        job_function=functions["Instruction"],
+        on_teacher_list=True,
+    )
+    services.keyword_rule_create(
+        district=district,
+        actor=admin_user,
+        keyword="Principal",
+        role=roles["School Administrator"],
+        job_function=functions["Administration"],
+    )
+    zone = services.no_schools_zone_create(district=district, actor=admin_user)
+    settings.refresh_from_db()
+    assert settings.default_district_zone == zone
+
+    sim = clever_simulator
+    gray = clever_person(sim, last="Gray")  # staff, "Counselor", E10005
+    hall = clever_person(sim, last="Hall", first="Liam")  # staff, "Principal", E10000
+    stewart = clever_person(sim, last="Stewart")  # staff, "School Counselor", E10003
+    lee = clever_person(sim, last="Lee")  # staff, "School Counselor"
+    existing = {
+        # Same last name and email, differing only in case and spaces: a match.
+        "gray": User.objects.create(
+            district=district,
+            username="egray",
+            first_name="Emma",
+            last_name=" GRAY ",
+            email=" " + email_of(gray).upper() + " ",
+            role=roles["Existing Role"],
+            role_source=User.Source.MANUAL,
+            job_title="Counselor",
+        ),
+        # A personal email, but the employee ID in another case and with spaces: a match.
+        "hall": User.objects.create(
+            district=district,
+            username="lhall",
+            first_name="Liam",
+            last_name="Hall",
+            email="liam.hall.home@gmail.example",
+            employee_id=" " + hall["roles"]["staff"]["staff_id"].lower() + " ",
+        ),
+        # Two accounts, one by employee ID, one by last name + email: ambiguous -> an alert.
+        "stewart_id": User.objects.create(
+            district=district,
+            username="rstewart1",
+            first_name="Robert",
+            last_name="Stewart",
+            email="r.stewart@other.example",
+            employee_id=stewart["roles"]["staff"]["staff_id"],
+        ),
+        "stewart_email": User.objects.create(
+            district=district,
+            username="rstewart2",
+            first_name="Rob",
+            last_name="Stewart",
+            email=email_of(stewart),
+        ),
+        # Same email under another last name: looks like the same person -> an alert.
+        "lee": User.objects.create(
+            district=district,
+            username="vlee",
+            first_name="Victoria",
+            last_name="Lee-Smith",
+            email=email_of(lee),
+        ),
+        # In the product, not in Clever.
+        "gone": User.objects.create(
+            district=district,
+            username="zgone",
+            first_name="Zed",
+            last_name="Nobody",
+            email="zed.nobody@oakwoodschools.org",
+            role=roles["Teacher"],
+        ),
+    }
+    return {
+        "district": district,
+        "settings": StaffImportSettings.objects.get(district=district),
+        "roles": roles,
+        "functions": functions,
+        "zone": zone,
+        "existing": existing,
+        "sim": sim,
+        "admin": admin_user,
+    }
+
+
+def sync(district, mode: str, *, trigger: str = ImportRun.Trigger.MANUAL) -> ImportRun:
+    run = run_start(district=district, data_type="staff", mode=mode, trigger=trigger, enqueue=False)
+    return run_execute(run_id=run.pk, allow_retry=False, client_factory=fast_client()).run
+
+
+def welcome_emails() -> list:
+    return [m for m in mail.outbox if WELCOME in m.subject]
+
+
+def add_section(sim, *, teacher_id: str, school_id: str) -> dict:
+    return sim.dataset.create(
+        "sections",
+        {
+            "school": school_id,
+            "name": "Orchestra - Period 7",
+            "teacher": teacher_id,
+            "teachers": [teacher_id],
+            "students": [],
+            "subject": "arts and music",
+        },
+    )
+
+
+# --- test import --------------------------------------------------------------------------------
+
+
+def test_test_import_reports_inactive_created_matched_with_reasons(setup):
+    district, sim, existing = setup["district"], setup["sim"], setup["existing"]
+    before = list(User.objects.filter(district=district).order_by("pk").values_list())
+    run = sync(district, "test")
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+    total = len(clever_staff(sim))
+    assert run.records_seen == total
+    # Gray and Hall match; Stewart and Lee are alerts; everyone else is new.
+    assert run.matched == 2 and run.alerts == 2 and run.errors == 0
+    assert run.created == total - 4
+    # Not in Clever: the never-linked "gone" account and the admin who set the district up.
+    assert run.inactive == 2
+    results = {(r.action, r.local_id): r for r in RunResult.objects.filter(run=run)}
+    gone = results[("inactivate", existing["gone"].pk)]
+    assert "not in Clever" in gone.reason and "role for staff not in Clever" in gone.reason
+    assert ("inactivate", setup["admin"].pk) in results
+    gray = next(r for r in results.values() if r.local_id == existing["gray"].pk)
+    assert gray.action in ("update", "match")
+    assert gray.reason == "In both: matched by last name and email."
+    hall = next(r for r in results.values() if r.local_id == existing["hall"].pk)
+    assert hall.reason == "In both: matched by employee ID."
+    created = RunResult.objects.filter(run=run, action="create")
+    chavez = created.get(name__startswith="Chavez")
+    assert "title keyword \u201cPrincipal\u201d" in chavez.reason
+    cruz = created.get(name__startswith="Cruz")  # "Data Manager": no keyword
+    assert "No title keyword matches" in cruz.reason
+    robinson = created.get(name__startswith="Robinson")
+    assert robinson.reason.startswith("New district account")
+    alerts = RunResult.objects.filter(run=run, action="alert")
+    stewart_alert = alerts.get(name__startswith="Stewart")
+    assert "2 local records have this last name and email, or employee ID" in stewart_alert.reason
+    assert set(stewart_alert.changes["candidates"]) == {
+        existing["stewart_id"].pk,
+        existing["stewart_email"].pk,
+    }
+    lee_alert = alerts.get(name__startswith="Lee")
+    assert "Looks like an existing staff account" in lee_alert.reason
+    # A test import writes nothing to accounts.
+    assert list(User.objects.filter(district=district).order_by("pk").values_list()) == before
+    assert not welcome_emails()
+    # The results page lists every group, with the reasons.
+    client = _client_for(setup)
+    for show, text in (
+        ("inactive", "Nobody, Zed"),
+        ("created", "Chavez, Charlotte"),
+        ("matched", "Gray, Emma"),
+        ("alerts", "Stewart, Robert"),
+    ):
+        page = client.get(reverse("staff:run", args=[run.pk]), {"show": show})
+        assert page.status_code == 200
+        assert text in page.content.decode(), show
+    page = client.get(reverse("staff:run", args=[run.pk]), {"show": "created"}).content.decode()
+    assert "School Administrator" in page  # the role's name, not its id
+
+
+def _client_for(setup):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(setup["admin"])
+    return client
+
+
+# --- real import --------------------------------------------------------------------------------
+
+
+def test_real_import_creates_accounts_at_the_right_schools_with_keyword_roles(setup):
+    district, sim, existing, roles = (
+        setup["district"],
+        setup["sim"],
+        setup["existing"],
+        setup["roles"],
+    )
+    # A teacher whose Clever schools are one school also teaches a section at another.
+    teacher = next(
+        u
+        for u in clever_staff(sim)
+        if "teacher" in u["roles"] and len(u["roles"]["teacher"]["schools"]) == 1
+    )
+    home = teacher["roles"]["teacher"]["schools"][0]
+    schools = [s["id"] for s in sim.dataset.records("schools", sim.dataset.district_ids()[0])]
+    elsewhere = next(s for s in schools if s != home)
+    add_section(sim, teacher_id=teacher["id"], school_id=elsewhere)
+
+    assert sync(district, "test").status == ImportRun.Status.SUCCEEDED
+    run = sync(district, "import")
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+    total = len(clever_staff(sim))
+    assert run.created == total - 4 and run.matched == 2 and run.alerts == 2
+    assert run.inactive == 2
+
+    # Multi-school teacher: their Clever school and the section's school, each with its source.
+    account = User.objects.get(district=district, clever_id=teacher["id"])
+    access = dict(StaffSchoolAccess.objects.filter(user=account).values_list("school_id", "source"))
+    assert access == {
+        local_school(district, home).pk: "clever_school",
+        local_school(district, elsewhere).pk: "clever_section",
+    }
+    # Teachers at two Clever schools get both.
+    for user in clever_staff(sim):
+        role = user["roles"].get("teacher") or user["roles"].get("staff")
+        if role is None or user["id"] == teacher["id"]:
+            continue
+        local = User.objects.filter(district=district, clever_id=user["id"]).first()
+        if local is None:
+            continue  # an alert
+        got = set(StaffSchoolAccess.objects.filter(user=local).values_list("school_id", flat=True))
+        assert got == {local_school(district, s).pk for s in role["schools"]}, user["name"]
+
+    # New staff: title keywords decide role, function and lists; the rest get the defaults.
+    settings = setup["settings"]
+    chavez = User.objects.get(district=district, last_name="Chavez")
+    assert chavez.role == roles["School Administrator"]
+    assert chavez.job_function.name == "Administration"
+    assert (chavez.role_source, chavez.function_source) == ("keyword", "keyword")
+    assert chavez.account_type == "school" and chavez.zone is None
+    washington = User.objects.get(district=district, last_name="Washington")  # Classroom Teacher
+    assert washington.role == roles["Teacher"] and washington.on_teacher_list
+    assert not washington.on_counselor_list
+    cruz = User.objects.get(district=district, last_name="Cruz")  # "Data Manager"
+    assert cruz.role == settings.school_default_role and cruz.role.name == "Other School Staff"
+    assert (cruz.role_source, cruz.function_source) == ("default", "default")
+    untitled = User.objects.get(district=district, last_name="De La Cruz", first_name="Ariana")
+    assert untitled.job_title == "" and untitled.role.name == "Other School Staff"
+    # District admins: district accounts in the default zone (No Schools Zone), no school access.
+    robinson = User.objects.get(district=district, last_name="Robinson")
+    assert robinson.account_type == "district"
+    assert robinson.zone == setup["zone"] and robinson.role.name == "Other District Staff"
+    assert not StaffSchoolAccess.objects.filter(user=robinson).exists()
+    # New accounts: the email as username, no usable password until the welcome link is used.
+    assert robinson.username == email_of(clever_person(sim, last="Robinson")).lower()
+    assert not robinson.has_usable_password()
+
+    # Existing accounts keep their role; Clever fills in the synced fields and the link.
+    gray = User.objects.get(pk=existing["gray"].pk)
+    gray_clever = clever_person(sim, last="Gray")
+    assert gray.clever_id == gray_clever["id"]
+    assert gray.role == roles["Existing Role"] and gray.role_source == "manual"
+    assert gray.email == email_of(gray_clever) and gray.last_name == "Gray"
+    assert gray.employee_id == gray_clever["roles"]["staff"]["staff_id"]
+    hall = User.objects.get(pk=existing["hall"].pk)
+    assert hall.clever_id == clever_person(sim, last="Hall", first="Liam")["id"]
+    assert hall.employee_id == "E10000" and hall.role is None
+    assert UpdateLog.objects.filter(run=run, record_id=hall.pk, field="email").exists()
+
+    # Ambiguous: never merged, nobody linked, an alert for a person to decide.
+    for key in ("stewart_id", "stewart_email", "lee"):
+        account = User.objects.get(pk=existing[key].pk)
+        assert account.clever_id is None and account.inactive_since is None, key
+    assert Alert.objects.filter(district=district, data_type="staff").count() == 2
+    assert not User.objects.filter(
+        district=district, clever_id=clever_person(sim, last="Stewart")["id"]
+    ).exists()
+
+    # Not in Clever: kept, inactive, with the not-in-Clever role (District Site Manager).
+    gone = User.objects.get(pk=existing["gone"].pk)
+    assert gone.inactive_since is not None
+    assert gone.role == settings.not_in_clever_role
+    assert gone.role.name == "District Site Manager" and gone.role_source == "not_in_clever"
+    result = RunResult.objects.get(run=run, action="inactivate", local_id=gone.pk)
+    assert "not in Clever" in result.reason
+
+    # Welcome emails: one per new account with an email, none for matched accounts.
+    welcomes = welcome_emails()
+    new_with_email = User.objects.filter(
+        district=district, clever_id__isnull=False, date_joined__gte=run.started_at
+    ).exclude(email="")
+    assert len(welcomes) == new_with_email.count() == run.created
+    recipients = sorted(m.to[0] for m in welcomes)
+    assert recipients == sorted(new_with_email.values_list("email", flat=True))
+    assert gray.email not in recipients and hall.email not in recipients
+
+    # The school matches are locked; the schedule is on, every 6 hours.
+    assert not SchoolMatch.objects.filter(district=district, locked_at__isnull=True).exists()
+    schedule = SyncSettings.objects.get(district=district, data_type="staff")
+    assert schedule.frequency == "6h" and schedule.enabled and schedule.next_run_at
+
+    # Matched staff are listed on the results of a resync, every one of them.
+    again = sync(district, "test")
+    assert again.matched == run.created + 2
+    assert (
+        RunResult.objects.filter(run=again, action__in=("match", "update")).count() == again.matched
+    )
+
+
+def test_resync_without_changes_writes_nothing(setup):
+    district = setup["district"]
+    sync(district, "test")
+    first = sync(district, "import")
+    assert first.status == ImportRun.Status.SUCCEEDED
+    mail.outbox.clear()
+    tables = {
+        User._meta.db_table,
+        StaffSchoolAccess._meta.db_table,
+        UpdateLog._meta.db_table,
+    }
+    sync(district, "test")
+    with CaptureQueriesContext(connection) as ctx:
+        second = sync(district, "import")
+    assert second.status == ImportRun.Status.SUCCEEDED, second.error_message
+    assert second.created == second.updated == second.inactive == 0
+    assert second.matched == first.created + first.matched
+    writes = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "COPY"))
+        and any(f'"{t}"' in q["sql"] for t in tables)
+    ]
+    assert writes == []
+    assert not welcome_emails()
+    assert UpdateLog.objects.filter(run=second).count() == 0
+
+
+def test_changes_later_new_staff_keep_roles_and_sso_sends_no_email(setup):
+    district, sim, roles = setup["district"], setup["sim"], setup["roles"]
+    sync(district, "test")
+    sync(district, "import")
+    # An admin changes a new account's role by hand; Clever changes the title afterwards.
+    chavez = User.objects.get(district=district, last_name="Chavez")
+    services.staff_account_update(
+        district=district, actor=setup["admin"], account=chavez, values={"role": roles["Teacher"]}
+    )
+    sim.dataset.set_title(chavez.clever_id, "Counselor")
+    # The district turns on Clever single sign-on; a new counselor arrives in Clever.
+    StaffImportSettings.objects.filter(district=district).update(sso_enabled=True)
+    template = clever_person(sim, last="Gray")
+    newcomer = sim.dataset.create_user(
+        {
+            "email": "nora.newcomb@oakwoodschools.org",
+            "name": {"first": "Nora", "middle": "", "last": "Newcomb"},
+            "roles": {
+                "staff": {
+                    "staff_id": "E19999",
+                    "title": "School Counselor",
+                    "schools": template["roles"]["staff"]["schools"],
+                }
+            },
+        }
+    )
+    mail.outbox.clear()
+    sync(district, "test")
+    run = sync(district, "import")
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+    assert run.created == 1 and run.updated == 1
+    nora = User.objects.get(district=district, clever_id=newcomer["id"])
+    assert nora.role == roles["Counselor"] and nora.on_counselor_list
+    chavez.refresh_from_db()
+    assert chavez.job_title == "Counselor"
+    assert chavez.role == roles["Teacher"] and chavez.role_source == "manual"
+    assert not chavez.on_counselor_list
+    assert welcome_emails() == []  # SSO: no password to set
+
+
+def test_staff_leaving_clever_get_the_not_in_clever_role_and_come_back(setup):
+    district, sim = setup["district"], setup["sim"]
+    sync(district, "test")
+    sync(district, "import")
+    leaver = clever_person(sim, last="Washington")
+    sim.dataset.delete_user(leaver["id"])
+    sync(district, "test")
+    run = sync(district, "import")
+    assert run.inactive == 1
+    account = User.objects.get(district=district, clever_id=leaver["id"])
+    assert account.inactive_since is not None
+    assert account.role.name == "District Site Manager"
+    assert RunResult.objects.get(run=run, action="inactivate").reason.startswith(
+        "No longer in Clever"
+    )
+    sim.dataset.create_user(leaver)
+    sync(district, "test")
+    back = sync(district, "import")
+    assert back.updated == 1 and back.inactive == 0
+    account.refresh_from_db()
+    assert account.inactive_since is None
+    assert UpdateLog.objects.filter(run=back, record_id=account.pk, new_value="active").exists()
+
+
+# --- the 48-hour rule ---------------------------------------------------------------------------
+
+
+def test_real_import_needs_a_recent_test_import(setup):
+    district = setup["district"]
+    with pytest.raises(RunRefused, match="Run a test staff import first"):
+        run_start(district=district, data_type="staff", mode="import", enqueue=False)
+    test = sync(district, "test")
+    ImportRun.objects.filter(pk=test.pk).update(finished_at=timezone.now() - dt.timedelta(hours=49))
+    with pytest.raises(RunRefused) as refused:
+        run_start(district=district, data_type="staff", mode="import", enqueue=False)
+    assert "49 hours ago" in refused.value.message
+    assert "test import from the last 48 hours" in refused.value.message
+    # The page says the same and starts nothing.
+    client = _client_for(setup)
+    response = client.get(reverse("staff:import_confirm"), follow=True)
+    assert "49 hours ago" in response.content.decode()
+    assert not ImportRun.objects.filter(district=district, mode="import").exists()
+    # Scheduled syncs after the first import are not held back by it.
+    scheduled = run_start(
+        district=district,
+        data_type="staff",
+        mode="import",
+        trigger=ImportRun.Trigger.SCHEDULED,
+        enqueue=False,
+    )
+    assert scheduled.pk
+    # A fresh test import lets the admin import.
+    ImportRun.objects.filter(pk=scheduled.pk).update(status=ImportRun.Status.FAILED)
+    sync(district, "test")
+    assert sync(district, "import").status == ImportRun.Status.SUCCEEDED
+
+
+def test_school_matches_lock_after_the_import(setup):
+    from integrations.schools import SchoolMatchError, school_matches_save
+
+    district = setup["district"]
+    sync(district, "test")
+    assert not SchoolMatch.objects.filter(district=district, locked_at__isnull=False).exists()
+    sync(district, "import")
+    match = SchoolMatch.objects.filter(district=district).first()
+    assert match.locked_at is not None
+    with pytest.raises(SchoolMatchError):
+        school_matches_save(district=district, actor=setup["admin"], choices={match.school_id: ""})
+
+
+def test_engine_creates_staff_sync_settings_every_six_hours(setup):
+    district = setup["district"]
+    SyncSettings.objects.filter(district=district, data_type="staff").delete()
+    sync(district, "test")
+    sync(district, "import")
+    assert SyncSettings.objects.get(district=district, data_type="staff").frequency == "6h"
+    assert SyncSettings.objects.get(district=district, data_type="students").frequency == "daily"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _cli(district, mode: str) -> tuple[int, dict]:
+    out = StringIO()
+    code = 0
+    try:
+        call_command(
+            "clever_sync",
+            district=district.slug,
+            data_type="staff",
+            mode=mode,
+            json=True,
+            stdout=out,
+        )
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, json.loads(out.getvalue())
+
+
+def test_cli_test_then_import(setup, monkeypatch):
+    from integrations.engine import service
+
+    monkeypatch.setattr(service, "default_client", fast_client())
+    district = setup["district"]
+    code, refused = _cli(district, "import")
+    assert code == 2 and refused["status"] == "refused"
+    assert "test staff import" in refused["error"]
+    code, test = _cli(district, "test")
+    assert code == 0 and test["status"] == "succeeded"
+    assert test["created"] == len(clever_staff(setup["sim"])) - 4 and test["alerts"] == 2
+    code, real = _cli(district, "import")
+    assert code == 0 and real["status"] == "succeeded"
+    assert real["created"] == test["created"] and real["inactive"] == 2
+    assert User.objects.filter(district=district, clever_id__isnull=False).count() == (
+        real["created"] + real["matched"]
+    )

@@ -1,0 +1,343 @@
+"""The staff rules as pure functions: mapping, title keywords, matching, school access."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from staff.sync import (
+    DISTRICT,
+    SCHOOL,
+    Defaults,
+    KeywordRule,
+    LocalStaff,
+    StaffIndex,
+    StaffRecordError,
+    StaffValues,
+    keyword_matches,
+    map_staff,
+    match_staff,
+    normalize_email,
+    normalize_employee_id,
+    normalize_text,
+    resolve_title,
+    school_access,
+    sections_by_teacher,
+    staff_changes,
+    username_candidates,
+    winning_rule,
+)
+
+
+def user(
+    uid="u1", *, first="Ana", middle="Maria", last="Lopez", email="ana.lopez@mv.k12.us", **roles
+):
+    return {
+        "id": uid,
+        "district": "d1",
+        "email": email,
+        "name": {"first": first, "middle": middle, "last": last},
+        "roles": roles,
+    }
+
+
+# --- mapping ---------------------------------------------------------------------------------------
+
+
+def test_teacher_maps_middle_name_title_and_teacher_number():
+    values = map_staff(
+        user(
+            teacher={
+                "teacher_number": "T-77",
+                "sis_id": "9001",
+                "title": "Math Teacher",
+                "school": "s1",
+                "schools": ["s1", "s2"],
+            }
+        )
+    )
+    assert isinstance(values, StaffValues)
+    assert values.account_type == SCHOOL
+    assert values.middle_name == "Maria"
+    assert values.employee_id == "T-77"
+    assert values.job_title == "Math Teacher"
+    assert values.clever_schools == ("s1", "s2")
+
+
+def test_teacher_without_teacher_number_uses_sis_id():
+    values = map_staff(user(teacher={"teacher_number": "", "sis_id": "9001", "schools": []}))
+    assert values.employee_id == "9001"
+
+
+def test_staff_maps_staff_id_and_never_a_middle_name():
+    values = map_staff(user(staff={"staff_id": "S-5", "title": "Registrar", "schools": ["s3"]}))
+    assert values.account_type == SCHOOL
+    assert values.employee_id == "S-5"
+    assert values.middle_name is None  # the guide: middle name only for Clever Teachers
+    assert "middle_name" not in values.fields()
+
+
+def test_district_admin_is_district_staff_without_employee_id():
+    values = map_staff(user(district_admin={"title": "Director of Counseling"}))
+    assert values.account_type == DISTRICT
+    assert values.employee_id is None and values.middle_name is None
+    assert values.fields() == {
+        "first_name": "Ana",
+        "last_name": "Lopez",
+        "email": "ana.lopez@mv.k12.us",
+        "job_title": "Director of Counseling",
+    }
+
+
+def test_district_admin_role_wins_over_teacher_role():
+    values = map_staff(
+        user(teacher={"sis_id": "1", "title": "Teacher"}, district_admin={"title": ""})
+    )
+    assert values.account_type == DISTRICT
+    assert values.job_title == "Teacher"  # admin has no title: the other role's title is used
+    assert values.clever_roles == ("teacher", "district_admin")
+
+
+def test_student_is_not_staff():
+    error = map_staff(user(student={"sis_id": "1"}))
+    assert isinstance(error, StaffRecordError) and error.code == "not_staff"
+
+
+def test_missing_last_name_is_a_record_error_with_a_reason():
+    error = map_staff(user(last="  ", teacher={"sis_id": "1"}))
+    assert isinstance(error, StaffRecordError)
+    assert error.code == "no_last_name" and "last name" in error.reason
+
+
+@pytest.mark.parametrize("raw", [None, [], "x", {"name": "oops"}, {"id": 5, "roles": []}])
+def test_malformed_records_never_raise(raw):
+    assert isinstance(map_staff(raw), StaffRecordError)
+
+
+def test_null_email_and_wrong_types_become_blanks():
+    values = map_staff(user(email=None, staff={"staff_id": 42, "title": None, "schools": "s1"}))
+    assert values.email == "" and values.employee_id == "" and values.job_title == ""
+    assert values.clever_schools == ()
+
+
+# --- school access --------------------------------------------------------------------------------
+
+
+def test_sections_give_teachers_access_to_more_schools():
+    sections = [
+        {"id": "x1", "school": "s1", "teacher": "t1", "teachers": ["t1"]},
+        {"id": "x2", "school": "s2", "teacher": "t9", "teachers": ["t9", "t1"]},  # co-teacher
+        {"id": "x3", "school": "", "teacher": "t1"},
+    ]
+    by_teacher = sections_by_teacher(sections)
+    assert by_teacher["t1"] == {"s1", "s2"}
+    values = map_staff(user("t1", teacher={"sis_id": "1", "school": "s1", "schools": ["s1"]}))
+    access = school_access(
+        values=values,
+        section_schools=by_teacher["t1"],
+        local_school_by_clever_id={"s1": 10, "s2": 20},
+    )
+    assert access == {10: "clever_school", 20: "clever_section"}
+
+
+def test_staff_access_comes_from_their_clever_schools_only():
+    values = map_staff(user("st", staff={"staff_id": "1", "schools": ["s1", "s3"]}))
+    access = school_access(
+        values=values,
+        section_schools={"s2"},
+        local_school_by_clever_id={"s1": 10, "s2": 20, "s3": 30},
+    )
+    assert access == {10: "clever_school", 30: "clever_school"}
+
+
+def test_unmatched_clever_schools_give_no_access():
+    values = map_staff(user(teacher={"schools": ["s1", "nowhere"]}))
+    assert school_access(values=values, local_school_by_clever_id={"s1": 1}) == {1: "clever_school"}
+
+
+# --- title keywords --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keyword", "title", "expected"),
+    [
+        ("counselor", "School Counselor", True),
+        ("Counselor", "school COUNSELOR", True),
+        ("school counselor", "Lead  School\tCounselor", True),
+        ("art", "Department Chair", False),
+        ("art", "Art Teacher", True),
+        ("teacher", "Teachers' aide", False),
+        ("vice principal", "Principal", False),
+        ("c++", "C++ Instructor", True),
+        ("", "anything", False),
+        ("counselor", "", False),
+    ],
+)
+def test_keyword_matches_whole_words_ignoring_case(keyword, title, expected):
+    assert keyword_matches(keyword, title) is expected
+
+
+def test_lowest_position_wins_then_longest_keyword():
+    rules = [
+        KeywordRule("teacher", position=2, role_id=1),
+        KeywordRule("counselor", position=1, role_id=2),
+        KeywordRule("school counselor", position=1, role_id=3),
+    ]
+    assert winning_rule("Teacher and School Counselor", rules).role_id == 3
+    assert winning_rule("Counselor", rules).role_id == 2
+    assert winning_rule("Teacher", rules).role_id == 1
+    assert winning_rule("Janitor", rules) is None
+
+
+def test_rule_order_in_the_list_does_not_change_the_winner():
+    a = KeywordRule("math", position=0, role_id=1)
+    b = KeywordRule("math teacher", position=0, role_id=2)
+    assert winning_rule("Math Teacher", [a, b]) == winning_rule("Math Teacher", [b, a]) == b
+
+
+def test_resolve_title_uses_rule_and_falls_back_per_field():
+    defaults = Defaults(role_id=90, function_id=91, on_teacher_list=True)
+    rule = KeywordRule("counselor", role_id=5, function_id=None, on_counselor_list=True)
+    got = resolve_title(title="Guidance Counselor", rules=[rule], defaults=defaults)
+    assert (got.role_id, got.function_id) == (5, 91)
+    assert (got.role_source, got.function_source) == ("keyword", "default")
+    assert got.on_counselor_list and not got.on_teacher_list  # the rule decides the lists
+    assert got.keyword == "counselor"
+
+
+def test_resolve_title_without_keyword_gets_defaults():
+    defaults = Defaults(role_id=90, function_id=91, on_teacher_list=True)
+    got = resolve_title(title="", rules=[KeywordRule("counselor", role_id=5)], defaults=defaults)
+    assert (got.role_id, got.function_id, got.on_teacher_list) == (90, 91, True)
+    assert got.role_source == got.function_source == "default"
+
+
+# --- matching --------------------------------------------------------------------------------------
+
+
+def local(i, **kw):
+    base = {"account_type": SCHOOL, "first_name": "Ana", "last_name": "Lopez"}
+    base.update(kw)
+    return LocalStaff(id=i, **base)
+
+
+def teacher(**kw):
+    roles = {"teacher": {"sis_id": kw.pop("sis_id", ""), "teacher_number": kw.pop("number", "")}}
+    return map_staff(user(kw.pop("uid", "c1"), **kw, **roles))
+
+
+def test_staff_match_by_last_name_and_email_ignoring_case_and_spaces():
+    index = StaffIndex.build([local(1, last_name="  LOPEZ ", email="Ana.Lopez@MV.k12.us ")])
+    got = match_staff(teacher(last="lopez", email="ana.lopez@mv.k12.us"), index)
+    assert got.kind == "matched" and got.local_id == 1
+    assert "last name and email" in got.reason
+
+
+def test_staff_match_by_employee_id_when_email_is_personal():
+    index = StaffIndex.build([local(1, email="ana@gmail.com", employee_id="E100")])
+    got = match_staff(teacher(email="ana.lopez@mv.k12.us", number="e100"), index)
+    assert (got.kind, got.local_id, got.reason) == ("matched", 1, "matched by employee ID")
+
+
+def test_employee_id_keeps_leading_zeros():
+    index = StaffIndex.build([local(1, email="x@y.z", employee_id="42")])
+    assert match_staff(teacher(email="", number="0042"), index).kind == "new"
+
+
+def test_same_email_but_other_last_name_is_not_a_match():
+    index = StaffIndex.build([local(1, last_name="Garcia", email="ana.lopez@mv.k12.us")])
+    assert match_staff(teacher(), index).kind == "new"
+
+
+def test_clever_id_link_wins_over_everything():
+    index = StaffIndex.build(
+        [
+            local(1, last_name="Married-Name", email="new@x.org", clever_id="c1"),
+            local(2, email="ana.lopez@mv.k12.us"),
+        ]
+    )
+    got = match_staff(teacher(uid="c1"), index)
+    assert (got.kind, got.local_id) == ("matched", 1)
+
+
+def test_email_and_employee_id_pointing_at_two_accounts_is_an_alert():
+    index = StaffIndex.build(
+        [local(1, email="ana.lopez@mv.k12.us"), local(2, email="other@x.org", employee_id="T1")]
+    )
+    got = match_staff(teacher(number="T1"), index)
+    assert got.kind == "ambiguous" and set(got.candidates) == {1, 2}
+
+
+def test_two_local_accounts_with_same_last_name_and_email_is_an_alert():
+    index = StaffIndex.build(
+        [local(1, email="ana.lopez@mv.k12.us"), local(2, email="ANA.LOPEZ@mv.k12.us")]
+    )
+    got = match_staff(teacher(), index)
+    assert got.kind == "ambiguous" and got.candidates == (1, 2)
+    assert "Lopez, Ana" in got.reason
+
+
+def test_account_linked_to_another_clever_record_is_never_taken():
+    index = StaffIndex.build([local(1, email="ana.lopez@mv.k12.us", clever_id="someone-else")])
+    got = match_staff(teacher(uid="c1"), index)
+    assert got.kind == "ambiguous" and "another Clever record" in got.reason
+
+
+def test_account_claimed_earlier_in_the_run_is_an_alert_for_the_second_record():
+    index = StaffIndex.build([local(1, email="x@y.z", employee_id="T1")])
+    got = match_staff(teacher(uid="c2", number="T1"), index, claimed={1: "c1"})
+    assert got.kind == "ambiguous"
+
+
+def test_district_staff_never_match_by_employee_id():
+    index = StaffIndex.build([local(1, email="other@x.org", employee_id="T1")])
+    admin = map_staff(user(district_admin={"title": "Superintendent"}))
+    assert match_staff(admin, index).kind == "new"
+
+
+def test_district_staff_match_by_last_name_and_email():
+    index = StaffIndex.build([local(1, account_type=DISTRICT, email="ana.lopez@mv.k12.us")])
+    admin = map_staff(user(district_admin={"title": "Superintendent"}))
+    assert match_staff(admin, index).local_id == 1
+
+
+def test_blank_email_never_matches_blank_email():
+    index = StaffIndex.build([local(1, email="")])
+    assert match_staff(teacher(email=""), index).kind == "new"
+
+
+@settings(max_examples=500)
+@given(st.text(max_size=30))
+def test_normalisation_is_idempotent(text):
+    assert normalize_text(normalize_text(text)) == normalize_text(text)
+    assert normalize_email(normalize_email(text)) == normalize_email(text)
+    assert normalize_employee_id(normalize_employee_id(text)) == normalize_employee_id(text)
+
+
+def test_full_width_and_non_breaking_spaces_compare_equal():
+    assert normalize_text("Ｌopez\u00a0Jr") == normalize_text("lopez jr")
+
+
+# --- diffs and usernames ---------------------------------------------------------------------------
+
+
+def test_changes_only_for_supplied_non_blank_fields():
+    account = local(
+        1, email="ana@x.org", job_title="Teacher", middle_name="M", employee_id="E1", clever_id=None
+    )
+    staff_values = map_staff(
+        user("c9", middle="", email="", staff={"staff_id": "E2", "title": "Registrar"})
+    )
+    changes = staff_changes(account, staff_values)
+    assert changes == {
+        "job_title": ["Teacher", "Registrar"],
+        "employee_id": ["E1", "E2"],
+        "clever_id": ["", "c9"],
+    }
+
+
+def test_usernames_are_stable_and_fall_back_to_clever_id():
+    values = map_staff(user("abc", email=" Ana.Lopez@MV.k12.us", teacher={}))
+    assert username_candidates(values) == ["ana.lopez@mv.k12.us", "clever-abc"]
+    assert username_candidates(map_staff(user("abc", email=None, teacher={}))) == ["clever-abc"]
