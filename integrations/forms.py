@@ -67,9 +67,9 @@ class SetupForm(AccessibleForm):
         max_length=500,
         required=False,
         strip=True,
-        widget=forms.PasswordInput(
-            render_value=True, attrs={"autocomplete": "off", "spellcheck": "false"}
-        ),
+        # Never rendered back: a secret typed into a failed form must not travel to the
+        # browser again (RELIABILITY S8). Every other field keeps what was typed.
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     api_url = forms.URLField(
         label="Clever API address (optional)",
@@ -97,6 +97,12 @@ class SetupForm(AccessibleForm):
                 "token"
             ].help_text = (
                 "The district's bearer token for this application, from your Clever dashboard."
+            )
+        if self.is_bound and self.data.get("token"):
+            # Bound forms are only shown again when they have errors.
+            self.fields["token"].help_text = (
+                "Enter the token again: for your safety, a token you typed is never sent back "
+                "to the browser."
             )
         self._describe()
 

@@ -115,13 +115,6 @@ def test_token_is_ciphertext_and_pages_show_only_its_last_four(
     assert shown_last4, "the setup pages should show the token's last 4 characters"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING for the configuration pages (integrations/forms.py SetupForm.token uses "
-    "PasswordInput(render_value=True)): after a failed connection the typed token is rendered "
-    "back into the page's HTML, which S8 forbids; tests/config/test_views.py asserts it on "
-    "purpose (keep what was typed). Lead to decide; this test passes once the echo is gone.",
-)
 def test_a_failed_connection_does_not_echo_the_token(admin_client, clever_simulator):
     token = clever_simulator.token()
     response = admin_client.post(
