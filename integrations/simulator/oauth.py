@@ -10,6 +10,11 @@
   ``/districts/{own}`` and ``/users/{own}``).
 - ``GET /_sim/instant_login?user_id=..&redirect_uri=..``: a portal / Instant Login launch, which
   arrives at the app's callback with a code and **no state**.
+
+Like real Clever, the simulator remembers who signed in (a ``clever_sim_session`` cookie on its own
+origin, set by a sign-in or an instant login): a later ``/oauth/authorize`` without ``login_hint``
+answers at once with a code for that user. That is what makes Clever's advice for state-less
+instant logins work (bounce back to authorize with a fresh state). ``/oauth/logout`` forgets it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
     from .app import Request, Response, SimulatorApp
 
 CODE_LIFETIME = 60.0
+SESSION_COOKIE = "clever_sim_session"
 LOGIN_ROLES = ("district_admin", "staff", "teacher", "student")
 PAGE_LIMIT_PER_ROLE = 300
 
@@ -80,6 +87,8 @@ class OAuthState:
             return self.userinfo(request)
         if request.path == "/oauth/tokeninfo" and request.method == "GET":
             return self.tokeninfo(request)
+        if request.path == "/oauth/logout" and request.method == "GET":
+            return _with_session(_html(200, "Signed out of Clever", "<p>Signed out.</p>"), "")
         return error(404, "Resource not found")
 
     def authorize(self, request: Request) -> Response:
@@ -95,11 +104,14 @@ class OAuthState:
             )
         state = request.arg("state")
         hint = request.arg("login_hint") or request.arg("user_id")
+        remembered = _session_user(request)
+        if not hint and remembered and self.dataset.get("users", remembered) is not None:
+            hint = remembered  # signed in at Clever already: straight back with a code
         if hint:
             if self.dataset.get("users", hint) is None:
                 return _html(404, "Unknown user", f"<p>No Clever user {html.escape(hint)}.</p>")
             code = self.issue_code(client_id=client_id, redirect_uri=redirect_uri, user_id=hint)
-            return _redirect(redirect_uri, code=code, state=state)
+            return _with_session(_redirect(redirect_uri, code=code, state=state), hint)
         return self._login_page(request, district_filter=request.arg("district_id"))
 
     def instant_login(self, request: Request) -> Response:
@@ -113,7 +125,7 @@ class OAuthState:
         if not _valid_redirect(redirect_uri):
             return error(400, "Pass an absolute http(s) redirect_uri")
         code = self.issue_code(client_id=client_id, redirect_uri=redirect_uri, user_id=user_id)
-        return _redirect(redirect_uri, code=code, state=None)
+        return _with_session(_redirect(redirect_uri, code=code, state=None), user_id)
 
     def exchange(self, request: Request) -> Response:
         from .app import json_response, parse_json_body
@@ -272,6 +284,25 @@ class OAuthState:
             "<button>Sign in</button></form>"
         )
         return _html(200, "Clever simulator: sign in as…", form + "".join(sections))
+
+
+def _session_user(request: Request) -> str | None:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(request.headers.get("cookie", ""))
+    except CookieError:
+        return None
+    morsel = cookie.get(SESSION_COOKIE)
+    return morsel.value if morsel and morsel.value else None
+
+
+def _with_session(response: Response, user_id: str) -> Response:
+    """Remember (or, with "", forget) who is signed in at the simulated Clever."""
+    max_age = "" if user_id else "; Max-Age=0"
+    response.headers.append(
+        ("Set-Cookie", f"{SESSION_COOKIE}={user_id}; Path=/; HttpOnly; SameSite=Lax{max_age}")
+    )
+    return response
 
 
 def _valid_redirect(uri: str) -> bool:

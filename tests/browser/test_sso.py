@@ -1,15 +1,13 @@
 """Clever sign-in in headless Chromium: the app on the live server, Clever simulated in a thread.
 
-Real Clever remembers who is signed in there, so a restarted authorize request comes straight back;
-the simulator has no such session, so ``CleverSession`` below adds one (a cookie on the simulator's
-origin, set when someone signs in there) without changing the simulator.
+Like real Clever, the simulator remembers who signed in there, so a restarted authorize request
+(the state-less instant-login bounce) comes straight back with a code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from http.cookies import SimpleCookie
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -24,40 +22,9 @@ from tests.sso.conftest import build_world
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-class CleverSession:
-    """WSGI wrapper: "signed in at Clever" as a cookie, so /oauth/authorize can answer at once."""
-
-    COOKIE = "sim_clever_user"
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-        who = None
-        if path == "/oauth/authorize":
-            who = (query.get("login_hint") or [None])[-1]
-            if who is None and self.COOKIE in cookie:
-                environ["QUERY_STRING"] += "&" + urlencode(
-                    {"login_hint": cookie[self.COOKIE].value}
-                )
-        elif path == "/_sim/instant_login":
-            who = (query.get("user_id") or [None])[-1]
-
-        def remember(status, headers, exc_info=None):
-            if who:
-                headers.append(("Set-Cookie", f"{self.COOKIE}={who}; Path=/; HttpOnly"))
-            return start_response(status, headers, exc_info)
-
-        return self.app(environ, remember)
-
-
 @pytest.fixture
 def clever(settings):
     server = SimulatorServer(Dataset(small_district()), Faults())
-    server.app = CleverSession(server.app)
     with server:
         settings.CLEVER_OAUTH_URL = server.url
         settings.CLEVER_API_URL = server.url

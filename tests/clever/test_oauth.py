@@ -193,3 +193,27 @@ def test_configured_oauth_clients():
             timeout=5,
         )
         assert response.status_code == 200
+
+
+def test_clever_remembers_who_signed_in_until_logout(server):
+    """The state-less instant-login bounce relies on this: authorize answers at once."""
+    teacher = _teacher(server)
+    session = requests.Session()
+    base = {"response_type": "code", "client_id": "demo-client-id", "redirect_uri": CALLBACK}
+
+    def authorize(**params):
+        return session.get(
+            f"{server.url}/oauth/authorize",
+            params={**base, **params},
+            allow_redirects=False,
+            timeout=5,
+        )
+
+    first = authorize()
+    assert first.status_code == 200 and "login_hint" in first.text  # nobody signed in yet
+    _code(authorize(login_hint=teacher, state="s1"))
+    code, state = _code(authorize(state="fresh"))  # no hint: the remembered user
+    assert state == "fresh"
+    assert _exchange(server, code).status_code == 200
+    session.get(f"{server.url}/oauth/logout", timeout=5)
+    assert authorize().status_code == 200  # the chooser again
