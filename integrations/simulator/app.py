@@ -160,9 +160,11 @@ class SimulatorApp:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        portal_url: str | None = None,
     ) -> None:
         from .oauth import OAuthState
 
+        self.portal_url = portal_url
         self.dataset = dataset
         self.faults = faults if faults is not None else Faults()
         self.clock = clock
@@ -203,6 +205,8 @@ class SimulatorApp:
             return self._sim(request)
         if path.startswith("/oauth/") or path == "/userinfo":
             return self.oauth.handle(request, self)
+        if path == "/" and request.method == "GET":
+            return self.oauth.portal_page(portal_url=self.portal_url)
         if request.method not in ("GET", "HEAD"):
             return error(405, "Method not allowed")
         for pattern, name in _ROUTES:
@@ -557,7 +561,7 @@ def _field(record: Any, name: str) -> Any:
 
 
 def make_app(dataset: Dataset, faults: Faults | None = None, **options: Any) -> SimulatorApp:
-    """The simulator as a WSGI callable (``options``: ``clock``, ``sleep``)."""
+    """The simulator as a WSGI callable (``options``: ``clock``, ``sleep``, ``portal_url``)."""
     return SimulatorApp(dataset, faults, **options)
 
 

@@ -15,6 +15,9 @@ Like real Clever, the simulator remembers who signed in (a ``clever_sim_session`
 origin, set by a sign-in or an instant login): a later ``/oauth/authorize`` without ``login_hint``
 answers at once with a code for that user. That is what makes Clever's advice for state-less
 instant logins work (bounce back to authorize with a fresh state). ``/oauth/logout`` forgets it.
+
+``GET /`` stands in for the Clever portal: every user's app icon, as an Instant Login link into the
+product (when the simulator knows the product's address, ``portal_url``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
 CODE_LIFETIME = 60.0
 SESSION_COOKIE = "clever_sim_session"
+PORTAL_CALLBACK_PATH = "/sso/clever/login/callback/"  # the product's allauth callback
 LOGIN_ROLES = ("district_admin", "staff", "teacher", "student")
 PAGE_LIMIT_PER_ROLE = 300
 
@@ -243,8 +247,51 @@ class OAuthState:
             return json_response(200, {"client_id": client, "scopes": ["read:user_id"]})
         return error(401, "Invalid token")
 
+    def portal_page(self, *, portal_url: str | None) -> Response:
+        """The simulator's stand-in for the Clever portal: each user's app icon is an Instant
+        Login (no ``state``) into the product at ``portal_url``."""
+        if not portal_url:
+            return _html(
+                200,
+                "Clever simulator",
+                "<p>Start the simulator with <code>--portal-url</code> to get Instant Login links "
+                "into the product here. The API is under <code>/v3.0/</code>.</p>",
+            )
+        callback = portal_url.rstrip("/") + PORTAL_CALLBACK_PATH
+
+        def link(user_id: str) -> str:
+            return "/_sim/instant_login?" + urlencode(
+                {"user_id": user_id, "redirect_uri": callback}
+            )
+
+        intro = (
+            "<p>Each name is that user's Clever portal: the link is the app icon, an Instant "
+            f"Login into {html.escape(portal_url)} (it arrives without <code>state</code>).</p>"
+        )
+        return _html(200, "Clever portal (simulated)", intro + self._user_sections(link, None))
+
     def _login_page(self, request: Request, *, district_filter: str | None) -> Response:
         base = {key: values[-1] for key, values in request.query.items() if key != "login_hint"}
+
+        def link(user_id: str) -> str:
+            return "/oauth/authorize?" + urlencode({**base, "login_hint": user_id})
+
+        form_fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in base.items()
+        )
+        form = (
+            '<form method="get" action="/oauth/authorize">'
+            + form_fields
+            + '<label>Any Clever user id <input name="login_hint" size="30"></label> '
+            "<button>Sign in</button></form>"
+        )
+        return _html(
+            200, "Clever simulator: sign in as…", form + self._user_sections(link, district_filter)
+        )
+
+    def _user_sections(self, link: Callable[[str], str], district_filter: str | None) -> str:
+        """Each district's admins, staff and teachers, each name a link made by ``link``."""
         sections = []
         for district in self.dataset.district_ids():
             if district_filter and district != district_filter:
@@ -259,9 +306,8 @@ class OAuthState:
                     name = user.get("name") if isinstance(user.get("name"), dict) else {}
                     label = f"{name.get('first') or ''} {name.get('last') or ''}".strip() or key
                     title = ((user.get("roles") or {}).get(role) or {}).get("title") or ""
-                    href = "/oauth/authorize?" + urlencode({**base, "login_hint": key})
                     rows.append(
-                        f'<li><a href="{html.escape(href)}">{html.escape(label)}</a>'
+                        f'<li><a href="{html.escape(link(key))}">{html.escape(label)}</a>'
                         f" <small>{html.escape(str(title))} {html.escape(key)}</small></li>"
                     )
                 more = (
@@ -273,17 +319,7 @@ class OAuthState:
                     f"<h3>{role.replace('_', ' ').title()} ({len(keys)})</h3><ul>{''.join(rows)}</ul>{more}"
                 )
             sections.append("".join(parts))
-        form_fields = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in base.items()
-        )
-        form = (
-            '<form method="get" action="/oauth/authorize">'
-            + form_fields
-            + '<label>Any Clever user id <input name="login_hint" size="30"></label> '
-            "<button>Sign in</button></form>"
-        )
-        return _html(200, "Clever simulator: sign in as…", form + "".join(sections))
+        return "".join(sections)
 
 
 def _session_user(request: Request) -> str | None:

@@ -7,7 +7,6 @@ Like real Clever, the simulator remembers who signed in there, so a restarted au
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -117,22 +116,22 @@ def test_before_the_launch_date(page, world, screenshot):
 
 
 def test_instant_login_from_the_clever_portal_without_state(page, world, live_server, screenshot):
-    callback = f"{live_server.url}/sso/clever/login/callback/"
-    launch = f"{world.sim.url}/_sim/instant_login?" + urlencode(
-        {"user_id": world.teacher.clever_id, "redirect_uri": callback}
-    )
+    world.sim.app.portal_url = live_server.url  # as `clever_simulator --portal-url` does
     seen = []
     page.on("request", lambda r: seen.append(r.url) if r.is_navigation_request() else None)
-    page.goto(launch)
+    page.goto(f"{world.sim.url}/")  # the (simulated) Clever portal
+    screenshot(page, "sso-09a-clever-portal")
+    page.get_by_role("link", name=full_name(world.teacher), exact=True).click()  # the app icon
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Oakwood ISD").is_visible()
     assert world.teacher.schools.get().name in page.locator("header").inner_text()
     # The state-less callback, the restart at Clever with a fresh state, the callback with it.
     callbacks = [u for u in seen if "/sso/clever/login/callback/" in u]
     assert len(callbacks) == 2
+    assert any("/_sim/instant_login?" in u for u in seen)
     assert "state=" not in callbacks[0] and "state=" in callbacks[1]
     assert any("/oauth/authorize?" in u and "state=" in u for u in seen)
-    screenshot(page, "sso-09-instant-login-home")
+    screenshot(page, "sso-09b-instant-login-home")
 
 
 def test_replayed_callback_then_try_again(page, world, screenshot):

@@ -66,6 +66,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0, help="seed for random faults")
         parser.add_argument("--verbose-requests", action="store_true", help="log every request")
+        parser.add_argument(
+            "--portal-url",
+            default=None,
+            help="the product's address: the simulator's home page then offers Instant Login "
+            "links (a Clever portal's app icons) into it",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         path = Path(str(options["data"]))
@@ -103,6 +109,7 @@ class Command(BaseCommand):
             host=str(options["host"]),
             port=int(options["port"]),  # type: ignore[arg-type]
             quiet=not options["verbose_requests"],
+            portal_url=options["portal_url"] or None,
         )
         dataset.warm()
         url = f"http://{options['host']}:{options['port']}"
@@ -116,6 +123,10 @@ class Command(BaseCommand):
             )
         clients = ", ".join(f"{cid} / {secret}" for cid, secret in dataset.oauth_clients.items())
         self.stdout.write(f"  OAuth clients (id / secret): {clients}")
+        if options["portal_url"]:
+            self.stdout.write(
+                f"  Clever portal (Instant Login into {options['portal_url']}): {url}/"
+            )
         self.stdout.flush()
         try:
             server.serve_forever()
