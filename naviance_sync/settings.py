@@ -227,7 +227,8 @@ EMAIL_TIMEOUT = 30
 # Embedded default: kombu's filesystem transport under var/broker, so a real worker and a real beat
 # run on a machine with nothing installed. Production: Redis (see docker-compose.yml).
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The host means nothing to the filesystem transport; without one kombu warns on every connection.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem"):
     for sub in ("in", "processed", "control"):

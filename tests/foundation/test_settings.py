@@ -51,7 +51,7 @@ def test_embedded_defaults(tmp_path):
     cfg = json.loads(out.stdout.strip().splitlines()[-1])
     assert cfg["engine"] == "django.db.backends.sqlite3"
     assert cfg["name"].startswith(str(tmp_path))
-    assert cfg["broker"] == "filesystem://"
+    assert cfg["broker"] == "filesystem://localhost/"
     assert cfg["debug"] is False
 
 
