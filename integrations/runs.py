@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import Error, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,9 +28,12 @@ from .scheduling import next_run_at
 logger = logging.getLogger("integrations.runs")
 
 LEASE_SECONDS = 300
-HEARTBEAT_STALE_SECONDS = 120
+HEARTBEAT_STALE_SECONDS = 120  # settings.RUN_HEARTBEAT_STALE_SECONDS overrides (the chaos battery)
+LOST_GRACE_SECONDS = 30  # PostgreSQL: a run with no live executor is lost after this long
 QUEUED_RESEND_SECONDS = 300
 MAX_ATTEMPTS = 3
+# Publishing a run: a few quick tries, then leave it to the tick (a request must not hang).
+SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 PAUSE_AFTER_FAILURES = 3
 
 
@@ -46,7 +49,19 @@ class LeaseLost(Exception):
     """Another holder took the lease: this worker must stop without writing."""
 
 
-# --- lease ----------------------------------------------------------------------------------
+# --- lease ---------------------------------------------------------------------------------
+
+FINISHED_STATUSES = (
+    ImportRun.Status.SUCCEEDED,
+    ImportRun.Status.NEEDS_REVIEW,
+    ImportRun.Status.FAILED,
+    ImportRun.Status.CANCELLED,
+)
+_EXECUTOR_LOCK_SPACE = 0x4E53  # advisory-lock namespace "NS"
+
+
+def heartbeat_stale_seconds() -> int:
+    return int(getattr(settings, "RUN_HEARTBEAT_STALE_SECONDS", HEARTBEAT_STALE_SECONDS))
 
 
 def _lease_row(*, district_id: int, data_type: str) -> SyncLease:
@@ -57,29 +72,91 @@ def _lease_row(*, district_id: int, data_type: str) -> SyncLease:
     return lease
 
 
+def _session_locks() -> dict[int, int]:
+    """run id -> identity of the raw connection that took its executor lock in this process."""
+    held = getattr(connection, "_naviance_executor_locks", None)
+    if held is None:
+        held = {}
+        connection._naviance_executor_locks = held
+    return held
+
+
+def executor_lock(*, run_id: int) -> bool | None:
+    """Take the run's *executor lock*: a PostgreSQL session advisory lock held for as long as a
+    process executes the run. ``True``: taken, so no other live process executes this run;
+    ``False``: a live process (or this very session) already does; ``None``: not PostgreSQL.
+
+    Why: a worker killed mid-run (SIGKILL, OOM, a dropped database connection) leaves its lease
+    behind, and its redelivered or retried message must not wait for the reaper, while a second
+    *live* delivery of the same run must still be refused. The lock dies with the session, which
+    is exactly "the previous executor is gone".
+    """
+    if connection.vendor != "postgresql":
+        return None
+    held = _session_locks()
+    raw = connection.connection
+    if run_id in held and raw is not None and held[run_id] == id(raw):
+        return False  # this session executes it already: session locks would re-enter
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [_EXECUTOR_LOCK_SPACE, run_id & 0x7FFFFFFF]
+        )
+        taken = bool(cursor.fetchone()[0])
+    if taken:
+        held[run_id] = id(connection.connection)
+    return taken
+
+
+def executor_unlock(*, run_id: int) -> None:
+    """Give the executor lock back; harmless when not held or when the session already died."""
+    held = _session_locks()
+    owner = held.pop(run_id, None)
+    if owner is None or connection.connection is None or owner != id(connection.connection):
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, %s)", [_EXECUTOR_LOCK_SPACE, run_id & 0x7FFFFFFF]
+            )
+    except Error:  # the session is gone, and its locks with it
+        logger.info("executor lock of run %s: session already closed", run_id)
+
+
 def lease_acquire(
     *, run: ImportRun, ttl: int = LEASE_SECONDS, now: datetime | None = None
 ) -> int | None:
     """Take the district's lease for ``run``; the new fence number, or None if someone holds it.
 
-    A conditional UPDATE (free or expired -> mine, fence + 1) is the whole lock: portable to
-    SQLite, visible in admin, and it survives the broker losing messages.
+    A conditional UPDATE (free, expired or held by a finished run -> mine, fence + 1) is the
+    whole lock: portable to SQLite, visible in admin, and it survives the broker losing messages.
+    On PostgreSQL the run's executor lock is taken first: when it is free while the lease still
+    names this run, the process that held it died, and this delivery takes over with a new fence
+    (the dead one's writes, if it ever wakes up, fail the fence check).
     """
     now = now or timezone.now()
     _lease_row(district_id=run.district_id, data_type=run.data_type)
+    sole = executor_lock(run_id=run.pk)
+    if sole is False:
+        return None  # a live process executes this run: a duplicate delivery stops here
+    free = Q(holder__isnull=True) | Q(lease_until__lt=now) | Q(holder__status__in=FINISHED_STATUSES)
+    if sole:
+        if not ImportRun.objects.filter(pk=run.pk, status__in=ImportRun.ACTIVE_STATUSES).exists():
+            executor_unlock(run_id=run.pk)
+            return None  # finished while this delivery waited
+        free |= Q(holder=run)  # its previous executor is gone
     taken = SyncLease.objects.filter(
-        Q(holder__isnull=True) | Q(lease_until__lt=now),
-        district_id=run.district_id,
-        data_type=run.data_type,
+        free, district_id=run.district_id, data_type=run.data_type
     ).update(holder=run, lease_until=now + timedelta(seconds=ttl), fence=F("fence") + 1)
-    if taken != 1:
-        return None
     fence = (
         SyncLease.objects.filter(district_id=run.district_id, data_type=run.data_type, holder=run)
         .values_list("fence", flat=True)
         .first()
+        if taken == 1
+        else None
     )
     if fence is None:
+        if sole:
+            executor_unlock(run_id=run.pk)
         return None
     ImportRun.objects.filter(pk=run.pk).update(fence=fence)
     run.fence = fence
@@ -98,9 +175,12 @@ def lease_renew(*, run: ImportRun, fence: int, ttl: int = LEASE_SECONDS) -> None
 def lease_release(*, run: ImportRun, fence: int | None) -> None:
     if fence is None:
         return
-    SyncLease.objects.filter(
-        district_id=run.district_id, data_type=run.data_type, holder=run, fence=fence
-    ).update(holder=None, lease_until=None)
+    try:
+        SyncLease.objects.filter(
+            district_id=run.district_id, data_type=run.data_type, holder=run, fence=fence
+        ).update(holder=None, lease_until=None)
+    finally:
+        executor_unlock(run_id=run.pk)
 
 
 # --- starting runs ------------------------------------------------------------------------------
@@ -194,9 +274,20 @@ def _import_precondition(*, district: District, data_type: str) -> str:
 
 
 def _send_run(run_id: int) -> None:
+    """Send the run to a worker. A broker that is down or hung must not turn "Start Import" into
+    an error page after the run was committed: the run stays queued and the tick re-sends it
+    (``runs_reap``), so a failed send is logged, never raised."""
     from .tasks import run_import
 
-    run_import.delay(run_id)
+    try:
+        run_import.apply_async((run_id,), retry=True, retry_policy=SEND_RETRY_POLICY)
+    except Exception as exc:  # noqa: BLE001 - kombu/redis/socket errors differ by transport
+        logger.warning(
+            "run %s queued but not sent (%s: %s); the tick re-sends it",
+            run_id,
+            type(exc).__name__,
+            exc,
+        )
 
 
 def run_approve(*, run: ImportRun, user) -> ImportRun:
@@ -227,15 +318,41 @@ class TickReport:
     resent: list[int]
 
 
+def _executor_gone(run_id: int) -> bool:
+    """PostgreSQL: nobody holds the run's executor lock, so no live process runs it."""
+    taken = executor_lock(run_id=run_id)
+    if taken:
+        executor_unlock(run_id=run_id)
+    return bool(taken)
+
+
 def runs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
-    """Fail runs whose worker went silent; re-send queued runs whose message was lost."""
-    stale = now - timedelta(seconds=HEARTBEAT_STALE_SECONDS)
+    """Fail runs whose worker went silent; re-send queued runs whose message was lost.
+
+    Lost = heartbeat older than ``RUN_HEARTBEAT_STALE_SECONDS`` or, on PostgreSQL, no live
+    executor (see ``executor_lock``) for ``LOST_GRACE_SECONDS``: a killed worker's run is failed
+    by the next tick instead of minutes later. A lost scheduled import is re-queued once (the
+    first failure in a row), so a crash does not skip a district's sync until the next day.
+    """
+    stale = now - timedelta(seconds=heartbeat_stale_seconds())
+    grace = now - timedelta(
+        seconds=int(getattr(settings, "RUN_LOST_GRACE_SECONDS", LOST_GRACE_SECONDS))
+    )
     reaped: list[int] = []
-    lost = ImportRun.objects.filter(
+    running = ImportRun.objects.filter(
         status__in=(ImportRun.Status.VALIDATING, ImportRun.Status.APPLYING)
-    ).filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale))
-    for run in lost.select_related("district"):
-        failed = ImportRun.objects.filter(pk=run.pk, status=run.status).update(
+    )
+    lost = running.filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
+    )
+    candidates = list(lost.select_related("district"))
+    if connection.vendor == "postgresql":
+        quiet = running.exclude(pk__in=[r.pk for r in candidates]).filter(
+            Q(heartbeat_at__lt=grace) | Q(heartbeat_at__isnull=True, started_at__lt=grace)
+        )
+        candidates += [r for r in quiet.select_related("district") if _executor_gone(r.pk)]
+    for run in candidates:
+        failed = ImportRun.objects.filter(pk=run.pk, status=run.status, fence=run.fence).update(
             status=ImportRun.Status.FAILED,
             finished_at=now,
             error_message="The import stopped because the worker running it was lost. "
@@ -245,6 +362,7 @@ def runs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
             lease_release(run=run, fence=run.fence)
             reaped.append(run.pk)
             run_failure_recorded(run=run, reason="worker lost")
+            _requeue_once(run=run)
     resent: list[int] = []
     old = now - timedelta(seconds=QUEUED_RESEND_SECONDS)
     waiting = ImportRun.objects.filter(
@@ -258,6 +376,55 @@ def runs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
             resent.append(run_id)
             transaction.on_commit(lambda rid=run_id: _send_run(rid))
     return reaped, resent
+
+
+def _requeue_once(*, run: ImportRun) -> None:
+    """A scheduled import whose worker was lost runs again at once, unless the one before it
+    failed too (then the schedule, and the pause after three failures, take over)."""
+    if run.mode != ImportRun.Mode.IMPORT or run.trigger != ImportRun.Trigger.SCHEDULED:
+        return
+    failures = (
+        SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type)
+        .values_list("consecutive_failures", flat=True)
+        .first()
+    )
+    if failures != 1:
+        return
+    try:
+        again = run_start(
+            district=run.district,
+            data_type=run.data_type,
+            mode=run.mode,
+            trigger=ImportRun.Trigger.SCHEDULED,
+        )
+    except RunRefused as refused:
+        logger.info("lost run %s not re-queued: %s", run.pk, refused)
+        return
+    logger.warning("run %s lost its worker; re-queued as run %s", run.pk, again.pk)
+
+
+def run_fail_orphaned(*, run_id: int, message: str) -> bool:
+    """Fail a run whose executor gave up without being able to record why (its database
+    connection kept dropping). Only when no live process executes it (``lease_acquire`` takes
+    over from a dead executor on PostgreSQL); otherwise the reaper decides. True when failed."""
+    run = ImportRun.objects.select_related("district").filter(pk=run_id).first()
+    if run is None or run.status not in ImportRun.ACTIVE_STATUSES:
+        return False
+    fence = lease_acquire(run=run)
+    if fence is None:
+        return False
+    try:
+        now = timezone.now()
+        failed = ImportRun.objects.filter(
+            pk=run.pk, fence=fence, status__in=ImportRun.ACTIVE_STATUSES
+        ).update(
+            status=ImportRun.Status.FAILED, finished_at=now, heartbeat_at=now, error_message=message
+        )
+        if failed:
+            run_failure_recorded(run=run, reason=message)
+        return bool(failed)
+    finally:
+        lease_release(run=run, fence=fence)
 
 
 def run_failure_recorded(*, run: ImportRun, reason: str) -> None:

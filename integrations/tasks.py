@@ -5,27 +5,40 @@ Routing (settings): ``send_*`` tasks go to the "mail" queue, everything else to 
 
 from __future__ import annotations
 
+import random
+
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError
+from django.db import Error as DatabaseFailure
+from django.db import connections
 
 from .emails import run_summary_send
 from .engine.service import run_execute
-from .runs import MAX_ATTEMPTS, schedule_tick
+from .runs import MAX_ATTEMPTS, run_fail_orphaned, schedule_tick
 
-
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(DatabaseError, InterfaceError),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=MAX_ATTEMPTS,
+DB_LOST_MESSAGE = (
+    "The import stopped because the connection to the database was lost, {tries} times in a row. "
+    "Nothing was changed; the next import will start fresh."
 )
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_import(self, run_id: int) -> None:
-    """Run one import. The run row, its lease and its attempt counter make redelivery harmless."""
-    outcome = run_execute(run_id=run_id)
+    """Run one import. The run row, its lease and its attempt counter make redelivery harmless.
+
+    A dropped database connection (failover, ``pg_terminate_backend``) rolls the apply back; the
+    broken connection is closed so the retry opens a new one (and, with the old session's
+    executor lock gone, takes the run over). After ``MAX_ATTEMPTS`` the run is failed with that
+    reason instead of waiting for the reaper to call it a lost worker.
+    """
+    try:
+        outcome = run_execute(run_id=run_id)
+    except DatabaseFailure as exc:
+        connections.close_all()
+        if self.request.retries < MAX_ATTEMPTS:
+            countdown = random.uniform(0.5, 2.0 ** (self.request.retries + 1))
+            raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_ATTEMPTS) from exc
+        run_fail_orphaned(run_id=run_id, message=DB_LOST_MESSAGE.format(tries=MAX_ATTEMPTS + 1))
+        return
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in, max_retries=MAX_ATTEMPTS)
 

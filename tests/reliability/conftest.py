@@ -103,3 +103,177 @@ def run_sync(district, sent):
         return run_execute(run_id=run.pk, allow_retry=False, **kwargs).run
 
     return do
+
+
+# --- the fault battery (test_kill*, test_redis*, test_postgres*, test_faults*) ------------------
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """bin/chaos collects the battery's figures from here (CHAOS_REPORT=<file>)."""
+    from tests.reliability import chaos
+
+    chaos.write_report()
+
+
+@pytest.fixture
+def chaos_env(settings, tmp_path):
+    """What every fault test needs: PostgreSQL (workers are separate processes on the same test
+    database), the battery's reaper SLA in this process (which plays the beat), a control
+    directory for the workers' fault points, and a helper that connects fresh districts."""
+    if not on_postgresql():
+        pytest.skip("the fault battery needs PostgreSQL: set DATABASE_URL")
+    from tests.reliability import chaos
+
+    settings.RUN_HEARTBEAT_STALE_SECONDS = chaos.STALE_SECONDS
+    settings.RUN_LOST_GRACE_SECONDS = chaos.LOST_GRACE_SECONDS
+    settings.CLEVER_EVENTS_MINUTES = 0  # the tick here reaps and starts; no events runs
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    control = tmp_path / "control"
+    control.mkdir()
+    return chaos.Control(control)
+
+
+def _point_app_at(url: str):
+    """Make this process publish to ``url`` (the app may have been pointed elsewhere)."""
+    from naviance_sync.celery import app
+
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    app.conf.broker_url = url
+    app.conf.broker_transport_options = {"visibility_timeout": 7200}
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    return saved
+
+
+def _restore_app(saved) -> None:
+    from naviance_sync.celery import app
+
+    app.conf.broker_url, app.conf.broker_transport_options = saved
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def shared_broker():
+    """Redis DB 7 of the shared server (emptied first); our own redis-server when there is no
+    shared one; a skip with the reason when neither exists."""
+    import shutil
+
+    import redis
+
+    from tests.reliability import chaos
+
+    url = chaos.broker_db_url(7)
+    own = None
+    if url:
+        try:
+            redis.Redis.from_url(url, socket_timeout=2).flushdb()
+        except redis.RedisError:
+            url = ""
+    if not url:
+        if not shutil.which("redis-server"):
+            pytest.skip("needs Redis: set REDIS_URL or install redis-server")
+        own = chaos.OwnRedis().start()
+        url = own.url
+    saved = _point_app_at(url)
+    yield url
+    _restore_app(saved)
+    if own is not None:
+        own.stop()
+
+
+@pytest.fixture
+def own_redis():
+    """A private redis-server for tests that stop and restart Redis (never the shared one)."""
+    import shutil
+
+    from tests.reliability import chaos
+
+    if not shutil.which("redis-server") or not shutil.which("redis-cli"):
+        pytest.skip("redis-server / redis-cli are not installed: Redis restart tests skipped")
+    server = chaos.OwnRedis().start()
+    saved = _point_app_at(server.url)
+    yield server
+    _restore_app(saved)
+    server.stop()
+
+
+@pytest.fixture
+def workers(chaos_env, request):
+    """Start chaos workers on a broker: ``workers(broker_url, n=1)`` -> list of ChaosWorker;
+    all are stopped (and their pool children killed) at the end of the test."""
+    from tests.reliability import chaos
+
+    started: list = []
+
+    def start(broker_url: str, n: int = 1, page_size: int = 1000):
+        out = []
+        for _ in range(n):
+            worker = chaos.ChaosWorker(
+                name=f"w{len(started) + 1}",
+                broker_url=broker_url,
+                control=chaos_env.path,
+                page_size=page_size,
+            )
+            started.append(worker)
+            out.append(worker.start())
+        return out
+
+    yield start
+    for worker in started:
+        worker.stop()
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        for worker in started:
+            print(f"--- {worker.name} log ---\n{worker.tail(80)}")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
+
+
+@pytest.fixture(scope="session")
+def chaos_dataset():
+    """The battery's Clever district (fixed seed): 20,000 students under CHAOS_FULL=1, else a
+    CI size (CHAOS_STUDENTS overrides)."""
+    from integrations.simulator.generator import generate_district
+    from tests.reliability import chaos
+
+    students = int(os.environ.get("CHAOS_STUDENTS") or (20000 if chaos.FULL else 3000))
+    return generate_district(students=students, staff=20, schools=4, seed=61)
+
+
+@pytest.fixture
+def chaos_sim(chaos_dataset):
+    import copy
+
+    from integrations.simulator.dataset import Dataset
+    from integrations.simulator.faults import Faults
+    from integrations.simulator.server import SimulatorServer
+
+    server = SimulatorServer(Dataset(copy.deepcopy(chaos_dataset)), Faults())
+    with server:
+        yield server
+
+
+@pytest.fixture
+def new_district(db):
+    """A fresh district connected to a simulator with every suggestion accepted."""
+    from tests.engine.conftest import connect_district
+    from tests.factories import DistrictFactory
+
+    counter = iter(range(1, 10_000))
+
+    def make(sim, name: str = "chaos"):
+        n = next(counter)
+        district = DistrictFactory(name=f"{name} {n}", slug=f"{name}-{n}")
+        connect_district(district, sim)
+        return district
+
+    return make
