@@ -19,6 +19,23 @@ LIVE_TABLES = ("students_student", "staff_user", "staff_staffschoolaccess")
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\s", re.I)
 
 
+def peak_rss_mb() -> float | None:
+    """This process's own peak RSS (``VmHWM``: the high-water mark of its address space).
+
+    ``ru_maxrss`` from ``wait4`` is not usable for it on Linux: ``execve`` carries the parent's
+    high-water mark over, so a child of a runner holding a 300,000-student dataset would report
+    the runner's size, not its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--district", required=True)
@@ -60,7 +77,17 @@ def main() -> None:
     seconds = time.perf_counter() - started
     text = out.getvalue().strip().splitlines()
     result = json.loads(text[-1]) if text else {}
-    print(json.dumps({"result": result, "inner_seconds": round(seconds, 3), "exit": code, **stats}))
+    print(
+        json.dumps(
+            {
+                "result": result,
+                "inner_seconds": round(seconds, 3),
+                "exit": code,
+                "peak_rss_mb": peak_rss_mb(),
+                **stats,
+            }
+        )
+    )
     sys.stdout.flush()
 
 

@@ -2,6 +2,8 @@
 
 The same service a worker runs (``run_start`` + ``run_execute``), without the broker: operators,
 scripts and the benchmark rely on its output (DESIGN.md "Contracts that must stay stable").
+``--mode events`` starts the same events run the beat tick starts between full syncs
+(``runs._events_due``); ``run_execute`` dispatches it, so the CLI adds nothing of its own.
 """
 
 from __future__ import annotations
@@ -19,12 +21,21 @@ COUNT_KEYS = ("created", "updated", "matched", "unchanged", "inactive", "errors"
 
 
 class Command(BaseCommand):
-    help = "Run one Clever sync (test or real import) in the foreground and print one JSON object."
+    help = (
+        "Run one Clever sync (test import, real import or events update) in the foreground and "
+        "print one JSON object."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--district", required=True, help="district slug")
         parser.add_argument("--data-type", required=True, choices=("students", "staff"))
-        parser.add_argument("--mode", required=True, choices=("test", "import"))
+        parser.add_argument(
+            "--mode",
+            required=True,
+            choices=("test", "import", "events"),
+            help="test: plan only; import: full sync; events: apply Clever's users.* events "
+            "since the checkpoint (what the beat tick runs between full syncs)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options) -> None:
