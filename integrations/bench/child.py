@@ -16,7 +16,8 @@ import sys
 import time
 
 LIVE_TABLES = ("students_student", "staff_user", "staff_staffschoolaccess")
-WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\s", re.I)
+# COPY ... FROM STDIN is a write too (the engine streams creates, results and the update log).
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|COPY)\s", re.I)
 
 
 def peak_rss_mb() -> float | None:

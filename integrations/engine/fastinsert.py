@@ -1,17 +1,26 @@
-"""Multi-row INSERTs without building model instances: what makes a 100,000-row import seconds.
+"""Bulk INSERTs without building model instances: what makes a 100,000-row import seconds.
 
 ``bulk_create`` instantiates a model and runs every field's preparation per value; on a first
-import that is most of the time. Here rows are plain dicts, defaults are filled once per column,
-and on PostgreSQL each batch is one ``INSERT ... VALUES (...), (...) RETURNING id`` rendered by
-psycopg2's ``mogrify`` and executed through Django's cursor (so query logging and
-``CaptureQueriesContext`` still see it). Other databases take ``bulk_create``.
+import that is most of the time. Here rows are plain dicts, defaults are rendered once per column,
+and on PostgreSQL every table is written with one streamed ``COPY ... FROM STDIN`` per call:
+
+- rows are rendered lazily into COPY text and handed to psycopg2 a megabyte at a time, so neither
+  the rows nor the text are ever all in memory (``rows`` may be a generator);
+- when the caller needs the new ids (``returning=True``), they are taken from the table's
+  sequence first (one ``SELECT nextval(...) FROM generate_series(1, n)``) and written with the
+  rows, which is what ``INSERT ... RETURNING`` would have given, without rendering 100,000
+  ``VALUES`` tuples through ``mogrify`` or making the server parse them;
+- the COPY goes through Django's execute wrappers and query log (``_execute_with_wrappers``), so
+  ``CaptureQueriesContext``, the benchmark's statement counter and its live-table write check see
+  it like any INSERT.
+
+Other databases take ``bulk_create``.
 """
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +28,7 @@ from django.db import connection
 from django.db.models import JSONField, Model
 
 BATCH = 5000
+READ_SIZE = 1 << 20  # characters of COPY text per psycopg2 read
 
 
 def _columns(model: type[Model]) -> list[Any]:
@@ -32,11 +42,13 @@ def fast_insert(
     now: datetime,
     returning: bool = False,
     batch_size: int = BATCH,
+    count: int | None = None,
 ) -> list[int]:
-    """Insert ``rows`` (attname -> value; missing columns take the field default)."""
-    rows = list(rows)
-    if not rows:
-        return []
+    """Insert ``rows`` (attname -> value; missing columns take the field default).
+
+    With ``returning=True`` the new primary keys come back in row order; ``count`` (the number of
+    rows) lets a generator be streamed instead of listed first.
+    """
     fields = _columns(model)
     defaults: dict[str, Any] = {}
     for f in fields:
@@ -55,37 +67,53 @@ def fast_insert(
 
     json_cols = {f.attname for f in fields if isinstance(f, JSONField)}
     names = [f.attname for f in fields]
+    columns = [f.column for f in fields]
     if not returning:
-        _copy(model, fields, names, json_cols, defaults, rows)
+        _copy(model, columns, names, json_cols, defaults, rows)
         return []
-    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    template = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    ids = []
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        for start in range(0, len(rows), batch_size):
-            parts = []
-            for row in rows[start : start + batch_size]:
-                values = []
-                for name in names:
-                    value = row[name] if name in row else defaults[name]
-                    if name in json_cols:
-                        value = json.dumps(value, ensure_ascii=False, default=str)
-                    values.append(value)
-                parts.append(raw.mogrify(template, values).decode())
-            # Identifiers come from model metadata (quoted); every value went through mogrify.
-            sql = f"INSERT INTO {table} ({quoted}) VALUES " + ", ".join(parts)  # noqa: S608  # nosec B608
-            if returning:
-                sql += f" RETURNING {pk}"
-            cursor.execute(sql)
-            if returning:
-                ids.extend(r[0] for r in cursor.fetchall())
+    if count is None:
+        rows = list(rows)
+        count = len(rows)
+    if not count:
+        return []
+    ids = _reserve_ids(model, count)
+    pk = model._meta.pk
+    _copy(
+        model,
+        [pk.column, *columns],
+        [pk.attname, *names],
+        json_cols,
+        defaults,
+        _with_ids(rows, ids, pk.attname, count),
+    )
     return ids
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _reserve_ids(model: type[Model], count: int) -> list[int]:
+    """``count`` fresh primary keys from the table's own sequence (ascending, like RETURNING)."""
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(table), column, count],
+        )
+        return sorted(r[0] for r in cursor.fetchall())
+
+
+def _with_ids(
+    rows: Iterable[Mapping[str, Any]], ids: list[int], pk: str, count: int
+) -> Iterator[Mapping[str, Any]]:
+    n = 0
+    for n, row in enumerate(rows, 1):
+        if n > count:
+            break
+        yield {**row, pk: ids[n - 1]}
+    if n != count:
+        raise ValueError(f"fast_insert: {count} rows announced, {n} given")
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
 
 
 def _copy_text(value: Any, is_json: bool) -> str:
@@ -93,37 +121,109 @@ def _copy_text(value: Any, is_json: bool) -> str:
         return "\\N"
     if is_json:
         value = json.dumps(value, ensure_ascii=False, default=str)
+    elif type(value) is str:
+        return value.translate(_COPY_ESCAPES)
     elif value is True or value is False:
         return "t" if value else "f"
+    elif type(value) is int:
+        return str(value)
     elif isinstance(value, datetime | date):
         return value.isoformat()
     elif not isinstance(value, str):
         value = str(value)
-    return value.replace("\x00", "").translate(_COPY_ESCAPES)
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_lines(
+    names: list[str],
+    json_cols: set[str],
+    defaults: dict[str, Any],
+    rows: Iterable[Mapping[str, Any]],
+) -> Iterator[str]:
+    """One COPY text line per row; a column the row leaves out is rendered once, not per row."""
+    columns = [
+        (name, name in json_cols, _copy_text(defaults.get(name), name in json_cols))
+        for name in names
+    ]
+    text = _copy_text
+    for row in rows:
+        yield (
+            "\t".join(
+                [
+                    text(row[name], is_json) if name in row else default
+                    for name, is_json, default in columns
+                ]
+            )
+            + "\n"
+        )
+
+
+class _LineStream:
+    """A read-only file over generated lines, for ``copy_expert``: memory stays one chunk."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.rows = 0
+
+    def read(self, size: int = -1) -> str:
+        chunk: list[str] = []
+        length = 0
+        for line in self._lines:
+            chunk.append(line)
+            length += len(line)
+            if 0 < size <= length:
+                break
+        self.rows += len(chunk)
+        return "".join(chunk)
+
+    def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
+        return next(self._lines, "")
 
 
 def _copy(
     model: type[Model],
-    fields: list[Any],
+    columns: list[str],
     names: list[str],
     json_cols: set[str],
     defaults: dict[str, Any],
-    rows: list[Mapping[str, Any]],
-) -> None:
-    """PostgreSQL COPY for rows whose ids nobody needs (results, update log): fastest path."""
+    rows: Iterable[Mapping[str, Any]],
+) -> int:
+    """PostgreSQL COPY of ``rows`` in one statement, streamed; returns the number of rows."""
+    stream = _LineStream(_copy_lines(names, json_cols, defaults, rows))
+    first = stream.read(READ_SIZE)
+    if not first:
+        return 0
     table = connection.ops.quote_name(model._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    flags = [name in json_cols for name in names]
-    buffer = io.StringIO()
-    write = buffer.write
-    for row in rows:
-        write(
-            "\t".join(
-                _copy_text(row[name] if name in row else defaults[name], is_json)
-                for name, is_json in zip(names, flags, strict=True)
-            )
-        )
-        write("\n")
-    buffer.seek(0)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    sql = f"COPY {table} ({quoted}) FROM STDIN"
+    source = _Prefixed(first, stream)
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buffer)
+        raw = cursor.cursor
+
+        def executor(sql: str, params: Any, many: bool, context: Any) -> None:
+            raw.copy_expert(sql, source, size=READ_SIZE)
+
+        debug = getattr(cursor, "debug_sql", None)
+        if debug is not None:  # CursorDebugWrapper (DEBUG or CaptureQueriesContext): log it
+            with debug(sql):
+                cursor._execute_with_wrappers(sql, None, False, executor)
+        else:
+            cursor._execute_with_wrappers(sql, None, False, executor)
+    return stream.rows
+
+
+class _Prefixed:
+    """``first`` (already read, to skip empty COPYs) followed by the rest of ``stream``."""
+
+    def __init__(self, first: str, stream: _LineStream) -> None:
+        self._first: str | None = first
+        self._stream = stream
+
+    def read(self, size: int = -1) -> str:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return self._stream.read(size)
+
+    def readline(self, size: int = -1) -> str:  # pragma: no cover - psycopg2 uses read()
+        return self._stream.readline(size)

@@ -128,9 +128,22 @@ def result_rows(
 def results_store(
     *, run: ImportRun, spec: Any, plan: Plan, created_pks: list[int] | None = None
 ) -> int:
-    rows = list(result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks))
-    fast_insert(RunResult, rows, now=timezone.now(), batch_size=RESULT_BATCH)
-    return len(rows)
+    counted = _Counted(result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks))
+    fast_insert(RunResult, counted, now=timezone.now(), batch_size=RESULT_BATCH)
+    return counted.n
+
+
+class _Counted:
+    """Counts what passes through, so a streamed insert can still say how many rows it wrote."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._items = iter(items)
+        self.n = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            self.n += 1
+            yield item
 
 
 # --- alerts ------------------------------------------------------------------------------------
@@ -210,38 +223,43 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
     extra_fields = tuple(getattr(spec, "extra_fields", ()))
     stamp = _has_field(model, "updated_at")
     district_id = run.district_id
-    log_rows: list[dict[str, Any]] = []
+    data_type = run.data_type
+    run_id = run.pk
+    update_logs: list[tuple[int, str, str, str, str, str]] = []
     extra_changes: list[tuple[int, str, Any]] = []
 
-    def log(pk: int, cid: str, name: str, field: str, old: str, new: str) -> None:
-        log_rows.append(
-            {
-                "district_id": district_id,
-                "data_type": run.data_type,
-                "run_id": run.pk,
-                "record_id": pk,
-                "clever_id": cid,
-                "record_name": name[:300],
-                "field": field,
-                "old_value": old,
-                "new_value": new,
-            }
-        )
+    def log_row(pk: int, cid: str, name: str, field: str, old: str, new: str) -> dict[str, Any]:
+        return {
+            "district_id": district_id,
+            "data_type": data_type,
+            "run_id": run_id,
+            "record_id": pk,
+            "clever_id": cid,
+            "record_name": name[:300],
+            "field": field,
+            "old_value": old,
+            "new_value": new,
+        }
 
-    # Creates.
-    create_rows = []
-    for cid, values, _name in plan.creates:
-        row = {f: v for f, v in zip(columns, values, strict=False) if v is not keep}
-        row.update(spec.create_values(_MappedView(cid, values), config))
-        row["district_id"] = district_id
-        row["clever_id"] = cid
-        create_rows.append(row)
-    created_pks = fast_insert(model, create_rows, now=now, returning=True)
-    for pk, (cid, values, name) in zip(created_pks, plan.creates, strict=True):
-        log(pk, cid, name, "record", "", "Created")
-        for field_name, value in zip(extra_fields, values[len(columns) :], strict=False):
-            if value is not keep:
-                extra_changes.append((pk, field_name, value))
+    # Creates: rows are rendered one at a time straight into the COPY (never all in memory).
+    create_values = spec.create_values
+
+    def create_rows() -> Iterator[dict[str, Any]]:
+        for cid, values, _name in plan.creates:
+            row = {f: v for f, v in zip(columns, values, strict=False) if v is not keep}
+            row.update(create_values(_MappedView(cid, values), config))
+            row["district_id"] = district_id
+            row["clever_id"] = cid
+            yield row
+
+    created_pks = fast_insert(
+        model, create_rows(), now=now, returning=True, count=len(plan.creates)
+    )
+    if extra_fields:
+        for pk, (_cid, values, _name) in zip(created_pks, plan.creates, strict=True):
+            for field_name, value in zip(extra_fields, values[len(columns) :], strict=False):
+                if value is not keep:
+                    extra_changes.append((pk, field_name, value))
 
     # Updates, grouped by the set of columns they touch (one bulk_update per group and batch).
     groups: dict[tuple[str, ...], list[Model]] = defaultdict(list)
@@ -255,7 +273,9 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
             else:
                 setattr(obj, field, new)
                 touched.append(field)
-            log(pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
+            update_logs.append(
+                (pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
+            )
         if restore:
             for column, value in active_values.items():
                 setattr(obj, column, value)
@@ -281,13 +301,21 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
     pks = [pk for pk, _cid, _name in plan.inactivations]
     for batch in _batches(pks, BATCH):
         model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
-    for pk, cid, name in plan.inactivations:
-        log(pk, cid, name, spec.active_column, "active", "inactive")
 
     if extra_changes and hasattr(spec, "write_extra"):
         spec.write_extra(district_id=district_id, changes=extra_changes)
 
-    fast_insert(UpdateLog, log_rows, now=now, batch_size=RESULT_BATCH)
+    # The update log in one streamed COPY, in the order creates, updates, inactivations.
+    def log_rows() -> Iterator[dict[str, Any]]:
+        for pk, (cid, _values, name) in zip(created_pks, plan.creates, strict=True):
+            yield log_row(pk, cid, name, "record", "", "Created")
+        for entry in update_logs:
+            yield log_row(*entry)
+        active_column = spec.active_column
+        for pk, cid, name in plan.inactivations:
+            yield log_row(pk, cid, name, active_column, "active", "inactive")
+
+    fast_insert(UpdateLog, log_rows(), now=now, batch_size=RESULT_BATCH)
     return created_pks
 
 
