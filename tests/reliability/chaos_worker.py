@@ -7,8 +7,9 @@ does; the points only *observe* where the import is and, when armed, act there:
 
 - ``page:K``        after Clever page K of the run was fetched (before it is mapped);
 - ``plan``          all pages read, before the plan is made;
-- ``apply:K``       after the K-th INSERT/UPDATE statement on the live students table, inside the
-                    still-open apply transaction;
+- ``apply:K``       after the K-th INSERT/UPDATE/COPY statement on the live students table,
+                    inside the still-open apply transaction;
+- ``apply:log``     after the update log was written, the last write before the commit;
 - ``after-commit``  the apply transaction (data and the run's final state) committed, before the
                     lease is released and the message acknowledged;
 - ``events-apply``  an events run applied its changes, before the transaction (and with it the
@@ -23,6 +24,7 @@ fires, ``fired`` gets ``"<point> <pid> <unix time>"``.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -35,6 +37,8 @@ __all__ = ["app"]
 
 CONTROL = Path(os.environ.get("CHAOS_CONTROL_DIR", "/nonexistent"))
 _state = {"live_writes": 0}
+LIVE_WRITE = re.compile(r'\s*(INSERT\s+INTO|UPDATE|COPY)\s+"?students_student"?[\s(]', re.I)
+LOG_WRITE = re.compile(r'\s*(INSERT\s+INTO|COPY)\s+"?integrations_updatelog"?[\s(]', re.I)
 
 
 def trigger(point: str) -> None:
@@ -77,17 +81,21 @@ def _install() -> None:
 
     CleverClient.user_pages = user_pages
 
-    execute = utils.CursorWrapper.execute
+    # Every statement, COPY included, passes Django's execute wrappers: count the live writes
+    # there, so the point survives the engine changing how it batches.
+    wrapped = utils.CursorWrapper._execute_with_wrappers
 
-    def counting_execute(self, sql, params=None):
-        result = execute(self, sql, params)
-        head = sql.lstrip()[:40].upper() if isinstance(sql, str) else ""
-        if head.startswith(('INSERT INTO "STUDENTS_STUDENT"', 'UPDATE "STUDENTS_STUDENT"')):
+    def counting(self, sql, params, many, executor):
+        result = wrapped(self, sql, params, many, executor)
+        text = sql if isinstance(sql, str) else ""
+        if LIVE_WRITE.match(text):
             _state["live_writes"] += 1
             trigger(f"apply:{_state['live_writes']}")
+        elif LOG_WRITE.match(text):
+            trigger("apply:log")
         return result
 
-    utils.CursorWrapper.execute = counting_execute
+    utils.CursorWrapper._execute_with_wrappers = counting
 
     plan_records = service.plan_records
 

@@ -140,21 +140,25 @@ def _point_app_at(url: str):
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = url
     app.conf.broker_transport_options = {"visibility_timeout": 7200}
+    _forget_connections(app)
+    return saved
+
+
+def _forget_connections(app) -> None:
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
-    return saved
+    pools.reset()  # kombu's process-wide producer pools, keyed by broker URL
 
 
 def _restore_app(saved) -> None:
     from naviance_sync.celery import app
 
     app.conf.broker_url, app.conf.broker_transport_options = saved
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
+    _forget_connections(app)
 
 
 @pytest.fixture
