@@ -106,6 +106,17 @@ class SetupForm(AccessibleForm):
             )
         self._describe()
 
+    def clean_token(self) -> str:
+        """A token travels in an HTTP header: only visible ASCII can (anything else failed with
+        a 500 deep in the HTTP client, and a line break would be header injection)."""
+        token = self.cleaned_data.get("token") or ""
+        if token and not all("!" <= ch <= "~" for ch in token):
+            raise forms.ValidationError(
+                "A Clever token has only letters, digits and punctuation, without spaces: copy "
+                "it again from your Clever dashboard."
+            )
+        return token
+
 
 class ResetForm(AccessibleForm):
     confirm = forms.BooleanField(

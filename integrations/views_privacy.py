@@ -29,7 +29,7 @@ class DeleteConfirmForm(AccessibleForm):
 @require_http_methods(["GET", "POST"])
 def privacy_delete(request: HttpRequest) -> HttpResponse:
     district = request.district
-    form = DeleteConfirmForm(request.POST or None)
+    form = DeleteConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             record = district_data_delete(

@@ -244,15 +244,18 @@ def run_log(request: HttpRequest) -> HttpResponse:
 @require_GET
 def update_log(request: HttpRequest) -> HttpResponse:
     data_type = _data_type(request)
+    labels = _field_labels(data_type)
+    # Only a field the page offers filters (a typed NUL byte reached PostgreSQL: a 500).
+    field = request.GET.get("field", "")
+    field = field if field in labels or field == "record" else ""
     page = selectors.update_log_page(
         district=request.district,
         data_type=data_type,
         run_id=request.GET.get("run"),
         record_id=request.GET.get("student"),
-        field=request.GET.get("field", ""),
+        field=field,
         cursor=request.GET.get("before"),
     )
-    labels = _field_labels(data_type)
     _label_rows(page.rows, labels)
     return render(
         request,
@@ -262,7 +265,7 @@ def update_log(request: HttpRequest) -> HttpResponse:
             "data_type": data_type,
             "run_filter": request.GET.get("run", ""),
             "student_filter": request.GET.get("student", ""),
-            "field": request.GET.get("field", ""),
+            "field": field,
             "fields": sorted(labels.items(), key=lambda kv: kv[1]) + [("record", "Record created")],
             "labels": labels,
         },

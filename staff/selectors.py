@@ -47,14 +47,16 @@ class StaffFilters:
     def from_query(cls, query: Any) -> StaffFilters:
         def as_int(name: str) -> int | None:
             value = (query.get(name) or "").strip()
-            return int(value) if value.isdigit() else None
+            # ASCII digits only: "²".isdigit() is true but int("²") fails (a 500).
+            return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
         def choice(name: str, allowed: tuple[str, ...]) -> str:
             value = (query.get(name) or "").strip()
             return value if value in allowed else ""
 
         return cls(
-            q=(query.get("q") or "").strip()[:100],
+            # A NUL byte is refused by PostgreSQL (a 500): dropped like any other noise.
+            q=(query.get("q") or "").replace("\x00", "").strip()[:100],
             school=as_int("school"),
             role=as_int("role"),
             function=as_int("function"),

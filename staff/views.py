@@ -103,7 +103,9 @@ def rule_add(request: HttpRequest) -> HttpResponse:
 def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     district = request.district
     rule = get_for_district_or_404(TitleKeywordRule, district, pk=rule_id)
-    form = KeywordRuleForm(request.POST or None, instance=rule, district=district)
+    form = KeywordRuleForm(
+        request.POST if request.method == "POST" else None, instance=rule, district=district
+    )
     if request.method == "POST" and form.is_valid():
         # The form must not save itself: the service audits and checks ownership.
         values = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -188,7 +190,9 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
         "on_teacher_list": account.on_teacher_list,
         "on_counselor_list": account.on_counselor_list,
     }
-    form = StaffAccountForm(request.POST or None, initial=initial, district=district)
+    form = StaffAccountForm(
+        request.POST if request.method == "POST" else None, initial=initial, district=district
+    )
     if request.method == "POST" and form.is_valid():
         services.staff_account_update(
             district=district, actor=request.user, account=account, values=form.cleaned_data
@@ -259,7 +263,7 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         run_id=run_id,
         show=show if show in RESULT_FILTERS else "",
         actions=RESULT_FILTERS.get(show),
-        q=(request.GET.get("q") or "").strip()[:100],
+        q=(request.GET.get("q") or "").replace("\x00", "").strip()[:100],
         page=request.GET.get("page"),
     )
     context["filters"] = list(RESULT_FILTERS)
@@ -313,12 +317,20 @@ def setup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         from integrations.schools import SchoolMatchError, school_matches_save
 
-        choices = {
-            int(key[7:]): value
-            for key, value in request.POST.items()
-            if key.startswith("school-") and key[7:].isdigit()
-        }
+        choices: dict[int, str] = {}
+        foreign = False
+        for key, value in request.POST.items():
+            if key.startswith("school-"):
+                pk = _school_pk(key[7:])
+                foreign = foreign or pk is None
+                if pk is not None:
+                    choices[pk] = value
         try:
+            if foreign:
+                # The same answer as for another district's school: nothing is saved.
+                raise SchoolMatchError(
+                    "A school on this page is not one of your district's.", errors={}
+                )
             saved = school_matches_save(district=district, actor=request.user, choices=choices)
         except SchoolMatchError as exc:
             context = selectors.school_match_rows(district=district)
@@ -328,6 +340,12 @@ def setup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Matches saved ({len(saved)} changed).")
         return redirect("staff:setup")
     return render(request, "staff/setup.html", selectors.school_match_rows(district=district))
+
+
+def _school_pk(text: str) -> int | None:
+    """A school's pk from a ``school-<pk>`` field name: ASCII digits only (``"²".isdigit()`` is
+    true, ``int("²")`` fails), and short enough to be an id rather than a 5,000-digit number."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 # --- Welcome link (public: the new staff member is not signed in yet) ---------------------------
