@@ -189,7 +189,10 @@ class CleverClient:
             raise ValueError(f"role must be one of {', '.join(USER_ROLES)}, not {role!r}")
         params = [*self._limit(), ("role", role)]
         for page in self._pages(f"/{self.api_version}/users", params):
-            yield list(map(CleverUser.from_raw, page))
+            users = list(map(CleverUser.from_raw, page))
+            del page  # only ``users`` keeps the raw dicts; the caller decides how long
+            yield users
+            del users
 
     def sections(self) -> Iterator[CleverSection]:
         for page in self._pages(f"/{self.api_version}/sections", self._limit()):
@@ -244,9 +247,14 @@ class CleverClient:
             body = self._get_json(url, params=params, what=what)
             params = None  # the next link carries its own query string
             items = _page_items(body, what)
-            yield items
             next_uri = _next_link(body)
-            if not items or not next_uri:
+            empty = not items
+            del body  # the page must not outlive the caller's use of it (see below)
+            yield items
+            # Drop the page before fetching the next: a 10,000-record page is ~50 MB parsed,
+            # and holding it through the next request doubles a sync's peak memory.
+            del items
+            if empty or not next_uri:
                 return
             if next_uri in seen:
                 raise CleverBadResponseError(

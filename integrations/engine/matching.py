@@ -322,7 +322,7 @@ def plan_records(
             continue
 
         twins: list[int] = []
-        for key in spec.twin_keys(rec.values):
+        for key in spec.twin_keys(rec.values) if index.pks else ():
             for p in index.by_twin.get(key, ()):
                 if p not in twins:
                     twins.append(p)
@@ -463,8 +463,8 @@ def may_need_review(spec: Any, index: LocalIndex, record: Any) -> bool:
 
     Cheap and conservative: anything not linked by Clever id that shares a key with a local record.
     """
-    if record.clever_id in index.by_clever:
-        return False
+    if record.clever_id in index.by_clever or not index.pks:
+        return False  # linked already, or nothing local to look like (a first import)
     link_keys = index._link_keys or _link_keys_of(spec)
     if any(link in index.by_link for link in link_keys(record.values)):
         return True

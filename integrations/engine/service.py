@@ -118,6 +118,9 @@ def read_feed(
     roles = tuple(getattr(spec, "clever_roles", ()) or (spec.clever_role,))
     seen: set[str] | None = set() if len(roles) > 1 else None
     count = 0
+    map_record = spec.map_record
+    by_clever = index.by_clever
+    local_values = index.values
     for role in roles:
         for page in client.user_pages(role):
             for user in page:
@@ -126,16 +129,33 @@ def read_feed(
                     if user.id and user.id in seen:
                         continue
                     seen.add(user.id)
-                mapped = spec.map_record(raw, config)
+                mapped = map_record(raw, config)
                 if hasattr(mapped, "values"):
-                    if may_need_review(spec, index, mapped):
+                    pos = by_clever.get(mapped.clever_id)
+                    if pos is not None:
+                        # Linked by Clever id: never an alert. When nothing changed, keep the
+                        # index's tuple instead of a second copy of the same values (a resync of
+                        # 100,000 unchanged records then holds one set of values, not two).
+                        if local_values[pos] == mapped.values:
+                            mapped = _with_values(mapped, local_values[pos])
+                    elif may_need_review(spec, index, mapped):
                         mapped = dataclasses.replace(mapped, raw=raw)
                     records.append(mapped)
                 else:
                     errors.append(mapped)
             count += len(page)
+            page = user = raw = None  # let the page go before the client fetches the next one
             on_page(count)
     return records, errors
+
+
+def _with_values(mapped: Any, values: tuple[Any, ...]) -> Any:
+    """``mapped`` holding ``values`` (equal to its own): specs return frozen dataclasses."""
+    try:
+        object.__setattr__(mapped, "values", values)
+    except (AttributeError, TypeError):
+        return mapped
+    return mapped
 
 
 def with_sections(
