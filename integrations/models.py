@@ -391,4 +391,15 @@ class Alert(DistrictOwned):
                 fields=["district", "data_type", "clever_id"], name="alert_unique_clever_id"
             )
         ]
-        indexes = [models.Index(fields=["district", "data_type", "status"], name="alert_open")]
+        indexes = [
+            models.Index(fields=["district", "data_type", "status"], name="alert_open"),
+            # Resolve Alerts lists the pending alerts of one district and data type in id order,
+            # a page of 50 at a time (``selectors.alert_rows`` -> ``keyset_page``): this partial
+            # index answers it with an ordered range scan of 51 entries whatever the number of
+            # alerts, decided ones, or other districts' rows.
+            models.Index(
+                fields=["district", "data_type", "id"],
+                condition=models.Q(status__in=["open", "match_chosen", "create_chosen"]),
+                name="alert_pending_page",
+            ),
+        ]

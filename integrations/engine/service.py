@@ -30,7 +30,15 @@ from ..clever import (
     CleverServerError,
 )
 from ..crypto import TokenDecryptError
-from ..models import Alert, CleverConnection, ImportRun, RunResult, SchoolMatch, SyncSettings
+from ..models import (
+    Alert,
+    CleverConnection,
+    ImportRun,
+    RunResult,
+    SchoolMatch,
+    SyncSettings,
+    UpdateLog,
+)
 from ..runs import (
     MAX_ATTEMPTS,
     LeaseLost,
@@ -54,7 +62,15 @@ from .matching import (
 )
 from .registry import get_spec
 from .spec import SyncConfig
-from .store import FenceLost, alerts_upsert, apply_plan, flip_state, results_store
+from .store import (
+    ANALYZE_MIN_ROWS,
+    FenceLost,
+    alerts_upsert,
+    apply_plan,
+    flip_state,
+    refresh_planner_stats,
+    results_store,
+)
 
 logger = logging.getLogger("integrations.engine")
 
@@ -327,7 +343,7 @@ def _finish(
 
     if run.mode == Mode.TEST:
         with transaction.atomic():
-            results_store(run=run, spec=spec, plan=plan)
+            stored = results_store(run=run, spec=spec, plan=plan)
             alerts_upsert(run=run, plan=plan, full=full)
             flip_state(
                 run=run,
@@ -344,6 +360,8 @@ def _finish(
                 ),
                 **counts,
             )
+        if stored >= ANALYZE_MIN_ROWS:
+            refresh_planner_stats(models=[RunResult])
         return RunOutcome(_reloaded(run))
 
     tripped, detail = decision.tripped, decision.detail
@@ -401,7 +419,7 @@ def _finish(
                 ),
                 robust=True,
             )
-        results_store(run=run, spec=spec, plan=plan, created_pks=created_pks)
+        stored = results_store(run=run, spec=spec, plan=plan, created_pks=created_pks)
         alerts_upsert(run=run, plan=plan, full=full)
         _mark_resolved_alerts(run=run, plan=plan)
         if connection is not None:
@@ -431,6 +449,13 @@ def _finish(
         )
         if run.mode == Mode.IMPORT:
             _notify(run.pk)
+    written = len(plan.creates) + len(plan.updates) + len(plan.inactivations)
+    if written >= ANALYZE_MIN_ROWS or stored >= ANALYZE_MIN_ROWS:
+        refresh_planner_stats(
+            models=[spec.model, UpdateLog, RunResult]
+            if written >= ANALYZE_MIN_ROWS
+            else [RunResult]
+        )
     return RunOutcome(_reloaded(run))
 
 
