@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 import pytest
 from django import forms
-from django.apps import apps
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
 from django.db import transaction
@@ -50,7 +49,6 @@ from integrations.models import (
     NotificationRecipient,
 )
 from naviance_sync.models import District, School
-from naviance_sync.scoping import district_filter_path
 from staff import services as staff_services
 from staff.models import JobFunction, TitleKeywordRule, Zone
 from tests.engine.conftest import connect_district
@@ -62,6 +60,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.foundation.test_tenancy import portal_patterns
+from tests.security.state import changed_tables, db_state, foreign_references
 from tests.security.test_role_matrix import all_patterns
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 
@@ -173,30 +172,6 @@ def field_strategy(f: forms.Field, bad: st.SearchStrategy[str]) -> st.SearchStra
 
 
 # --- the district's whole state ----------------------------------------------------------------
-
-
-def district_owned_models() -> list:
-    out = []
-    for model in apps.get_models():
-        try:
-            path = district_filter_path(model)
-        except TypeError:
-            continue
-        out.append((model, path))
-    return out
-
-
-def db_state(district: District) -> list:
-    """Every row (every column) of every district-owned table, the district row, its schools."""
-    state = [("district", list(District.objects.filter(pk=district.pk).values_list()))]
-    for model, path in district_owned_models():
-        rows = model._default_manager.filter(**{path: district}).order_by("pk").values_list()
-        state.append((model._meta.label, [tuple(r) for r in rows]))
-    return state
-
-
-def changed_tables(before: list, after: list) -> list[str]:
-    return [name for (name, a), (_, b) in zip(before, after, strict=True) if a != b]
 
 
 # --- the world ------------------------------------------------------------------------------------
@@ -497,6 +472,9 @@ def test_every_form_survives_bad_input(client, world, case):
             before = db_state(w.district)
             response = client.post(url, posted)
             after = db_state(w.district)
+            changed = changed_tables(before, after)
+            # A save must never point at another district's object (a foreign id accepted).
+            leaked = foreign_references(w.district, w.other) if changed else []
             html = "" if response.streaming else response.content.decode("utf-8", "replace")
             msgs = _messages(response)
             transaction.set_rollback(True)
@@ -509,7 +487,7 @@ def test_every_form_survives_bad_input(client, world, case):
             if typed.startswith(TOKEN_MARK):
                 assert TOKEN_MARK not in html, f"{case.name}: a typed token was sent back"
         errors = [m for m in msgs if m.level >= message_levels.WARNING]
-        changed = changed_tables(before, after)
+        assert not leaked, f"{case.name}: saved a reference to district B: {leaked}"
         if status in (200, 400):
             stats["rerendered"] += 1
             bound = response.context.get(case.form_key) if case.form_key else None
