@@ -152,6 +152,7 @@ def test_s1_every_url_and_method_refuses_another_districts_ids(client, tenants):
         requests=tried + oracle_checks,
         refused_with_b_ids=refused,
     )
+    print("S1 figures:", FIGURES)
 
 
 def test_s1_the_foreign_reference_check_sees_a_planted_reference(tenants):
