@@ -33,7 +33,7 @@ LOST_GRACE_SECONDS = 30  # PostgreSQL: a run with no live executor is lost after
 QUEUED_RESEND_SECONDS = 300
 MAX_ATTEMPTS = 3
 # Publishing a run: a few quick tries, then leave it to the tick (a request must not hang).
-SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+SEND_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 PAUSE_AFTER_FAILURES = 3
 
 
@@ -364,7 +364,9 @@ def runs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
             run_failure_recorded(run=run, reason="worker lost")
             _requeue_once(run=run)
     resent: list[int] = []
-    old = now - timedelta(seconds=QUEUED_RESEND_SECONDS)
+    old = now - timedelta(
+        seconds=int(getattr(settings, "RUN_QUEUED_RESEND_SECONDS", QUEUED_RESEND_SECONDS))
+    )
     waiting = ImportRun.objects.filter(
         status=ImportRun.Status.QUEUED, started_at__isnull=True
     ).filter(Q(heartbeat_at__lt=old) | Q(heartbeat_at__isnull=True, created_at__lt=old))

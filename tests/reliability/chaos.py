@@ -35,6 +35,7 @@ FULL = os.environ.get("CHAOS_FULL") == "1"
 STALE_SECONDS = 20
 LOST_GRACE_SECONDS = 3
 TICK_SECONDS = 1.0
+QUEUED_RESEND_SECONDS = 8  # product default 300: a queued run whose message was lost
 REAPER_SLA = STALE_SECONDS + 2 * TICK_SECONDS + 5
 
 FIGURES: dict[str, object] = {}

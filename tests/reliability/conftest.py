@@ -126,6 +126,7 @@ def chaos_env(settings, tmp_path):
 
     settings.RUN_HEARTBEAT_STALE_SECONDS = chaos.STALE_SECONDS
     settings.RUN_LOST_GRACE_SECONDS = chaos.LOST_GRACE_SECONDS
+    settings.RUN_QUEUED_RESEND_SECONDS = chaos.QUEUED_RESEND_SECONDS
     settings.CLEVER_EVENTS_MINUTES = 0  # the tick here reaps and starts; no events runs
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     control = tmp_path / "control"
@@ -135,11 +136,11 @@ def chaos_env(settings, tmp_path):
 
 def _point_app_at(url: str):
     """Make this process publish to ``url`` (the app may have been pointed elsewhere)."""
-    from naviance_sync.celery import app
+    from naviance_sync.celery import app, redis_transport_options
 
     saved = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = url
-    app.conf.broker_transport_options = {"visibility_timeout": 7200}
+    app.conf.broker_transport_options = redis_transport_options({"visibility_timeout": 7200}, url)
     _forget_connections(app)
     return saved
 
