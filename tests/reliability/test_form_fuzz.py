@@ -160,7 +160,7 @@ def field_strategy(f: forms.Field, bad: st.SearchStrategy[str]) -> st.SearchStra
     elif isinstance(f, forms.DecimalField | forms.IntegerField | forms.FloatField):
         valid = st.decimals(min_value=-1000, max_value=1000, places=2).map(str)
     elif isinstance(f, forms.URLField):
-        valid = st.sampled_from(["https://example.org/", "http://127.0.0.1:9/"])
+        valid = st.sampled_from(["http://127.0.0.1:9/"])  # a closed port, never the internet
     else:
         valid = st.text(max_size=60)
     return st.one_of(
@@ -293,7 +293,23 @@ def _setup_extra(w: World, bad) -> dict:
         st.text(max_size=30).map(lambda s: TOKEN_MARK + s),
         st.just(TOKEN_MARK + "x" * 600),
     )
-    return {"token": token}
+    # Never a real host: only the simulator, a closed loopback port, or text that is no URL.
+    return {
+        "token": token,
+        "api_url": st.one_of(
+            st.none(),
+            st.sampled_from([w.sim_url, "", "http://127.0.0.1:9/"]),
+            bad.filter(_not_a_url),
+        ),
+    }
+
+
+def _not_a_url(text: str) -> bool:
+    try:
+        forms.URLField(assume_scheme="https").clean(text)
+    except forms.ValidationError:
+        return True
+    return False
 
 
 def _staff_setup_extra(w: World, bad) -> dict:
