@@ -1,4 +1,4 @@
-.PHONY: demo test bench bench-quick lint
+.PHONY: demo test bench bench-quick lint chaos
 demo:
 	./bin/demo
 test:
@@ -7,5 +7,7 @@ bench:
 	./bin/bench --out var/bench.json
 bench-quick:
 	./bin/bench --students 10000 --staff 1000 --scaling-sizes 10000 --concurrency-districts 4 --concurrency-students 2000
+chaos:
+	./bin/chaos
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
