@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import reverse
 
 SESSION_STARTED_KEY = "_ns_started"
@@ -97,3 +97,30 @@ class SessionLimitsMiddleware:
         if request.method == "GET":
             login_url += f"?next={quote(request.get_full_path())}"
         return HttpResponseRedirect(login_url)
+
+
+NUL_MESSAGE = (
+    "Bad request: it contained a NUL character (\\x00), which no field of this product accepts. "
+    "Remove it and try again."
+)
+
+
+class NulByteGuardMiddleware:
+    """Answer 400 to a query string or form with a NUL character, before any view sees it.
+
+    PostgreSQL refuses NUL in text (a 500 deep in a query), and no legitimate input contains one.
+    Views still validate their own input; this is the one place that makes the rule hold for
+    every page, including pages added later.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
+            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in data.getlist(key)) for key in data)

@@ -66,3 +66,19 @@ def test_lockout_after_five_failures(client, admin_user, password):
     )
     assert response.status_code == 429
     assert b"Too many failed sign-in attempts" in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "data"),
+    [
+        ("get", {"q": "abc\x00def"}),
+        ("get", {"bad\x00key": "1"}),
+        ("post", {"username": "x\x00", "password": "y"}),
+    ],
+)
+def test_a_nul_character_is_a_clear_400_on_any_page(client, admin_client, method, data):
+    for who, url in ((client, "/accounts/login/"), (admin_client, "/students/")):
+        response = getattr(who, method)(url, data)
+        assert response.status_code == 400, (url, response.status_code)
+        assert b"NUL character" in response.content
