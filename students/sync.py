@@ -251,14 +251,27 @@ def _date(field: str, value: Any) -> date | None:
         return None
     if not isinstance(value, str):
         raise _Reject("invalid_date", f"{_label(field)} is not text in Clever's data.")
+    cached = _DATES.get(value)
+    if cached is not None:
+        return cached
     match = _DOB.match(value)
     if not match:
         raise _Reject("invalid_date", f"{_label(field)} is not a date in the form m/d/yyyy.")
     month, day, year = (int(g) for g in match.groups())
     try:
-        return date(year, month, day)
+        parsed = date(year, month, day)
     except ValueError:
         raise _Reject("invalid_date", f"{_label(field)} is not a real calendar date.") from None
+    if len(_DATES) >= _DATES_MAX:
+        _DATES.clear()
+    _DATES[value] = parsed
+    return parsed
+
+
+# Birth dates repeat (a district has a few thousand distinct ones): parse each text once and
+# share the (immutable) date object, which also saves 32 bytes per record held in a plan.
+_DATES: dict[str, date] = {}
+_DATES_MAX = 50_000
 
 
 def _int(field: str, value: Any) -> int | None:
@@ -366,8 +379,9 @@ class StudentSpec:
         scope_school = self._school(role, config)
         values: list[Any] = [KEEP] * len(FIELDS)
         values[0] = scope_school if scope_school is not None else KEEP
-        for i, field, path, parts, from_grade, is_grade, field_codes, convert in _plan_for(config):
-            value = _fast_path(raw, parts, path)
+        for step in _plan_for(config):
+            i, field, path, parts, from_grade, is_grade, field_codes, convert, dotted = step
+            value = _fast_path(raw, parts, path, dotted)
             if is_grade and value is not None:
                 if not isinstance(value, str):
                     raise _Reject("invalid_value", "Grade is not text in Clever's data.")
@@ -495,22 +509,45 @@ def _plan_for(config: Any) -> list[tuple[Any, ...]]:
             convert = _email_field
         else:
             convert = _text
-        steps.append(
-            (i, field, read, tuple(read.split(".")), from_grade, is_grade, field_codes, convert)
+        parts = tuple(read.split("."))
+        # Per level, the dotted keys ``get_path`` would try before the plain one (longest first).
+        dotted = tuple(
+            tuple(".".join(parts[k:j]) for j in range(len(parts), k + 1, -1))
+            for k in range(len(parts))
         )
+        steps.append((i, field, read, parts, from_grade, is_grade, field_codes, convert, dotted))
     _PLAN_CACHE[0], _PLAN_CACHE[1] = config, steps
     return steps
 
 
-def _fast_path(raw: Any, parts: tuple[str, ...], path: str) -> Any:
-    """Plain nested lookup; falls back to the dotted-key rules only when a step is missing."""
+def _fast_path(
+    raw: Any, parts: tuple[str, ...], path: str, dotted: tuple[tuple[str, ...], ...]
+) -> Any:
+    """Plain nested lookup; the dotted-key rules of ``get_path`` only when they could matter.
+
+    A missing step (a GPA under an empty ``ext``) used to rerun ``get_path`` from the top for
+    every record. ``get_path`` can only answer differently if a dict on the way holds one of
+    the dotted keys it tries (precomputed in ``dotted``); otherwise the answer is None.
+    """
     current = raw
     for part in parts:
         if isinstance(current, dict) and part in current:
             current = current[part]
         else:
-            return get_path(raw, path)
-    return current
+            break
+    else:
+        return current
+    node = raw
+    for level, part in enumerate(parts):
+        if not isinstance(node, dict):
+            break
+        for key in dotted[level]:
+            if key in node:
+                return get_path(raw, path)
+        if part not in node:
+            break
+        node = node[part]
+    return None
 
 
 def _email_field(field: str, value: Any) -> str:
