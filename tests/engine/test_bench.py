@@ -1,7 +1,8 @@
 """Timing of a large import against the simulator (``ENGINE_BENCH=10000`` to run; skipped in CI).
 
 Prints wall time for a first import, a no-change resync and a test import, plus the statement
-count, and asserts the query count stays O(pages).
+count, and asserts the query count stays O(pages). The streamed-COPY writer the benchmark relies
+on (``engine.fastinsert``) is checked on every run.
 """
 
 from __future__ import annotations
@@ -13,19 +14,45 @@ import time
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from integrations.engine.fastinsert import fast_insert
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.generator import generate_district
+from naviance_sync.models import School
 from tests.engine.conftest import connect_district
 
 SIZE = int(os.environ.get("ENGINE_BENCH", "0") or 0)
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not SIZE, reason="set ENGINE_BENCH=<students> to time a large import"),
-]
 
 
+@pytest.mark.django_db
+def test_fast_insert_streams_rows_with_reserved_ids_and_is_counted(district):
+    """A generator goes in, ids come back in row order, text is escaped, the COPY is logged."""
+    names = ["Tab\there", "Back\\slash", "New\nline", "Nul\x00byte", "Plain"]
+    rows = ({"district_id": district.pk, "name": name} for name in names)
+    with CaptureQueriesContext(connection) as ctx:
+        ids = fast_insert(School, rows, now=timezone.now(), returning=True, count=len(names))
+    assert ids == sorted(ids) and len(set(ids)) == len(names)
+    stored = dict(School.objects.filter(pk__in=ids).values_list("pk", "name"))
+    assert [stored[pk] for pk in ids] == [n.replace("\x00", "") for n in names]
+    if connection.vendor == "postgresql":
+        assert any(q["sql"].startswith("COPY") for q in ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_fast_insert_refuses_fewer_or_more_rows_than_announced(district):
+    rows = [{"district_id": district.pk, "name": "One"}]
+    if connection.vendor != "postgresql":
+        pytest.skip("the announced count only matters for the COPY path")
+    with pytest.raises(ValueError):
+        fast_insert(School, iter(rows), now=timezone.now(), returning=True, count=2)
+    with pytest.raises(ValueError):
+        fast_insert(School, iter(rows * 3), now=timezone.now(), returning=True, count=2)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not SIZE, reason="set ENGINE_BENCH=<students> to time a large import")
 def test_large_import_timings(district, run_sync):
     data = generate_district(students=SIZE, staff=10, schools=max(3, SIZE // 2000), seed=7)
     with SimulatorServer(Dataset(data), Faults()) as sim:
