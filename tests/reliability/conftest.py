@@ -164,26 +164,30 @@ def _restore_app(saved) -> None:
 
 @pytest.fixture
 def shared_broker():
-    """Redis DB 7 of the shared server (emptied first); our own redis-server when there is no
-    shared one; a skip with the reason when neither exists."""
+    """The broker of the fault tests: a private redis-server when one is installed (several
+    sessions run this battery at once on a shared machine; one Redis DB shared between them
+    lets one session's workers take the other's messages), else DB ``CHAOS_REDIS_DB`` (7) of
+    the shared server, emptied first; a skip with the reason when neither exists."""
     import shutil
 
     import redis
 
     from tests.reliability import chaos
 
-    url = chaos.broker_db_url(7)
     own = None
-    if url:
-        try:
-            redis.Redis.from_url(url, socket_timeout=2).flushdb()
-        except redis.RedisError:
-            url = ""
-    if not url:
-        if not shutil.which("redis-server"):
-            pytest.skip("needs Redis: set REDIS_URL or install redis-server")
+    url = ""
+    if shutil.which("redis-server"):
         own = chaos.OwnRedis().start()
         url = own.url
+    else:
+        url = chaos.broker_db_url(int(os.environ.get("CHAOS_REDIS_DB", "7")))
+        try:
+            if url:
+                redis.Redis.from_url(url, socket_timeout=2).flushdb()
+        except redis.RedisError:
+            url = ""
+        if not url:
+            pytest.skip("needs Redis: install redis-server or set REDIS_URL")
     saved = _point_app_at(url)
     yield url
     _restore_app(saved)
@@ -200,8 +204,12 @@ def own_redis():
 
     if not shutil.which("redis-server") or not shutil.which("redis-cli"):
         pytest.skip("redis-server / redis-cli are not installed: Redis restart tests skipped")
+    from naviance_sync.celery import app
+
     server = chaos.OwnRedis().start()
     saved = _point_app_at(server.url)
+    with app.connection_for_write() as conn:
+        assert f":{server.port}" in conn.as_uri(), conn.as_uri()
     yield server
     _restore_app(saved)
     server.stop()

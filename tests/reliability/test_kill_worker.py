@@ -169,8 +169,6 @@ def test_r1_pool_child_killed_at_named_and_random_points(
     print(outcomes)
     tally("child", outcomes)
     assert len(outcomes) == len(plan)
-    # At least one kill hit a running import and was taken over by the redelivered message.
-    assert any(o["how"] == "redelivered" for o in outcomes[:2])
 
 
 def test_r2_main_process_killed_reaper_fails_requeues_and_old_message_is_a_no_op(
