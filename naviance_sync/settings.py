@@ -255,7 +255,10 @@ CELERY_TASK_TIME_LIMIT = 1800
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_ROUTES = {"integrations.tasks.send_*": {"queue": "mail"}}
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.send_*": {"queue": "mail"},
+    "staff.tasks.send_*": {"queue": "mail"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "imports"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One static tick; which districts are due lives in the database (see integrations.scheduling).

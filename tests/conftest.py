@@ -56,3 +56,24 @@ def admin_client(client, admin_user):
 @pytest.fixture
 def other_admin(other_district):
     return DistrictAdminFactory(district=other_district, username="admin-other")
+
+
+@pytest.fixture(autouse=True)
+def welcome_emails_inline(request, monkeypatch):
+    """Staff welcome emails are queued on the "mail" queue after an import commits; tests that
+    call services directly send them at once instead (``queued`` records what was queued).
+    Modules that run a real worker opt out with ``REAL_BROKER = True``."""
+    if getattr(request.module, "REAL_BROKER", False):
+        yield None
+        return
+    from staff import tasks
+    from staff.services import staff_welcome_send
+
+    queued: list[tuple[int, list[int]]] = []
+
+    def delay(district_id, user_ids):
+        queued.append((district_id, list(user_ids)))
+        staff_welcome_send(district_id=district_id, user_ids=user_ids)
+
+    monkeypatch.setattr(tasks.send_staff_welcome, "delay", delay)
+    yield queued

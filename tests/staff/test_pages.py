@@ -239,7 +239,7 @@ def test_launch_checklist_on_home(admin_client, district):
     assert "Launch date" in body and "4 steps left before launch" in body
 
 
-def test_welcome_email_and_username_after_import(district):
+def test_welcome_email_and_username_after_import(district, welcome_emails_inline):
     from staff.services import staff_after_import
 
     UserFactory(district=district, username="taken@x.org")
@@ -254,10 +254,15 @@ def test_welcome_email_and_username_after_import(district):
         district=district, username="clever-1-b", email="taken@x.org", last_name="B"
     )
     c = User.objects.create(district=district, username="clever-1-c", email="", last_name="C")
+    for user in (a, b, c):
+        user.set_unusable_password()  # as the staff import creates them
+        user.save()
     sent = staff_after_import(district_id=district.pk, run_id=1, created_ids=[a.pk, b.pk, c.pk])
     a.refresh_from_db(), b.refresh_from_db()
     assert a.username == "ana@x.org" and b.username == "clever-1-b"
     assert sent == 2 and len(mail.outbox) == 2
+    # Queued on the mail queue as ids only (no addresses in the broker), then sent.
+    assert welcome_emails_inline == [(district.pk, [a.pk, b.pk])]
     (body,) = [m.body for m in mail.outbox if m.to == ["Ana@X.org"]]
     assert "/accounts/setup/" in body and "ana@x.org" in body
 
@@ -271,6 +276,30 @@ def test_no_welcome_email_with_clever_sso(district):
     )
     assert staff_after_import(district_id=district.pk, run_id=1, created_ids=[a.pk]) == 0
     assert mail.outbox == []
+
+
+def test_welcome_emails_go_to_the_mail_queue_in_batches(district, monkeypatch):
+    from naviance_sync.celery import app
+    from staff import services, tasks
+
+    assert app.amqp.router.route({}, tasks.send_staff_welcome.name)["queue"].name == "mail"
+    monkeypatch.setattr(services, "WELCOME_BATCH", 2)
+    queued = []
+    monkeypatch.setattr(tasks.send_staff_welcome, "delay", lambda d, ids: queued.append(ids))
+    users = [
+        User.objects.create(
+            district=district, username=f"clever-1-{n}", email=f"u{n}@x.org", password="!"
+        )
+        for n in range(5)
+    ]
+    ids = [u.pk for u in users]
+    assert services.staff_after_import(district_id=district.pk, run_id=1, created_ids=ids) == 5
+    assert queued == [ids[0:2], ids[2:4], ids[4:5]] and mail.outbox == []
+    # A retried task never re-invites someone who already chose a password.
+    users[0].set_password("chosen-Password-1")
+    users[0].save()
+    assert services.staff_welcome_send(district_id=district.pk, user_ids=ids[0:2]) == 1
+    assert [m.to for m in mail.outbox] == [["u1@x.org"]]
 
 
 def test_welcome_link_sets_password_once(client, district):
