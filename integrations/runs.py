@@ -20,6 +20,7 @@ from django.db import Error, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from naviance_sync.audit import audit_record
 from naviance_sync.models import District
 
 from .models import CleverConnection, DataType, ImportRun, SyncLease, SyncSettings
@@ -252,6 +253,16 @@ def run_start(
             approved_by=user if approves is not None and getattr(user, "pk", None) else None,
             approved_at=timezone.now() if approves is not None else None,
         )
+        if getattr(user, "pk", None):  # who started (or approved) what; scheduled runs are "system"
+            audit_record(
+                district=district,
+                actor=user,
+                action="run.approved" if approves is not None else "run.started",
+                obj=run,
+                field="status",
+                old=f"#{approves.pk} needs review" if approves is not None else "",
+                new=f"{run.get_mode_display()} of {run.get_data_type_display()} queued",
+            )
         if enqueue:
             transaction.on_commit(lambda: _send_run(run.pk))
     logger.info(

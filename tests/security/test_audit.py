@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from integrations import config
 from integrations.alerts import alert_choose
-from integrations.models import Alert, SchoolMatch
+from integrations.models import Alert, ImportRun, SchoolMatch
 from integrations.schools import school_matches_save
 from naviance_sync import services as launch
 from naviance_sync.audit import audit_record
@@ -89,6 +89,23 @@ def test_every_change_path_is_audited_with_actor_and_old_new(
     )
     resolved = events(district, "alert.resolved")
     assert resolved and resolved[0].old_value == "Open" and resolved[0].actor == admin_user
+
+    # Who started an import, and who approved one the guard stopped.
+    from integrations.runs import run_approve, run_start
+
+    run = run_start(
+        district=district, data_type="students", mode="test", user=admin_user, enqueue=False
+    )
+    (started,) = events(district, "run.started")
+    assert started.actor == admin_user and started.object_id == str(run.pk)
+    assert started.new_value == "Test import of Students queued"
+    ImportRun.objects.filter(pk=run.pk).update(status="needs_review", mode="import")
+    run.refresh_from_db()
+    approval = run_approve(run=run, user=admin_user)
+    (approved,) = events(district, "run.approved")
+    assert (
+        approved.object_id == str(approval.pk) and approved.old_value == f"#{run.pk} needs review"
+    )
 
     # Launch date (support staff in Django admin).
     before = district.launch_date
