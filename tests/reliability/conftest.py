@@ -138,10 +138,23 @@ def _point_app_at(url: str):
     """Make this process publish to ``url`` (the app may have been pointed elsewhere)."""
     from naviance_sync.celery import app, redis_transport_options
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (bin/test
+    # and bin/chaos export it), so both are pointed, and both restored afterwards.
+    saved = (
+        app.conf.broker_url,
+        app.conf.broker_transport_options,
+        os.environ.get("CELERY_BROKER_URL"),
+    )
+    os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url = url
     app.conf.broker_transport_options = redis_transport_options({"visibility_timeout": 7200}, url)
     _forget_connections(app)
+    where = url.split("://", 1)[-1].rsplit("@", 1)[-1]  # host:port/db
+    with app.connection_for_write() as conn:
+        actual = conn.as_uri()
+    if where not in actual:
+        _restore_app(saved)
+        raise RuntimeError(f"this process would publish to {actual}, not {url}")
     return saved
 
 
@@ -158,7 +171,11 @@ def _forget_connections(app) -> None:
 def _restore_app(saved) -> None:
     from naviance_sync.celery import app
 
-    app.conf.broker_url, app.conf.broker_transport_options = saved
+    app.conf.broker_url, app.conf.broker_transport_options, env = saved
+    if env is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = env
     _forget_connections(app)
 
 
@@ -188,7 +205,12 @@ def shared_broker():
             url = ""
         if not url:
             pytest.skip("needs Redis: install redis-server or set REDIS_URL")
-    saved = _point_app_at(url)
+    try:
+        saved = _point_app_at(url)
+    except Exception:
+        if own is not None:
+            own.stop()
+        raise
     yield url
     _restore_app(saved)
     if own is not None:
@@ -204,12 +226,12 @@ def own_redis():
 
     if not shutil.which("redis-server") or not shutil.which("redis-cli"):
         pytest.skip("redis-server / redis-cli are not installed: Redis restart tests skipped")
-    from naviance_sync.celery import app
-
     server = chaos.OwnRedis().start()
-    saved = _point_app_at(server.url)
-    with app.connection_for_write() as conn:
-        assert f":{server.port}" in conn.as_uri(), conn.as_uri()
+    try:
+        saved = _point_app_at(server.url)
+    except Exception:
+        server.stop()
+        raise
     yield server
     _restore_app(saved)
     server.stop()
