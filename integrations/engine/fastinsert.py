@@ -211,7 +211,10 @@ def _copy(
         raw = cursor.cursor
 
         def executor(sql: str, params: Any, many: bool, context: Any) -> None:
-            raw.copy_expert(sql, source, size=READ_SIZE)
+            # As Django's own execute does: psycopg2 errors become django.db errors, so a dropped
+            # connection is an OperationalError the engine retries, not an unknown exception.
+            with connection.wrap_database_errors:
+                raw.copy_expert(sql, source, size=READ_SIZE)
 
         debug = getattr(cursor, "debug_sql", None)
         if debug is not None:  # CursorDebugWrapper (DEBUG or CaptureQueriesContext): log it

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django import db
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -297,6 +298,17 @@ def _execute(
         return _fail(run, fence, str(exc), False)
     except TokenDecryptError as exc:
         return _fail(run, fence, exc.admin_message, False)
+    except (db.OperationalError, db.InterfaceError) as exc:
+        # A dropped or restarted database: the transaction rolled back, so retrying is safe.
+        logger.warning("run %s: database connection lost: %s", run.pk, exc)
+        if not db.connection.in_atomic_block:
+            db.connection.close()  # the next query reconnects
+        return _fail(
+            run,
+            fence,
+            "The database connection was lost during the import. Nothing was changed.",
+            allow_retry,
+        )
     except Exception as exc:
         logger.exception("run %s failed unexpectedly", run.pk)
         return _fail(

@@ -49,13 +49,6 @@ def setup(chaos_sim, new_district, workers, shared_broker):
     return fingerprint(reference), f"chaos-worker-{worker.name}"
 
 
-ENGINE_DEFECT = (
-    "integrations/engine/service.py _execute: the catch-all `except Exception` turns a dropped "
-    "database connection into a final 'failed unexpectedly (OperationalError)' instead of letting "
-    "django.db.Error reach the task's retry (see the reliability report)"
-)
-
-
 def drop_and_settle(control, app_name: str, district, pre: str, ref: str) -> ImportRun:
     run = run_start(district=district, data_type="students", mode="import")
     drop_mid_apply(control, app_name, district, pre)
@@ -91,7 +84,6 @@ def test_r6_connection_dropped_mid_apply_rolls_back_and_converges(
         chaos.add("pg_dropped_converged", 1)
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE_DEFECT)
 def test_r6_dropped_connection_is_retried_not_failed(setup, chaos_sim, new_district, chaos_env):
     ref, app_name = setup
     district = new_district(chaos_sim)
