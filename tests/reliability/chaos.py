@@ -60,6 +60,17 @@ def write_report() -> None:
         Path(path).write_text(json.dumps(FIGURES, indent=2, sort_keys=True))
 
 
+def _die_with_parent() -> None:
+    """preexec_fn: the kernel SIGKILLs this child when the test process dies (a pytest killed by
+    a timeout must not leave workers or redis-servers behind). Linux only; a no-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,6 +119,7 @@ class OwnRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads hold locks here
         )
         if not wait_for(self.ping, 10):
             raise RuntimeError("own redis-server did not start")
@@ -213,6 +225,7 @@ class ChaosWorker:
             stdout=self.log.open("a"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
         if not wait_for(lambda: " ready." in self.log.read_text() or self.proc.poll(), timeout):
             raise RuntimeError(f"worker {self.name} did not start:\n{self.tail()}")
