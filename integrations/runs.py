@@ -52,17 +52,17 @@ class LeaseLost(Exception):
 
 # --- lease ---------------------------------------------------------------------------------
 
-FINISHED_STATUSES = (
-    ImportRun.Status.SUCCEEDED,
-    ImportRun.Status.NEEDS_REVIEW,
-    ImportRun.Status.FAILED,
-    ImportRun.Status.CANCELLED,
-)
+FINISHED_STATUSES = tuple(s for s in ImportRun.Status if s not in ImportRun.ACTIVE_STATUSES)
 _EXECUTOR_LOCK_SPACE = 0x4E53  # advisory-lock namespace "NS"
 
 
+def _setting_seconds(name: str, default: int) -> int:
+    """A supervision delay: the module default unless settings override it (the chaos battery)."""
+    return int(getattr(settings, name, default))
+
+
 def heartbeat_stale_seconds() -> int:
-    return int(getattr(settings, "RUN_HEARTBEAT_STALE_SECONDS", HEARTBEAT_STALE_SECONDS))
+    return _setting_seconds("RUN_HEARTBEAT_STALE_SECONDS", HEARTBEAT_STALE_SECONDS)
 
 
 def _lease_row(*, district_id: int, data_type: str) -> SyncLease:
@@ -346,9 +346,7 @@ def runs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
     first failure in a row), so a crash does not skip a district's sync until the next day.
     """
     stale = now - timedelta(seconds=heartbeat_stale_seconds())
-    grace = now - timedelta(
-        seconds=int(getattr(settings, "RUN_LOST_GRACE_SECONDS", LOST_GRACE_SECONDS))
-    )
+    grace = now - timedelta(seconds=_setting_seconds("RUN_LOST_GRACE_SECONDS", LOST_GRACE_SECONDS))
     reaped: list[int] = []
     running = ImportRun.objects.filter(
         status__in=(ImportRun.Status.VALIDATING, ImportRun.Status.APPLYING)
@@ -376,7 +374,7 @@ def runs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
             _requeue_once(run=run)
     resent: list[int] = []
     old = now - timedelta(
-        seconds=int(getattr(settings, "RUN_QUEUED_RESEND_SECONDS", QUEUED_RESEND_SECONDS))
+        seconds=_setting_seconds("RUN_QUEUED_RESEND_SECONDS", QUEUED_RESEND_SECONDS)
     )
     waiting = ImportRun.objects.filter(
         status=ImportRun.Status.QUEUED, started_at__isnull=True
