@@ -31,6 +31,13 @@ TEST_IMPORT_VALID_HOURS = 48
 from .services import SETTINGS_SAVED_ACTION  # noqa: E402
 
 
+def id_from_text(text: str) -> int | None:
+    """A database id typed in a URL or a form field name, or None: ASCII digits only
+    (``"²".isdigit()`` is true but ``int("²")`` fails: a 500), and short enough to be an id
+    rather than a 5,000-digit number."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 @dataclass(frozen=True)
 class StaffFilters:
     """What the staff page can be narrowed by; every value comes from the query string."""
@@ -46,9 +53,7 @@ class StaffFilters:
     @classmethod
     def from_query(cls, query: Any) -> StaffFilters:
         def as_int(name: str) -> int | None:
-            value = (query.get(name) or "").strip()
-            # ASCII digits only: "²".isdigit() is true but int("²") fails (a 500).
-            return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+            return id_from_text((query.get(name) or "").strip())
 
         def choice(name: str, allowed: tuple[str, ...]) -> str:
             value = (query.get(name) or "").strip()

@@ -321,7 +321,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         foreign = False
         for key, value in request.POST.items():
             if key.startswith("school-"):
-                pk = _school_pk(key[7:])
+                pk = selectors.id_from_text(key[7:])
                 foreign = foreign or pk is None
                 if pk is not None:
                     choices[pk] = value
@@ -340,12 +340,6 @@ def setup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Matches saved ({len(saved)} changed).")
         return redirect("staff:setup")
     return render(request, "staff/setup.html", selectors.school_match_rows(district=district))
-
-
-def _school_pk(text: str) -> int | None:
-    """A school's pk from a ``school-<pk>`` field name: ASCII digits only (``"²".isdigit()`` is
-    true, ``int("²")`` fails), and short enough to be an id rather than a 5,000-digit number."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 # --- Welcome link (public: the new staff member is not signed in yet) ---------------------------
