@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from naviance_sync.text import json_without_nul
+
 from .errors import (
     CleverAuthError,
     CleverBadResponseError,
@@ -492,12 +494,13 @@ class CleverClient:
 def _loads(content: bytes) -> Any:
     """``json.loads`` with the cyclic GC paused: a page is ~500,000 new containers, and
     collections triggered mid-parse (scanning everything the process already holds) used to
-    double the parse time. Nothing in a JSON document can form a cycle.
+    double the parse time. Nothing in a JSON document can form a cycle. NUL escapes are dropped
+    first: no text Clever sends may carry one into the database (``naviance_sync.text``).
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(content)
+        return json.loads(json_without_nul(content))
     finally:
         if enabled:
             gc.enable()

@@ -27,6 +27,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import JSONField, Model
 
+from naviance_sync.text import NUL, without_nul
+
 BATCH = 5000
 READ_SIZE = 1 << 20  # characters of COPY text per psycopg2 read
 
@@ -57,7 +59,8 @@ def fast_insert(
         else:
             defaults[f.attname] = f.get_default()  # "" for text, None for nullable, or the default
     if connection.vendor != "postgresql":
-        objs = [model(**{**defaults, **row}) for row in rows]
+        # The COPY path drops NUL from text and JSON; this path must store the same values.
+        objs = [model(**{**defaults, **without_nul(dict(row))}) for row in rows]
         ids: list[int] = []
         for start in range(0, len(objs), batch_size):
             batch = objs[start : start + batch_size]
@@ -96,14 +99,14 @@ def _reserve_ids(model: type[Model], count: int) -> list[int]:
         return sorted(r[0] for r in cursor.fetchall())
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", NUL: None})
 
 
 def _copy_text(value: Any, is_json: bool) -> str:
     if value is None:
         return "\\N"
     if is_json:
-        value = json.dumps(value, ensure_ascii=False, default=str)
+        value = json.dumps(without_nul(value), ensure_ascii=False, default=str)
     elif type(value) is str:
         return value.translate(_COPY_ESCAPES)
     elif value is True or value is False:

@@ -19,6 +19,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, Model
 from django.utils import timezone
 
+from naviance_sync.text import without_nul
+
 from ..models import Alert, ImportRun, RunResult, SyncLease, UpdateLog
 from .fastinsert import fast_insert
 from .matching import Plan
@@ -167,6 +169,8 @@ def alerts_upsert(*, run: ImportRun, plan: Plan, full: bool) -> None:
     new: list[Alert] = []
     refresh: list[Alert] = []
     for cid, name, candidates, reason, raw in plan.alerts:
+        # One possible duplicate with a NUL anywhere in its Clever record must not fail the run.
+        raw, name = without_nul(raw or {}), without_nul(name)
         alert = existing.get(cid)
         if alert is None:
             new.append(
@@ -175,7 +179,7 @@ def alerts_upsert(*, run: ImportRun, plan: Plan, full: bool) -> None:
                     data_type=run.data_type,
                     run=run,
                     clever_id=cid,
-                    clever_record=raw or {},
+                    clever_record=raw,
                     display_name=name,
                     reason=reason[:300],
                     candidate_ids=list(candidates),
@@ -189,7 +193,7 @@ def alerts_upsert(*, run: ImportRun, plan: Plan, full: bool) -> None:
         ):
             alert.status = Alert.Status.OPEN
             alert.run = run
-            alert.clever_record = raw or {}
+            alert.clever_record = raw
             alert.display_name = name
             alert.reason = reason[:300]
             alert.candidate_ids = list(candidates)

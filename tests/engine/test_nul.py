@@ -1,0 +1,87 @@
+"""NUL (U+0000) is never stored, on any backend (issue 21 item 1, issue 12 item 14).
+
+PostgreSQL refuses NUL in text and jsonb; SQLite keeps it. Both legs of CI run these, so the same
+Clever record is stored the same way everywhere and one bad record never fails a run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from integrations.engine.fastinsert import fast_insert
+from integrations.models import Alert, ImportRun, RunResult
+from naviance_sync.models import School
+from naviance_sync.text import json_without_nul, without_nul
+from students.models import Student
+from tests.engine.test_sync_e2e import fast_client, students_in_clever
+
+
+def test_without_nul_cleans_text_keys_and_nested_values_and_leaves_the_rest():
+    value = {"k\x00": ["v\x00", 1, None, {"deep": "a\x00b"}], "n": 3.5}
+    assert without_nul(value) == {"k": ["v", 1, None, {"deep": "ab"}], "n": 3.5}
+    assert without_nul("plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a\x00b", "a\\u0000b", "x\\\x00", "\x00\x00", "é\x00ü"],
+)
+def test_json_without_nul_drops_only_real_nul_escapes(text):
+    body = json.dumps({"name": text}).encode()
+    assert json.loads(json_without_nul(body)) == {"name": text.replace("\x00", "")}
+
+
+@pytest.mark.django_db
+def test_bulk_writer_stores_text_and_json_without_nul_on_this_backend(district):
+    run = ImportRun.objects.create(district=district, data_type="students", mode="test")
+    [pk] = fast_insert(
+        School,
+        [{"district_id": district.pk, "name": "North\x00 High"}],
+        now=timezone.now(),
+        returning=True,
+        count=1,
+    )
+    fast_insert(
+        RunResult,
+        [
+            {
+                "run_id": run.pk,
+                "action": "update",
+                "name": "Doe\x00",
+                "clever_id": "c1",
+                "changes": {"first_name\x00": ["An\x00a", "Ana"]},
+            }
+        ],
+        now=timezone.now(),
+    )
+    assert School.objects.get(pk=pk).name == "North High"
+    row = RunResult.objects.get(run=run)
+    assert row.name == "Doe" and row.changes == {"first_name": ["Ana", "Ana"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_possible_duplicate_with_a_nul_in_its_clever_record_never_fails_the_import(
+    connected, run_sync, clever_simulator
+):
+    """The seam: an alert stores the whole Clever record (jsonb); one NUL there used to fail every
+    import on PostgreSQL with "\\u0000 cannot be converted to text"."""
+    run_sync("import", client_factory=fast_client())
+    sim = clever_simulator.dataset
+    original = students_in_clever(clever_simulator)[4]
+    twin = json.loads(json.dumps(original))
+    twin["id"] = "5f00000000000000000ab0c1"
+    twin["roles"]["student"]["sis_id"] = "880088"
+    twin["roles"]["student"]["location"] = {"address": "12 Elm\x00 St", "city": None}
+    twin["roles"]["student"]["ext"] = {"note\x00": "x\x00y"}
+    sim.create_user(twin)
+    for mode in ("test", "import"):
+        run = run_sync(mode, client_factory=fast_client())
+        assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+        assert run.alerts == 1
+    alert = Alert.objects.get(district=connected, clever_id=twin["id"])
+    stored = json.dumps(alert.clever_record)
+    assert "\\u0000" not in stored and "12 Elm St" in stored and '"note": "xy"' in stored
+    assert Student.objects.filter(district=connected, clever_id=twin["id"]).count() == 0
