@@ -13,6 +13,8 @@ from naviance_sync.audit import audit_record
 from naviance_sync.models import District
 from naviance_sync.scoping import for_district
 
+from .engine.matching import linked_to_other
+from .engine.registry import get_spec
 from .engine.service import alerts_apply
 from .models import Alert, ImportRun
 from .runs import RunRefused, run_start
@@ -39,6 +41,20 @@ def alert_choose(
     if choice == CHOICE_MATCH:
         if local_id is None or int(local_id) not in {int(c) for c in alert.candidate_ids}:
             raise AlertChoiceError("Choose one of the possible matches listed for this record.")
+        spec = get_spec(alert.data_type)
+        candidate = (
+            for_district(spec.model, district)
+            .filter(pk=int(local_id))
+            .values_list("clever_id", spec.active_column)
+            .first()
+        )
+        if candidate is None:
+            raise AlertChoiceError("The chosen record no longer exists: choose Create Record.")
+        if linked_to_other(candidate[0], alert.clever_id, spec.is_active(candidate[1])):
+            raise AlertChoiceError(
+                "That record is linked to another Clever record that is still in Clever, so it "
+                "cannot be matched: choose Create Record."
+            )
         status, chosen = Alert.Status.MATCH_CHOSEN, int(local_id)
     elif choice == CHOICE_CREATE:
         status, chosen = Alert.Status.CREATE_CHOSEN, None

@@ -1038,7 +1038,8 @@ def configuration_steps(*, district: District, data_type: str = "students") -> l
             if unmapped:
                 code_missing.append(
                     f"{unmapped} {label.lower()} value{'s' if unmapped != 1 else ''} without a "
-                    "code: students with them are reported as errors."
+                    f"code: students with them are imported with a warning and keep their "
+                    f"current {label.lower()}."
                 )
     codes_done = bool(config.mapping_choices) and not any(
         m.startswith("Define") for m in code_missing

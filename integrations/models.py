@@ -225,6 +225,18 @@ class ImportRun(DistrictOwned):
         CANCELLED = "cancelled", "Cancelled"
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.VALIDATING, Status.APPLYING)
+    # The counts every run keeps: the run page, the summary email and ``clever_sync --json``.
+    COUNT_FIELDS = (
+        "created",
+        "updated",
+        "matched",
+        "unchanged",
+        "inactive",
+        "restored",
+        "errors",
+        "warnings",
+        "alerts",
+    )
 
     data_type = models.CharField(max_length=10, choices=DataType.choices)
     mode = models.CharField(max_length=10, choices=Mode.choices)
@@ -245,7 +257,11 @@ class ImportRun(DistrictOwned):
     matched = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     inactive = models.PositiveIntegerField(default=0)
+    restored = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(
+        default=0, help_text="Records imported with one or more fields left out."
+    )
     alerts = models.PositiveIntegerField(default=0)
     error_message = models.TextField(blank=True)
     guard_tripped = models.BooleanField(default=False)
@@ -279,10 +295,7 @@ class ImportRun(DistrictOwned):
         return self.status in self.ACTIVE_STATUSES
 
     def counts(self) -> dict[str, int]:
-        return {
-            k: getattr(self, k)
-            for k in ("created", "updated", "matched", "unchanged", "inactive", "errors", "alerts")
-        }
+        return {k: getattr(self, k) for k in self.COUNT_FIELDS}
 
 
 class SyncLease(DistrictOwned):
@@ -316,6 +329,7 @@ class RunResult(models.Model):
         INACTIVATE = "inactivate", "Inactive"
         RESTORE = "restore", "Restored"
         ERROR = "error", "Error"
+        WARNING = "warning", "Warning"
         ALERT = "alert", "Possible duplicate"
         SKIP = "skip", "Skipped by import rule"
 

@@ -12,6 +12,7 @@ from naviance_sync.models import District
 from naviance_sync.scoping import for_district
 from students.models import Student
 
+from .engine.matching import linked_to_other
 from .models import Alert, ImportRun, RunResult, UpdateLog
 
 PAGE_SIZE = 50
@@ -124,6 +125,12 @@ class AlertRow:
     alert: Alert
     candidates: list[Student]
     clever: dict[str, str]
+    # Candidates linked to another Clever record still in Clever: shown, never offered for Match.
+    blocked: frozenset[int] = frozenset()
+
+    @property
+    def can_match(self) -> bool:
+        return any(s.pk not in self.blocked for s in self.candidates)
 
 
 def alert_rows(*, district: District, data_type: str, cursor: Any = None) -> Page:
@@ -137,14 +144,23 @@ def alert_rows(*, district: District, data_type: str, cursor: Any = None) -> Pag
     locals_ = {
         s.pk: s for s in for_district(Student, district).filter(pk__in=ids).select_related("school")
     }
-    page.rows = [
-        AlertRow(
-            alert=a,
-            candidates=[locals_[int(c)] for c in a.candidate_ids if int(c) in locals_],
-            clever=clever_summary(a.clever_record),
+    rows = []
+    for a in page.rows:
+        candidates = [locals_[int(c)] for c in a.candidate_ids if int(c) in locals_]
+        blocked = frozenset(
+            s.pk
+            for s in candidates
+            if linked_to_other(s.clever_id, a.clever_id, s.status == Student.Status.ACTIVE)
         )
-        for a in page.rows
-    ]
+        rows.append(
+            AlertRow(
+                alert=a,
+                candidates=candidates,
+                clever=clever_summary(a.clever_record),
+                blocked=blocked,
+            )
+        )
+    page.rows = rows
     return page
 
 

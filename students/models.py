@@ -20,9 +20,9 @@ class Student(DistrictOwned):
     student_id = models.CharField("student ID", max_length=100, blank=True)
     state_id = models.CharField("state ID", max_length=100, blank=True)
     student_number = models.CharField(max_length=100, blank=True)
-    first_name = models.CharField(max_length=150, blank=True)
-    middle_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
+    first_name = models.CharField(max_length=255, blank=True)  # Clever: no limit, 255 advised
+    middle_name = models.CharField(max_length=255, blank=True)  # Clever: no limit, 255 advised
+    last_name = models.CharField(max_length=255, blank=True)  # Clever: no limit, 255 advised
     email = models.CharField(max_length=254, blank=True)
     birth_date = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=10, blank=True)

@@ -5,13 +5,18 @@ module three things: the local values of a record (or why it cannot be imported)
 id it links on, and the keys that suggest "probably the same student" without proving it. Nothing
 here touches the database or imports ``integrations`` — every rule is unit-testable on hard cases.
 
-Rules a district admin would expect:
-- Clever sends strings; wrong types, control characters, bidi overrides and markup in names are
-  record errors (one bad record never fails the import, and never reaches a page unescaped).
+Rules a district admin would expect (DESIGN.md, "Errors and warnings"):
+- A record is an **error** only when its identity is at stake: no (valid) Clever id, not a student
+  of this district, no value in the field mapped to Student ID, a school Clever does not share.
+- A problem in one field (a GPA of "N/A", an email that is not one, a date that is not a date, a
+  grade without a code, a name too long for the column) is a **warning**: the record is imported,
+  that field holds ``KEEP`` (left as it was; blank on create) and the run reports why.
+- Names keep every printable character a real name can hold (O`Brien, D\u00b4Angelo, non-Latin
+  scripts, up to 255 characters); control and text-direction characters are never stored.
 - A field mapped to Do Not Import is left alone (``KEEP``); a mapped field that Clever leaves empty
   clears the local value (Clever is the source of truth for what is mapped).
 - Coded fields (grade, class year, gender) go through the district's code definitions when it has
-  any; a value without a definition is an error naming the Define Codes step.
+  any; a value without a code is a warning naming the Define Codes step.
 """
 
 from __future__ import annotations
@@ -85,7 +90,6 @@ FIELDS: tuple[str, ...] = (
     "district_username",
 )
 FIELD_INDEX = {name: i for i, name in enumerate(FIELDS)}
-NAME_FIELDS = frozenset({"first_name", "middle_name", "last_name"})
 INT_FIELDS = frozenset({"class_year", "graduation_year"})
 DECIMAL_FIELDS = frozenset({"weighted_gpa", "unweighted_gpa"})
 REQUIRED = ("student_id", "first_name", "last_name")
@@ -143,13 +147,21 @@ class StudentValues:
     name: str
     scope_school: int | None
     raw: dict[str, Any] | None = None
+    # (field, code, message) per field that was not imported; the engine reports them.
+    warnings: tuple[tuple[str, str, str], ...] = ()
 
 
 class _Reject(Exception):
+    """The record's identity is at stake: it is not imported (an error)."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class _Warn(_Reject):
+    """One field's value cannot be used: the field is not imported, the record is (a warning)."""
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -206,26 +218,22 @@ def _label(field: str) -> str:
 
 
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_ASCII_NAME_SYMBOLS = re.compile(r"[<>{}\[\]\\|=~^`]")
 
 
-def _bad_characters(text: str, *, name: bool) -> str | None:
+def _bad_characters(text: str) -> str | None:
+    """What makes ``text`` unfit to store, or None. Every printable character is fine (names
+    included: apostrophes of every kind, accents, any script); control characters, text-direction
+    overrides and lone surrogates are not."""
     if text.isascii():
-        if _ASCII_CONTROL.search(text):
-            return "a control character"
-        if name and _ASCII_NAME_SYMBOLS.search(text):
-            return "a symbol that does not belong in a name"
-        return None
+        return "a control character" if _ASCII_CONTROL.search(text) else None
     for ch in text:
         if ch in _BIDI:
             return "a text-direction control character"
         category = unicodedata.category(ch)
-        if category == "Cc" and ch not in "\t":
+        if category == "Cc" and ch != "\t":
             return "a control character"
         if category == "Cs":
             return "an invalid character"
-        if name and (ch in "<>{}[]\\|" or category in ("So", "Sk", "Sm") and ch not in "+"):
-            return "a symbol that does not belong in a name"
     return None
 
 
@@ -233,14 +241,14 @@ def _text(field: str, value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _Reject("invalid_value", f"{_label(field)} is not text in Clever's data.")
-    problem = _bad_characters(value, name=field in NAME_FIELDS)
+        raise _Warn("invalid_value", f"{_label(field)} is not text in Clever's data.")
+    problem = _bad_characters(value)
     if problem:
-        raise _Reject("invalid_characters", f"{_label(field)} contains {problem}.")
+        raise _Warn("invalid_characters", f"{_label(field)} contains {problem}.")
     value = value.strip()
     limit = _MAX_LENGTH.get(field)
     if limit and len(value) > limit:
-        raise _Reject(
+        raise _Warn(
             "too_long", f"{_label(field)} is {len(value):,} characters long (at most {limit})."
         )
     return value
@@ -250,18 +258,18 @@ def _date(field: str, value: Any) -> date | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise _Reject("invalid_date", f"{_label(field)} is not text in Clever's data.")
+        raise _Warn("invalid_date", f"{_label(field)} is not text in Clever's data.")
     cached = _DATES.get(value)
     if cached is not None:
         return cached
     match = _DOB.match(value)
     if not match:
-        raise _Reject("invalid_date", f"{_label(field)} is not a date in the form m/d/yyyy.")
+        raise _Warn("invalid_date", f"{_label(field)} is not a date in the form m/d/yyyy.")
     month, day, year = (int(g) for g in match.groups())
     try:
         parsed = date(year, month, day)
     except ValueError:
-        raise _Reject("invalid_date", f"{_label(field)} is not a real calendar date.") from None
+        raise _Warn("invalid_date", f"{_label(field)} is not a real calendar date.") from None
     if len(_DATES) >= _DATES_MAX:
         _DATES.clear()
     _DATES[value] = parsed
@@ -278,15 +286,15 @@ def _int(field: str, value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise _Reject("invalid_value", f"{_label(field)} is not a year.")
+        raise _Warn("invalid_value", f"{_label(field)} is not a year.")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.strip().isdigit():
         number = int(value.strip())
     else:
-        raise _Reject("invalid_value", f"{_label(field)} is not a year.")
+        raise _Warn("invalid_value", f"{_label(field)} is not a year.")
     if not 1900 <= number <= 2200:
-        raise _Reject("invalid_value", f"{_label(field)} {number} is not a plausible year.")
+        raise _Warn("invalid_value", f"{_label(field)} {number} is not a plausible year.")
     return number
 
 
@@ -294,31 +302,39 @@ def _decimal(field: str, value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _Reject("invalid_value", f"{_label(field)} is not a number.")
+        raise _Warn("invalid_value", f"{_label(field)} is not a number.")
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise _Reject("invalid_value", f"{_label(field)} is not a number.") from None
+        raise _Warn("invalid_value", f"{_label(field)} is not a number.") from None
     if not number.is_finite() or number < 0 or number > _GPA_MAX:
-        raise _Reject("invalid_value", f"{_label(field)} is out of range.")
+        raise _Warn("invalid_value", f"{_label(field)} is out of range.")
     return number.quantize(_THOUSANDTH)
 
 
 def _code(field: str, value: Any, codes: Any) -> Any:
     """A Clever value through the district's code definitions.
 
-    A value the admin left without a code (Ungraded, Other) leaves the field blank rather than
-    rejecting the student: Define Codes offers no code for it.
+    A blank value (Clever's ``""`` grade, or none at all) takes the code defined for "(blank)", or
+    clears the field. A value with no code is a warning: the field is left as it was, never
+    silently cleared (Define Codes is where the admin gives it one).
     """
     if value is None or value == "":
-        return None if field in INT_FIELDS else ""
-    key = value if isinstance(value, str) else None
-    if key is None:
-        raise _Reject("invalid_value", f"{_label(field)} is not text in Clever's data.")
-    local = codes.get(key.strip(), "")  # no definition: the field stays blank
+        local = codes.get("", "")
+        if not local:
+            return None if field in INT_FIELDS else ""
+    elif not isinstance(value, str):
+        raise _Warn("invalid_value", f"{_label(field)} is not text in Clever's data.")
+    else:
+        local = codes.get(value.strip(), "")
+        if not local:
+            raise _Warn(
+                "unknown_code",
+                f'{_label(field)}: "{value.strip()[:40]}" has no code in Define Codes.',
+            )
     if field in INT_FIELDS:
-        return _int(field, local) if local else None
-    return local or ""
+        return _int(field, local)
+    return local
 
 
 # --- the spec ----------------------------------------------------------------------------------
@@ -359,7 +375,7 @@ class StudentSpec:
             raise _Reject("wrong_shape", "The Clever record is not an object.")
         if not clever_id.strip():
             raise _Reject("missing_id", "The Clever record has no Clever ID.")
-        if len(clever_id) > 64 or _bad_characters(clever_id, name=False):
+        if len(clever_id) > 64 or _bad_characters(clever_id):
             raise _Reject("missing_id", "The Clever record's ID is not a valid Clever ID.")
         district = raw.get("district")
         expected = getattr(config, "clever_district_id", "")
@@ -367,48 +383,54 @@ class StudentSpec:
             raise _Reject("wrong_district", "The Clever record does not name its district.")
         if expected and district != expected:
             raise _Reject("wrong_district", "The Clever record belongs to another district.")
-        if not isinstance(raw.get("name"), dict):
-            raise _Reject("missing_name", "The Clever record has no name.")
         roles = raw.get("roles")
         role = roles.get("student") if isinstance(roles, dict) else None
         if not isinstance(role, dict):
             raise _Reject("wrong_shape", "The Clever record has no student role.")
-        if "schools" in role and not isinstance(role["schools"], list | type(None)):
-            raise _Reject("invalid_value", "The student's list of schools is not a list.")
 
         scope_school = self._school(role, config)
         values: list[Any] = [KEEP] * len(FIELDS)
         values[0] = scope_school if scope_school is not None else KEEP
+        warnings: list[tuple[str, str, str]] = []
         for step in _plan_for(config):
             i, field, path, parts, from_grade, is_grade, field_codes, convert, dotted = step
-            value = _fast_path(raw, parts, path, dotted)
-            if is_grade and value is not None:
-                if not isinstance(value, str):
-                    raise _Reject("invalid_value", "Grade is not text in Clever's data.")
-                if value not in CLEVER_GRADES:
-                    raise _Reject(
-                        "unknown_code", f'Grade "{value[:20]}" is not one of Clever\'s grades.'
+            try:
+                value = _fast_path(raw, parts, path, dotted)
+                if is_grade and value is not None:
+                    if not isinstance(value, str):
+                        raise _Warn("invalid_value", "Grade is not text in Clever's data.")
+                    if value not in CLEVER_GRADES:
+                        raise _Warn(
+                            "unknown_code", f'Grade "{value[:20]}" is not one of Clever\'s grades.'
+                        )
+                if from_grade and not field_codes:
+                    raise _Warn(
+                        "unknown_code",
+                        f"{_label(field)} is based on grade but no grade codes are defined: "
+                        "add them in Define Codes.",
                     )
-            if from_grade and not field_codes:
-                raise _Reject(
-                    "unknown_code",
-                    f"{_label(field)} is based on grade but no grade codes are defined: "
-                    "add them in Define Codes.",
+                values[i] = (
+                    _code(field, value, field_codes) if field_codes else convert(field, value)
                 )
-            values[i] = _code(field, value, field_codes) if field_codes else convert(field, value)
+            except _Warn as problem:
+                if field == "student_id":  # the linking id: the record's identity
+                    raise _Reject(problem.code, problem.message) from None
+                values[i] = KEEP
+                warnings.append((field, problem.code, problem.message))
         for field in REQUIRED:
-            value = values[FIELD_INDEX[field]]
-            if value is KEEP:
+            i = FIELD_INDEX[field]
+            if values[i] is KEEP or values[i]:
                 continue
-            if not value:
-                if field == "student_id":
-                    raise _Reject(
-                        "missing_link_id",
-                        "The record has no value in the field mapped to Student ID.",
-                    )
-                raise _Reject("missing_name", f"The record has no {_label(field).lower()}.")
+            if field == "student_id":
+                raise _Reject(
+                    "missing_link_id", "The record has no value in the field mapped to Student ID."
+                )
+            values[i] = KEEP  # never blank a name Clever left out
+            warnings.append((field, "missing_name", f"The record has no {_label(field).lower()}."))
         frozen = tuple(values)
-        return StudentValues(clever_id, frozen, self.display_name(frozen), scope_school)
+        return StudentValues(
+            clever_id, frozen, self.display_name(frozen), scope_school, warnings=tuple(warnings)
+        )
 
     def _school(self, role: dict[str, Any], config: Any) -> int | None:
         school = role.get("school")
@@ -558,12 +580,12 @@ def _email(value: Any) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
-        raise _Reject("invalid_email", "Email is not text in Clever's data.")
+        raise _Warn("invalid_email", "Email is not text in Clever's data.")
     text = value.strip()
-    if _bad_characters(text, name=False) or not _EMAIL.match(text):
-        raise _Reject("invalid_email", "Email is not a valid email address.")
+    if _bad_characters(text) or not _EMAIL.match(text):
+        raise _Warn("invalid_email", "Email is not a valid email address.")
     if len(text) > 254:
-        raise _Reject("too_long", "Email is longer than 254 characters.")
+        raise _Warn("too_long", "Email is longer than 254 characters.")
     return text
 
 

@@ -23,6 +23,13 @@ CREATE_UPDATE = "create_update"
 UPDATE_ONLY = "update_only"
 CREATE_ONLY = "create_only"
 
+# Why an alert offers only Create Record (the candidates belong to other Clever records).
+LINKED_ELSEWHERE = (
+    "Every possible match is linked to another Clever record that is still in Clever, so it "
+    "cannot be matched: choose Create Record, or correct the records in the student information "
+    "system."
+)
+
 # Resolution kinds remembered from Alert rows (Match / Create Record).
 RESOLVE_MATCH = "match"
 RESOLVE_CREATE = "create"
@@ -125,6 +132,11 @@ class Plan:
     # (clever_id, name, candidate local pks, reason, raw Clever record or None)
     alerts: list[tuple[str, str, tuple[int, ...], str, Any]] = field(default_factory=list)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    # (clever_id, name, local pk or None for a create, ((field, code, message), ...)): imported
+    # records with fields that were not imported (DESIGN.md "Errors and warnings").
+    warnings: list[tuple[str, str, int | None, tuple[tuple[str, str, str], ...]]] = field(
+        default_factory=list
+    )
     records_read: int = 0
     active_before: int = 0
     seen_clever_ids: frozenset[str] = frozenset()
@@ -151,6 +163,7 @@ class Plan:
             "errors": len(self.errors),
             "alerts": len(self.alerts),
             "restored": restores,
+            "warnings": len(self.warnings),
             "skipped": len(self.skipped),
         }
 
@@ -178,7 +191,7 @@ def plan_records(
     """
     keep = getattr(spec, "keep", KEEP)
     resolutions = resolutions or {}
-    plan = Plan(records_read=len(records) + len(errors), active_before=index.active_count)
+    plan = Plan(records_read=len(records) + len(errors))
     plan.errors.extend(errors)
     rule = config.import_rule or CREATE_UPDATE
     fields = tuple(spec.fields) + tuple(getattr(spec, "extra_fields", ()))
@@ -218,6 +231,26 @@ def plan_records(
     link_counts = Counter(k for keys in link_of for k in keys)
     seen = frozenset(clever_counts)
     plan.seen_clever_ids = seen
+    deleted = frozenset(deleted_clever_ids)
+    # The guard's denominator: the records this run could inactivate (active, in the run's
+    # schools, linked to Clever or, for specs that say so, never linked), not the whole district.
+    plan.active_before = sum(
+        1
+        for pos, active in enumerate(index.active)
+        if active
+        and (index.clever_ids[pos] or inactivate_unlinked)
+        and _in_scope(index.scope[pos], spec, scope_ids, matched_schools)
+    )
+
+    def linked_elsewhere(pos: int, cid: str) -> bool:
+        """The local record is linked to another Clever record that Clever still has: it is
+        never matched to ``cid`` (that would move one person's record onto another). A full
+        feed knows who is in Clever; a partial one (events, Process All Updates) treats a linked
+        record that is still active as in Clever unless this batch deletes it."""
+        other = index.clever_ids[pos]
+        if other in seen and other != cid:
+            return True
+        return not full and other not in deleted and linked_to_other(other, cid, index.active[pos])
 
     claimed: dict[int, str] = {}  # local position -> Clever id that took it
     alert_candidates: set[int] = set()
@@ -238,7 +271,9 @@ def plan_records(
                 )
             )
             continue
-        shared = [k for k in links if link_counts[k] > 1]
+        # A record already linked by Clever id keeps updating by Clever id when another Clever
+        # record claims its student ID; only the unlinked claimants are errors.
+        shared = [k for k in links if link_counts[k] > 1] if cid not in index.by_clever else []
         if shared:
             plan.errors.append(
                 RecordError(
@@ -274,8 +309,7 @@ def plan_records(
                 continue
             chosen_pos = index.position_of(chosen) if chosen is not None else None
             if chosen_pos is not None:
-                other = index.clever_ids[chosen_pos]
-                if other and other != cid and other in seen:
+                if linked_elsewhere(chosen_pos, cid):
                     plan.errors.append(
                         RecordError(
                             cid,
@@ -295,7 +329,7 @@ def plan_records(
         candidates = list(dict.fromkeys(p for k in hit for p in by_link[k]))
         if candidates:
             unlinked = [p for p in candidates if not index.clever_ids[p]]
-            linked_live = [p for p in candidates if index.clever_ids[p] in seen]
+            linked_live = [p for p in candidates if linked_elsewhere(p, cid)]
             if linked_live:
                 taken_by = [k for k in hit if any(p in linked_live for p in by_link[k])]
                 plan.errors.append(
@@ -327,7 +361,10 @@ def plan_records(
                 if p not in twins:
                     twins.append(p)
         if twins:
-            _alert(plan, index, rec, twins, twin_reason, alert_candidates)
+            reason = twin_reason
+            if all(linked_elsewhere(p, cid) for p in twins):
+                reason = f"{twin_reason} {LINKED_ELSEWHERE}"
+            _alert(plan, index, rec, twins, reason, alert_candidates)
             continue
         pending.append((rec, None, "new"))
 
@@ -339,6 +376,8 @@ def plan_records(
                 plan.skipped.append((cid, rec.name, "New record: the import rule updates only."))
                 continue
             plan.creates.append((cid, rec.values, rec.name))
+            if rec_warnings := getattr(rec, "warnings", ()):
+                plan.warnings.append((cid, rec.name, None, rec_warnings))
             if explain is not None:
                 plan.reasons[("create", cid)] = explain(
                     "create", rec.values, config=config, how=how
@@ -378,6 +417,8 @@ def plan_records(
             )
             continue
         matched_ids.add(cid)
+        if rec_warnings := getattr(rec, "warnings", ()):
+            plan.warnings.append((cid, rec.name, index.pks[pos], rec_warnings))
         if rec.scope_school is not None:
             schools.add(rec.scope_school)
         if changes:
@@ -432,6 +473,14 @@ def plan_records(
     plan.matched_clever_ids = frozenset(matched_ids)
     plan.schools_imported = frozenset(schools)
     return plan
+
+
+def linked_to_other(candidate_clever_id: str | None, clever_id: str, active: bool) -> bool:
+    """Whether a local record may not be matched to ``clever_id`` without knowing the whole feed:
+    it is linked to another Clever id and still active (it leaves Clever -> a full sync marks it
+    inactive, and only then may another Clever record take it over). Resolve Alerts uses the same
+    rule to offer Match only where it is safe."""
+    return bool(candidate_clever_id) and candidate_clever_id != clever_id and active
 
 
 def _alert(

@@ -77,7 +77,7 @@ logger = logging.getLogger("integrations.engine")
 
 TRANSIENT = (CleverServerError, CleverRateLimitError, CleverBadResponseError)
 Status = ImportRun.Status
-COUNT_FIELDS = ("created", "updated", "matched", "unchanged", "inactive", "errors", "alerts")
+COUNT_FIELDS = ImportRun.COUNT_FIELDS
 Mode = ImportRun.Mode
 
 ClientFactory = Callable[[CleverConnection], CleverClient]

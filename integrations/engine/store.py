@@ -129,6 +129,32 @@ def result_rows(
         )
     for cid, name, reason in plan.skipped:
         yield dict(run_id=run.pk, action=Action.SKIP, clever_id=cid, name=name, reason=reason)
+    if plan.warnings:
+        new_pks = (
+            {cid: pk for (cid, _v, _n), pk in zip(plan.creates, created_pks, strict=True)}
+            if created_pks
+            else {}
+        )
+        labels = getattr(spec, "labels", {})
+        for cid, name, pk, problems in plan.warnings:
+            yield dict(
+                run_id=run.pk,
+                action=Action.WARNING,
+                clever_id=cid,
+                local_id=pk if pk is not None else new_pks.get(cid),
+                name=name,
+                reason=warning_reason(problems, labels)[:500],
+                code=str(problems[0][1])[:40],
+            )
+
+
+def warning_reason(problems: Iterable[tuple[str, str, str]], labels: Any) -> str:
+    """One sentence per field, then what happened to them: "Email is not a valid email address.
+    Not imported (kept as it was; blank on a new record): Email." """
+    problems = tuple(problems)
+    fields = ", ".join(dict.fromkeys(labels.get(f, f) for f, _c, _m in problems))
+    said = " ".join(m for _f, _c, m in problems)
+    return f"{said} Not imported (kept as it was; blank on a new record): {fields}."
 
 
 def results_store(

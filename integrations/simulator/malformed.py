@@ -1,7 +1,12 @@
 """Malformed student records of the kinds real feeds and fuzzers produce (RELIABILITY P1).
 
 Each record starts as a schema-valid student and gets exactly one defect, chosen in turn from
-``DEFECTS``, so a test can count what the engine must reject. Deterministic for a seed.
+``DEFECTS``, so a test can count what the engine must do with it. Deterministic for a seed.
+
+Every defect says what the product owes it (DESIGN.md, "Errors and warnings"): ``ERROR`` when the
+record's identity is at stake (it is not imported), ``WARNING`` when one field is unusable (the
+record is imported without it), ``VALID`` when the value is legal, only unusual (it is imported as
+sent: Clever does not validate names, and real names hold every printable character).
 """
 
 from __future__ import annotations
@@ -152,33 +157,89 @@ def _schools_wrong_type(r: dict[str, Any], rng: random.Random, ids: list[str]) -
     _student_role(r)["schools"] = "not-a-list"
 
 
-DEFECTS: tuple[tuple[str, Defect], ...] = (
-    ("missing_id", _missing_id),
-    ("null_id", _null_id),
-    ("int_id", _int_id),
-    ("missing_district", _missing_district),
-    ("foreign_district", _foreign_district),
-    ("missing_name", _missing_name),
-    ("name_is_string", _name_is_string),
-    ("null_last_name", _null_last_name),
-    ("huge_name", _huge_name),
-    ("control_chars", _control_chars),
-    ("rtl_override", _rtl_override),
-    ("emoji", _emoji),
-    ("html_in_name", _html_in_name),
-    ("email_without_at", _email_without_at),
-    ("email_wrong_type", _email_wrong_type),
-    ("unknown_grade", _unknown_grade),
-    ("grade_wrong_type", _grade_wrong_type),
-    ("bad_dob", _bad_dob),
-    ("student_role_is_list", _student_role_is_list),
-    ("roles_null", _roles_null),
-    ("missing_sis_id", _missing_sis_id),
-    ("sis_id_collision", _sis_id_collision),
-    ("duplicate_id", _duplicate_id),
-    ("unknown_school", _unknown_school),
-    ("schools_wrong_type", _schools_wrong_type),
+def _gpa_not_a_number(r: dict[str, Any], rng: random.Random, ids: list[str]) -> None:
+    _student_role(r)["ext"] = {"gpa_weighted": rng.choice(["N/A", "3,75", "A-", "--"])}
+
+
+def _email_without_domain_dot(r: dict[str, Any], rng: random.Random, ids: list[str]) -> None:
+    r["email"] = "ana@localschool"
+
+
+def _long_first_name(r: dict[str, Any], rng: random.Random, ids: list[str]) -> None:
+    r["name"]["first"] = "Maria-" + "Alejandra" * 22  # 204 characters: legal, not truncated
+
+
+def _name_too_long_for_the_column(r: dict[str, Any], rng: random.Random, ids: list[str]) -> None:
+    r["name"]["middle"] = "M" * 300
+
+
+def _apostrophes_and_scripts(r: dict[str, Any], rng: random.Random, ids: list[str]) -> None:
+    r["name"]["first"], r["name"]["last"] = rng.choice(
+        [
+            ("Seán", "O`Brien"),
+            ("Dario", "D´Angelo"),
+            ("Nguyễn", "Thị Minh"),
+            ("明", "李"),
+            ("محمد", "العلي"),
+            ("Zoë", "Ŀŀewellyn-ʻAkana"),
+        ]
+    )
+
+
+def _blank_grade(r: dict[str, Any], rng: random.Random, ids: list[str]) -> None:
+    _student_role(r)["grade"] = ""  # in Clever's grade enum
+
+
+def _null_optional_fields(r: dict[str, Any], rng: random.Random, ids: list[str]) -> None:
+    role = _student_role(r)
+    role["dob"] = None
+    role["gender"] = ""
+    role["state_id"] = None
+    role["credentials"] = None
+    r["email"] = None
+
+
+ERROR, WARNING, VALID = "error", "warning", "valid"
+
+DEFECTS: tuple[tuple[str, Defect, str], ...] = (
+    ("missing_id", _missing_id, ERROR),
+    ("null_id", _null_id, ERROR),
+    ("int_id", _int_id, ERROR),
+    ("missing_district", _missing_district, ERROR),
+    ("foreign_district", _foreign_district, ERROR),
+    ("missing_name", _missing_name, WARNING),
+    ("name_is_string", _name_is_string, WARNING),
+    ("null_last_name", _null_last_name, WARNING),
+    ("huge_name", _huge_name, WARNING),
+    ("control_chars", _control_chars, WARNING),
+    ("rtl_override", _rtl_override, WARNING),
+    ("emoji", _emoji, VALID),
+    ("html_in_name", _html_in_name, VALID),
+    ("email_without_at", _email_without_at, WARNING),
+    ("email_wrong_type", _email_wrong_type, WARNING),
+    ("unknown_grade", _unknown_grade, WARNING),
+    ("grade_wrong_type", _grade_wrong_type, WARNING),
+    ("bad_dob", _bad_dob, WARNING),
+    ("student_role_is_list", _student_role_is_list, ERROR),
+    ("roles_null", _roles_null, ERROR),
+    ("missing_sis_id", _missing_sis_id, ERROR),
+    ("sis_id_collision", _sis_id_collision, ERROR),
+    ("duplicate_id", _duplicate_id, ERROR),
+    ("unknown_school", _unknown_school, ERROR),
+    ("schools_wrong_type", _schools_wrong_type, VALID),
+    ("gpa_not_a_number", _gpa_not_a_number, WARNING),
+    ("email_without_domain_dot", _email_without_domain_dot, WARNING),
+    ("long_first_name", _long_first_name, VALID),
+    ("name_too_long_for_the_column", _name_too_long_for_the_column, WARNING),
+    ("apostrophes_and_scripts", _apostrophes_and_scripts, VALID),
+    ("blank_grade", _blank_grade, VALID),
+    ("null_optional_fields", _null_optional_fields, VALID),
 )
+
+
+def defect_outcome(number: int) -> str:
+    """What the product owes the ``number``-th malformed record (``ERROR``, ``WARNING``, ``VALID``)."""
+    return DEFECTS[number % len(DEFECTS)][2]
 
 
 def malformed_users(
@@ -200,7 +261,7 @@ def malformed_users(
     for number in range(count):
         record = _student(rng, district_id, school_ids)
         sort_id = record["id"]
-        _name, defect = DEFECTS[number % len(DEFECTS)]
+        _name, defect, _outcome = DEFECTS[number % len(DEFECTS)]
         defect(record, rng, ids)
         if isinstance(record.get("id"), str) and record["id"]:
             sort_id = record["id"]

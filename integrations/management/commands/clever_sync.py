@@ -17,7 +17,7 @@ from integrations.models import ImportRun
 from integrations.runs import RunRefused, run_start
 from naviance_sync.models import District
 
-COUNT_KEYS = ("created", "updated", "matched", "unchanged", "inactive", "errors", "alerts")
+COUNT_KEYS = ImportRun.COUNT_FIELDS
 
 
 class Command(BaseCommand):
