@@ -182,3 +182,30 @@ def alert_counts(*, district: District, data_type: str) -> dict[str, int]:
         .values_list("status", "n")
         .order_by()
     )
+
+
+# --- the schedule ----------------------------------------------------------------------------------
+
+
+def review_pending(*, district_id: int, data_type: str) -> ImportRun | None:
+    """The run of this data type that waits for a person's review, or None.
+
+    A real import or events run the guard stopped (``needs_review``) waits until it is approved
+    or superseded by a later import or events run of the data type that finished (succeeded, or
+    stopped for review itself: then that one waits). A failed run supersedes nothing. While a
+    run waits, the schedule starts nothing of its data type (``runs.schedule_tick``): the same
+    stop is not repeated, and emailed, every 15 minutes. One query (two while one waits).
+    """
+    newest = (
+        ImportRun.objects.filter(
+            district_id=district_id,
+            data_type=data_type,
+            mode__in=(ImportRun.Mode.IMPORT, ImportRun.Mode.EVENTS),
+            status__in=(ImportRun.Status.SUCCEEDED, ImportRun.Status.NEEDS_REVIEW),
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if newest is None or newest.status != ImportRun.Status.NEEDS_REVIEW:
+        return None
+    return None if newest.approvals.exists() else newest

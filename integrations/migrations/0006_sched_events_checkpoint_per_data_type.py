@@ -1,9 +1,10 @@
-"""One events checkpoint per data type.
+"""One events checkpoint per data type, and Manual only schedules nothing.
 
 - The events checkpoint moves from ``CleverConnection`` (one per district, shared by the students
   and staff events runs, so one run skipped the other's events past it and two runs at once
   raced on it) to ``SyncSettings`` (one per district and data type). The district's value is
   copied to every data type it has settings for: both continue from where they were.
+- A Manual only schedule keeps no ``next_run_at`` (it used to fire one more scheduled import).
 """
 
 from django.db import migrations, models
@@ -35,6 +36,13 @@ def checkpoint_to_connection(apps, schema_editor):
         CleverConnection.objects.filter(district_id=district_id).update(last_event_id=checkpoint)
 
 
+def manual_only_has_no_next_run(apps, schema_editor):
+    SyncSettings = apps.get_model("integrations", "SyncSettings")
+    SyncSettings.objects.filter(frequency="manual", next_run_at__isnull=False).update(
+        next_run_at=None
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("integrations", "0004_alert_pending_page"),
@@ -51,4 +59,5 @@ class Migration(migrations.Migration):
             model_name="cleverconnection",
             name="last_event_id",
         ),
+        migrations.RunPython(manual_only_has_no_next_run, migrations.RunPython.noop),
     ]
