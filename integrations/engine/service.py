@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from naviance_sync.audit import audit_record
+
 from ..clever import (
     CleverBadResponseError,
     CleverClient,
@@ -510,7 +512,8 @@ def _mark_resolved_alerts(*, run: ImportRun, plan: Plan) -> None:
 
 
 def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None) -> None:
-    """Lock the school matches that brought data; switch the schedule on after the first import.
+    """Lock the school matches that brought data; switch the schedule on after the first import,
+    and back on after the first import that follows a Reset Configuration.
 
     Settings created here take the spec's ``default_frequency`` when it has one (staff: every 6
     hours, the guide's "within 4 to 6 hours")."""
@@ -536,6 +539,39 @@ def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None
                 tz=run.district.time_zone,
                 now=now,
             ),
+        )
+    elif not sync.enabled:
+        _schedule_back_on(run=run, sync=sync, now=now)
+
+
+def _schedule_back_on(*, run: ImportRun, sync: SyncSettings, now: datetime) -> None:
+    """Reset Configuration switched automated syncs off (``enabled``); the Reset page promises
+    they come back once the district saved its Clever settings again and imported. So a real
+    import turns them back on, unless the connection is still reset (an import started from the
+    command line in between): then they stay off until the district reconnects."""
+    reset = CleverConnection.objects.filter(
+        district_id=run.district_id, status=CleverConnection.Status.RESET
+    ).exists()
+    if reset:
+        return
+    turned_on = SyncSettings.objects.filter(pk=sync.pk, enabled=False).update(
+        enabled=True,
+        next_run_at=first_run_at(
+            frequency=sync.frequency,
+            daily_at=sync.daily_at,
+            tz=run.district.time_zone,
+            now=now,
+        ),
+    )
+    if turned_on:
+        audit_record(
+            district=run.district,
+            actor=run.started_by if run.started_by_id else None,
+            action="clever.sync.enabled",
+            obj=sync,
+            field="enabled",
+            old=False,
+            new=True,
         )
 
 
