@@ -44,6 +44,7 @@ from .models import (
     SchoolMatch,
     SyncSettings,
 )
+from .scheduling import first_run_at
 
 logger = logging.getLogger("integrations.config")
 
@@ -837,6 +838,15 @@ def sync_settings_save(
                 "threshold_pct": row.inactivation_threshold_pct,
             }
         row.scope = scope
+        if row.enabled and row.frequency != frequency:
+            # Manual only: nothing is due (first_run_at gives None). Another frequency: the
+            # next run counted from now.
+            row.next_run_at = first_run_at(
+                frequency=frequency,
+                daily_at=row.daily_at,
+                tz=district.time_zone,
+                now=timezone.now(),
+            )
         row.frequency = frequency
         row.import_rule = import_rule
         row.inactivation_threshold_pct = threshold

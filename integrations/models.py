@@ -42,8 +42,6 @@ class CleverConnection(DistrictOwned):
     connected_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # Events checkpoint: the newest Clever event already applied (advanced in the apply transaction).
-    last_event_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
@@ -176,6 +174,11 @@ class SyncSettings(DistrictOwned):
     first_import_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveSmallIntegerField(default=0)
     paused_reason = models.CharField(max_length=300, blank=True)
+    # Events checkpoint of this data type: the newest Clever event its runs already applied.
+    # Stored by a full import (the id Clever gave before streaming) and advanced by an events
+    # run with ``UPDATE ... WHERE last_event_id = :old`` in its apply transaction. One per data
+    # type: a students events run skips teacher events, so a shared one would lose them.
+    last_event_id = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -25,6 +25,7 @@ from naviance_sync.models import District
 
 from .models import CleverConnection, DataType, ImportRun, SyncLease, SyncSettings
 from .scheduling import next_run_at
+from .selectors import review_pending
 
 logger = logging.getLogger("integrations.runs")
 
@@ -469,11 +470,12 @@ def _notify(run_id: int) -> None:
 
 
 def schedule_resume(*, district: District, data_type: str, now: datetime | None = None) -> None:
-    """An admin resumes automated syncs after fixing what made them fail."""
+    """An admin resumes automated syncs after fixing what made them fail (a Manual only
+    schedule stays without a next run)."""
     now = now or timezone.now()
-    SyncSettings.objects.filter(district=district, data_type=data_type).update(
-        paused_reason="", consecutive_failures=0, next_run_at=now
-    )
+    rows = SyncSettings.objects.filter(district=district, data_type=data_type)
+    rows.update(paused_reason="", consecutive_failures=0)
+    rows.exclude(frequency=SyncSettings.Frequency.MANUAL).update(next_run_at=now)
 
 
 def schedule_tick(*, now: datetime | None = None) -> TickReport:
@@ -481,13 +483,16 @@ def schedule_tick(*, now: datetime | None = None) -> TickReport:
 
     ``next_run_at`` is advanced with ``UPDATE ... WHERE next_run_at = :old`` before the run is
     created, so two ticks in the same second start one run; it is computed from *now*, so a day
-    of outage yields one catch-up run, not a backlog.
+    of outage yields one catch-up run, not a backlog. Nothing starts for a data type whose Sync
+    Settings say Manual only, or while one of its runs waits for review (that due time is
+    skipped, not saved up: the next one is computed as usual).
     """
     now = now or timezone.now()
     reaped, resent = runs_reap(now=now)
     started: list[int] = []
     due = (
         SyncSettings.objects.filter(enabled=True, next_run_at__lte=now, paused_reason="")
+        .exclude(frequency=SyncSettings.Frequency.MANUAL)
         .select_related("district")
         .order_by("next_run_at")
     )
@@ -506,6 +511,15 @@ def schedule_tick(*, now: datetime | None = None) -> TickReport:
         )
         if not claimed:
             continue
+        waiting = review_pending(district_id=district.pk, data_type=sync.data_type)
+        if waiting is not None:
+            logger.info(
+                "scheduled run skipped for district %s %s: run %s waits for review",
+                district.pk,
+                sync.data_type,
+                waiting.pk,
+            )
+            continue
         try:
             run = run_start(
                 district=district,
@@ -522,20 +536,25 @@ def schedule_tick(*, now: datetime | None = None) -> TickReport:
 
 
 def _events_due(*, now: datetime) -> list[int]:
-    """Between full syncs, apply Clever's events every ``CLEVER_EVENTS_MINUTES`` minutes."""
+    """Between full syncs, apply Clever's events every ``CLEVER_EVENTS_MINUTES`` minutes: the
+    same rules as scheduled imports (not for Manual only, not while a run waits for review)."""
     minutes = getattr(settings, "CLEVER_EVENTS_MINUTES", 15)
     if not minutes:
         return []
     since = now - timedelta(minutes=minutes)
     started: list[int] = []
-    candidates = SyncSettings.objects.filter(
-        enabled=True, paused_reason="", first_import_at__isnull=False
-    ).select_related("district")
+    candidates = (
+        SyncSettings.objects.filter(enabled=True, paused_reason="", first_import_at__isnull=False)
+        .exclude(frequency=SyncSettings.Frequency.MANUAL)
+        .select_related("district")
+    )
     for sync in candidates:
         recent = ImportRun.objects.filter(
             district_id=sync.district_id, data_type=sync.data_type, created_at__gte=since
         ).exists()
         if recent:
+            continue
+        if review_pending(district_id=sync.district_id, data_type=sync.data_type) is not None:
             continue
         try:
             run = run_start(

@@ -7,13 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import dateformat
 
 from naviance_sync.models import District
 from naviance_sync.scoping import for_district
 from students.models import Student
 
 from .engine.matching import linked_to_other
-from .models import Alert, ImportRun, RunResult, UpdateLog
+from .models import (
+    Alert,
+    CleverConnection,
+    DataType,
+    ImportRun,
+    RunResult,
+    SyncSettings,
+    UpdateLog,
+)
 
 PAGE_SIZE = 50
 
@@ -198,3 +207,94 @@ def alert_counts(*, district: District, data_type: str) -> dict[str, int]:
         .values_list("status", "n")
         .order_by()
     )
+
+
+# --- the schedule ----------------------------------------------------------------------------------
+
+
+def review_pending(*, district_id: int, data_type: str) -> ImportRun | None:
+    """The run of this data type that waits for a person's review, or None.
+
+    A real import or events run the guard stopped (``needs_review``) waits until it is approved
+    or superseded by a later import or events run of the data type that finished (succeeded, or
+    stopped for review itself: then that one waits). A failed run supersedes nothing. While a
+    run waits, the schedule starts nothing of its data type (``runs.schedule_tick``): the same
+    stop is not repeated, and emailed, every 15 minutes. One query (two while one waits).
+    """
+    newest = (
+        ImportRun.objects.filter(
+            district_id=district_id,
+            data_type=data_type,
+            mode__in=(ImportRun.Mode.IMPORT, ImportRun.Mode.EVENTS),
+            status__in=(ImportRun.Status.SUCCEEDED, ImportRun.Status.NEEDS_REVIEW),
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if newest is None or newest.status != ImportRun.Status.NEEDS_REVIEW:
+        return None
+    return None if newest.approvals.exists() else newest
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """Whether automated syncs of one data type run, in the admin's words.
+
+    ``state``: ``on``, ``off`` (never imported), ``reset`` (Reset Configuration turned them
+    off), ``manual``, ``paused`` (failures: "Resume automatic syncs" applies) or ``review``
+    (a run waits for review: approving it resumes). ``text`` follows "Automated syncs: ".
+    """
+
+    data_type: str
+    label: str
+    state: str
+    text: str
+    review_run_id: int | None = None
+
+
+def schedule_state(*, district: District, data_type: str) -> ScheduleState:
+    """What the setup and log pages say about the schedule; times in the district's zone."""
+    sync = for_district(SyncSettings, district).filter(data_type=data_type).first()
+    label = DataType(data_type).label
+
+    def state(kind: str, text: str, run_id: int | None = None) -> ScheduleState:
+        return ScheduleState(data_type, label, kind, text, run_id)
+
+    if sync is None or not sync.enabled:
+        connection = for_district(CleverConnection, district).only("status").first()
+        if connection is not None and connection.status == CleverConnection.Status.RESET:
+            return state(
+                "reset",
+                "off: Reset Configuration turned them off; they start again after the next "
+                "import, once the Clever settings are saved again.",
+            )
+        if sync is not None and sync.first_import_at is not None:
+            return state(
+                "reset",
+                "off: Reset Configuration turned them off; they start again after the next import.",
+            )
+        return state("off", "off until the first import.")
+    if sync.frequency == SyncSettings.Frequency.MANUAL:
+        return state("manual", "Manual only: nothing runs unless someone starts an import.")
+    if sync.paused_reason:
+        return state("paused", f"paused: {sync.paused_reason}")
+    waiting = review_pending(district_id=district.pk, data_type=data_type)
+    if waiting is not None:
+        return state(
+            "review",
+            f"paused: {waiting.get_mode_display().lower()} #{waiting.pk} stopped for review. "
+            "Nothing runs on schedule until it is approved or an import replaces it.",
+            waiting.pk,
+        )
+    if sync.next_run_at is None:
+        return state("on", f"on ({sync.get_frequency_display().lower()}).")
+    when = dateformat.format(sync.next_run_at.astimezone(district.tz), "M j, Y, H:i T")
+    return state("on", f"on, next run {when} ({sync.get_frequency_display().lower()}).")
+
+
+def schedule_states(*, district: District) -> list[ScheduleState]:
+    """``schedule_state`` of each data type the district has switched on."""
+    types = [DataType.STUDENTS] if district.clever_students_enabled else []
+    if district.clever_staff_enabled:
+        types.append(DataType.STAFF)
+    return [schedule_state(district=district, data_type=t) for t in types]

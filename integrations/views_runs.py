@@ -18,12 +18,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
+from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 from students.models import Student
 
 from . import selectors
 from .alerts import AlertChoiceError, alert_choose, alerts_process
-from .models import Alert, DataType, ImportRun, RunResult, SyncSettings, UpdateLog
+from .models import Alert, DataType, ImportRun, RunResult, UpdateLog
 from .runs import RunRefused, run_approve, run_start, schedule_resume
 
 REFRESH_SECONDS = 2
@@ -223,7 +223,6 @@ def run_log(request: HttpRequest) -> HttpResponse:
         status=request.GET.get("status", ""),
         cursor=request.GET.get("before"),
     )
-    sync = for_district(SyncSettings, request.district).filter(data_type=data_type).first()
     return render(
         request,
         "integrations/runs/log.html",
@@ -234,7 +233,7 @@ def run_log(request: HttpRequest) -> HttpResponse:
             "status": request.GET.get("status", ""),
             "modes": ImportRun.Mode.choices,
             "statuses": ImportRun.Status.choices,
-            "sync": sync,
+            "schedule": selectors.schedule_state(district=request.district, data_type=data_type),
             "refresh_seconds": REFRESH_SECONDS * 3 if any(r.is_active for r in page.rows) else None,
         },
     )

@@ -19,7 +19,7 @@ from naviance_sync.models import School
 from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
 from students import fields as student_fields
 
-from . import config
+from . import config, selectors
 from .clever import CleverError
 from .crypto import TokenDecryptError
 from .forms import (
@@ -136,6 +136,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             **_connection_context(district),
             "match_counts": school_match_summary(district=district),
             "setup_done": config.setup_done(district=district),
+            "schedules": selectors.schedule_states(district=district),
         },
     )
 

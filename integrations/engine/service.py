@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from naviance_sync.audit import audit_record
+
 from ..clever import (
     CleverBadResponseError,
     CleverClient,
@@ -277,7 +279,7 @@ def _execute(
                 renew=lambda: lease_renew(run=run, fence=fence),
             )
             if run.mode == Mode.EVENTS:
-                return _run_events(run, fence, spec, config, client, index, resolutions, connection)
+                return _run_events(run, fence, spec, config, client, index, resolutions)
             checkpoint = _latest_event_id(client) if run.mode == Mode.IMPORT else None
             records, errors = read_feed(
                 spec=spec, config=config, client=client, index=index, on_page=progress
@@ -340,8 +342,8 @@ def _finish(
     *,
     checkpoint: str | None,
     full: bool,
-    connection: CleverConnection | None = None,
-    since: str | None = None,
+    events: bool = False,
+    since: str = "",
 ) -> RunOutcome:
     now = timezone.now()
     counts = {k: v for k, v in plan.counts().items() if k in COUNT_FIELDS}
@@ -434,18 +436,9 @@ def _finish(
         stored = results_store(run=run, spec=spec, plan=plan, created_pks=created_pks)
         alerts_upsert(run=run, plan=plan, full=full)
         _mark_resolved_alerts(run=run, plan=plan)
-        if connection is not None:
-            moved = CleverConnection.objects.filter(
-                pk=connection.pk, last_event_id=since or ""
-            ).update(last_event_id=checkpoint or since or "")
-            if moved != 1:
-                raise FenceLost("the events checkpoint moved under this run")
-        elif checkpoint:
-            CleverConnection.objects.filter(district_id=run.district_id).update(
-                last_event_id=checkpoint
-            )
         if full:
             _after_import(run=run, plan=plan, now=now, spec=spec)
+        _checkpoint_save(run=run, checkpoint=checkpoint, events=events, since=since)
         SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type).update(
             consecutive_failures=0
         )
@@ -469,6 +462,26 @@ def _finish(
             else [RunResult]
         )
     return RunOutcome(_reloaded(run))
+
+
+def _checkpoint_save(*, run: ImportRun, checkpoint: str | None, events: bool, since: str) -> None:
+    """Store this data type's events checkpoint in the apply transaction.
+
+    A full import stores the id Clever gave before it streamed (unconditionally: its data is at
+    least that new). An events run advances it only from the value it started from: the lease
+    makes that the normal case, and anything else means another run applied these events, so
+    this one rolls back and fails with a reason instead of committing them twice.
+    """
+    rows = SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type)
+    if events:
+        moved = rows.filter(last_event_id=since).update(last_event_id=checkpoint or since)
+        if moved != 1:
+            raise RunAborted(
+                "Clever's changes were applied by another update at the same time; nothing was "
+                "changed by this one. The next update continues from there."
+            )
+    elif checkpoint:
+        rows.update(last_event_id=checkpoint)
 
 
 def _mark_resolved_alerts(*, run: ImportRun, plan: Plan) -> None:
@@ -499,7 +512,8 @@ def _mark_resolved_alerts(*, run: ImportRun, plan: Plan) -> None:
 
 
 def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None) -> None:
-    """Lock the school matches that brought data; switch the schedule on after the first import.
+    """Lock the school matches that brought data; switch the schedule on after the first import,
+    and back on after the first import that follows a Reset Configuration.
 
     Settings created here take the spec's ``default_frequency`` when it has one (staff: every 6
     hours, the guide's "within 4 to 6 hours")."""
@@ -526,6 +540,39 @@ def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None
                 now=now,
             ),
         )
+    elif not sync.enabled:
+        _schedule_back_on(run=run, sync=sync, now=now)
+
+
+def _schedule_back_on(*, run: ImportRun, sync: SyncSettings, now: datetime) -> None:
+    """Reset Configuration switched automated syncs off (``enabled``); the Reset page promises
+    they come back once the district saved its Clever settings again and imported. So a real
+    import turns them back on, unless the connection is still reset (an import started from the
+    command line in between): then they stay off until the district reconnects."""
+    reset = CleverConnection.objects.filter(
+        district_id=run.district_id, status=CleverConnection.Status.RESET
+    ).exists()
+    if reset:
+        return
+    turned_on = SyncSettings.objects.filter(pk=sync.pk, enabled=False).update(
+        enabled=True,
+        next_run_at=first_run_at(
+            frequency=sync.frequency,
+            daily_at=sync.daily_at,
+            tz=run.district.time_zone,
+            now=now,
+        ),
+    )
+    if turned_on:
+        audit_record(
+            district=run.district,
+            actor=run.started_by if run.started_by_id else None,
+            action="clever.sync.enabled",
+            obj=sync,
+            field="enabled",
+            old=False,
+            new=True,
+        )
 
 
 def _run_events(
@@ -536,15 +583,15 @@ def _run_events(
     client: CleverClient,
     index: LocalIndex,
     resolutions: dict[str, tuple[str, int | None]],
-    connection: CleverConnection,
 ) -> RunOutcome:
-    """Apply Clever's ``users.*`` events since the checkpoint; advance it in the same transaction."""
-    since = connection.last_event_id
-    first_import = (
+    """Apply Clever's ``users.*`` events since this data type's checkpoint; advance it in the
+    same transaction. Events of other roles are skipped here and stay before the other data
+    type's own checkpoint, so its run still sees them."""
+    first_import, since = (
         SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type)
-        .values_list("first_import_at", flat=True)
+        .values_list("first_import_at", "last_event_id")
         .first()
-    )
+    ) or (None, "")
     if not since and first_import is None:
         raise RunAborted("Events are applied after the first full import: run an import first.")
     roles = set(getattr(spec, "clever_roles", ()) or (spec.clever_role,))
@@ -601,7 +648,7 @@ def _run_events(
         plan,
         checkpoint=last_id,
         full=False,
-        connection=connection,
+        events=True,
         since=since,
     )
 

@@ -173,7 +173,7 @@ def test_events_between_full_syncs_apply_and_advance_the_checkpoint(
     assert (run.created, run.updated, run.inactive) == (1, 1, 1)
     assert by_clever_id(connected, students[0]["id"]).last_name == "Evented"
     assert by_clever_id(connected, students[1]["id"]).status == "inactive"
-    checkpoint = CleverConnection.objects.get(district=connected).last_event_id
+    checkpoint = SyncSettings.objects.get(district=connected, data_type="students").last_event_id
     assert checkpoint == sim.events(sim.district_ids()[0])[-1]["id"]
     again = run_sync("events", client_factory=fast_client())
     assert again.status == ImportRun.Status.SUCCEEDED

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.engine.service import run_execute
-from integrations.models import CleverConnection, ImportRun, UpdateLog
+from integrations.models import CleverConnection, ImportRun, SyncSettings, UpdateLog
 from integrations.runs import run_start
 from tests.reliability import chaos
 from tests.reliability.conftest import fast_client
@@ -84,6 +84,11 @@ def test_r9_messages_are_distinct():
     chaos.record("clever_fault_messages", cores)
 
 
+def checkpoint_of(district) -> str:
+    """The students events checkpoint (one per data type)."""
+    return SyncSettings.objects.get(district=district, data_type="students").last_event_id
+
+
 @pytest.mark.slow
 def test_d6_kill_between_applying_events_and_saving_the_checkpoint(
     chaos_sim, new_district, workers, shared_broker, chaos_env
@@ -104,7 +109,7 @@ def test_d6_kill_between_applying_events_and_saving_the_checkpoint(
     for k in range(kills):
         for n, cid in enumerate(students[k * events : (k + 1) * events]):
             chaos_sim.dataset.update_user(cid, {"name": {"last": f"Evented{k}x{n}"}})
-        checkpoint = CleverConnection.objects.get(district=victim).last_event_id
+        checkpoint = checkpoint_of(victim)
         pre = fingerprint(victim)
         chaos_env.arm("events-apply", "kill")
         run = run_start(district=victim, data_type="students", mode="events")
@@ -112,7 +117,7 @@ def test_d6_kill_between_applying_events_and_saving_the_checkpoint(
         assert fingerprint(victim) == pre  # killed before the commit: nothing visible
         assert chaos.beat_until(lambda run=run: chaos.terminal(run.pk), chaos.REAPER_SLA + 30)
         if chaos.status(run.pk) != ImportRun.Status.SUCCEEDED:
-            assert CleverConnection.objects.get(district=victim).last_event_id == checkpoint
+            assert checkpoint_of(victim) == checkpoint
             again = run_start(district=victim, data_type="students", mode="events")
             assert chaos.beat_until(lambda again=again: chaos.terminal(again.pk), 120)
             assert chaos.status(again.pk) == ImportRun.Status.SUCCEEDED
@@ -125,6 +130,4 @@ def test_d6_kill_between_applying_events_and_saving_the_checkpoint(
         assert chaos.duplicate_update_logs(victim.pk) == 0
         chaos.add("events_kills", 1)
         chaos.add("events_converged", 1)
-    assert CleverConnection.objects.get(district=victim).last_event_id == (
-        CleverConnection.objects.get(district=reference).last_event_id
-    )
+    assert checkpoint_of(victim) == checkpoint_of(reference)
