@@ -15,7 +15,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 _env_file = BASE_DIR / ".env"
-if _env_file.exists():
+# NAVIANCE_TEST_BACKEND=embedded (bin/test) means "a machine with nothing configured": a local
+# .env must not bring DATABASE_URL or REDIS_URL back.
+if _env_file.exists() and env.str("NAVIANCE_TEST_BACKEND", default="") != "embedded":
     env.read_env(str(_env_file))
 
 DEBUG = env.bool("DEBUG", default=False)

@@ -1,11 +1,40 @@
-"""Test settings: the production settings, with fast password hashing and plain static files."""
+"""Test settings: the production settings, with fast password hashing and plain static files.
+
+With NAVIANCE_TEST_BACKEND=embedded (bin/test, README "The two commands") the run is on SQLite and
+the embedded filesystem broker whatever the environment says: DATABASE_URL, REDIS_URL,
+CELERY_BROKER_URL and CACHE_URL are removed before the settings are read (Celery reads
+CELERY_BROKER_URL from the environment itself, and the workers and commands the tests start
+inherit this environment), and anything else is refused at start-up instead of used silently.
+"""
 
 import os
 
 os.environ.setdefault("NAVIANCE_DEV", "1")
+EMBEDDED = os.environ.get("NAVIANCE_TEST_BACKEND") == "embedded"
+if EMBEDDED:
+    for _name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_URL"):
+        os.environ.pop(_name, None)
 
 from .settings import *  # noqa: E402,F403
-from .settings import STATIC_ROOT, STORAGES  # noqa: E402
+from .settings import CACHES, CELERY_BROKER_URL, DATABASES, STATIC_ROOT, STORAGES  # noqa: E402
+
+if EMBEDDED:
+    _found = {
+        "database": DATABASES["default"]["ENGINE"],
+        "broker": CELERY_BROKER_URL,
+        "cache": CACHES["default"]["BACKEND"],
+    }
+    if (
+        _found["database"] != "django.db.backends.sqlite3"
+        or not CELERY_BROKER_URL.startswith("filesystem://")
+        or _found["cache"] != "django.core.cache.backends.locmem.LocMemCache"
+    ):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"NAVIANCE_TEST_BACKEND=embedded but the settings chose {_found}: "
+            "SQLite, the filesystem broker and the local-memory cache were expected."
+        )
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 

@@ -19,6 +19,7 @@ def pytest_report_header(config):
     return [
         f"database: {db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or db.get('NAME')})",
         f"broker: {broker}; redis: {os.environ.get('REDIS_URL') or 'absent'}",
+        f"NAVIANCE_TEST_BACKEND: {os.environ.get('NAVIANCE_TEST_BACKEND') or 'auto'}",
     ]
 
 

@@ -1,0 +1,326 @@
+"""bin/demo-check: the README's ``./bin/demo`` from a fresh clone, checked end to end over HTTP.
+
+Clones this repository (its committed HEAD) into a temporary directory, starts ``bin/demo`` there
+on the embedded defaults (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, CACHE_URL, NAVIANCE_VAR_DIR
+removed from its environment; the virtualenv reused through NAVIANCE_VENV; free ports through
+PORT / SIM_PORT), waits for the portal, signs in as the demo admin with a real login POST (CSRF
+token and cookie), checks that the setup page shows Maple Valley connected to the simulated
+Clever district with its schools matched, stops the demo as Ctrl-C would and checks that no
+process it started (gunicorn, Celery worker and beat, simulator) is left. Fails after
+NAVIANCE_DEMO_CHECK_TIMEOUT seconds (default 240). Prints each check; exit 0 only if all passed.
+"""
+
+from __future__ import annotations
+
+import html
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = float(os.environ.get("NAVIANCE_DEMO_CHECK_TIMEOUT") or 240)
+ADMIN = ("demo-admin", "demo-password-2026")  # README, "The two commands"
+DISTRICT = "Maple Valley Unified"
+# What would point the demo away from its embedded defaults.
+SCRUB = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "NAVIANCE_VAR_DIR",
+    "NAVIANCE_TEST_BACKEND",
+    "DJANGO_SETTINGS_MODULE",
+    "PORT",
+    "SIM_PORT",
+)
+
+
+class Failed(Exception):
+    pass
+
+
+class Check:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.deadline = self.started + TIMEOUT
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def say(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {text}", flush=True)
+
+    def ok(self, text: str) -> None:
+        self.say("ok   " + text)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"({path} unreadable)"
+
+
+def processes_of(session: int, clone: Path) -> dict[int, str]:
+    """Processes in the demo's session, or running in the clone (in case one left the session)."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            state, sid = fields[0], int(fields[3])
+            if state == "Z":
+                continue
+            try:
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                cwd = ""
+            if sid == session or cwd == str(clone) or cwd.startswith(f"{clone}/"):
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found[pid] = cmd.strip()
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def wait_up(check: Check, demo: subprocess.Popen, url: str, log: Path, limit: float) -> dict:
+    end = time.monotonic() + min(limit, check.left())
+    last = ""
+    while time.monotonic() < end:
+        if demo.poll() is not None:
+            raise Failed(f"bin/demo exited ({demo.returncode}) before {url} answered:\n{tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=3) as r:  # noqa: S310 - loopback http
+                return json.loads(r.read())
+        except (OSError, ValueError) as exc:
+            last = str(exc)
+        time.sleep(1)
+    raise Failed(f"{url} did not answer in time ({last}):\n{tail(log)}")
+
+
+def sign_in_and_look(check: Check, base: str) -> None:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def get(path: str, data: dict | None = None) -> tuple[str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(  # noqa: S310 - http on loopback, built here
+            base + path, data=body, headers={"Referer": base + path}
+        )
+        with opener.open(req, timeout=max(1.0, min(20.0, check.left()))) as r:
+            return r.geturl(), r.read().decode(errors="replace")
+
+    _, page = get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if not token or not any(c.name == "csrftoken" for c in jar):
+        raise Failed("the sign-in page has no CSRF token or cookie")
+    check.ok("GET /accounts/login/: sign-in form with a CSRF token and csrftoken cookie")
+    where, page = get(
+        "/accounts/login/",
+        {
+            "csrfmiddlewaretoken": token.group(1),
+            "username": ADMIN[0],
+            "password": ADMIN[1],
+            "next": "",
+        },
+    )
+    path = urllib.parse.urlparse(where).path
+    if path.startswith("/accounts/login") or not any(c.name == "sessionid" for c in jar):
+        raise Failed(f"signing in as {ADMIN[0]} did not work (landed on {path})")
+    if DISTRICT not in page:
+        raise Failed(f"after signing in, {path} does not name {DISTRICT}")
+    check.ok(f"POST /accounts/login/ as {ADMIN[0]}: session cookie, landed on {path} ({DISTRICT})")
+
+    _, page = get("/integrations/students/setup/")
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    status = re.search(r"Status (\S+)", text)
+    clever = re.search(r"Clever district (.+?) \((\w+)\)", text)
+    matched = re.search(r"(\d+) of (\d+) Naviance schools? matched to (\d+) Clever schools?", text)
+    if not status or status.group(1) != "Connected":
+        raise Failed(f"setup page: Clever connection is not 'Connected' ({status and status[1]})")
+    if not clever:
+        raise Failed("setup page: no Clever district shown")
+    if not matched or int(matched.group(1)) < 1:
+        raise Failed(f"setup page: no school matched ({matched and matched.group(0)})")
+    check.ok(
+        "GET /integrations/students/setup/: Connected to Clever district "
+        f"{clever.group(1)} ({clever.group(2)}); {matched.group(0)}"
+    )
+
+
+def ctrl_c(demo: subprocess.Popen) -> None:
+    """What Ctrl-C in its terminal does: SIGINT to bin/demo's process group (its own session)."""
+    try:
+        os.killpg(demo.pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
+
+
+def stop(check: Check, demo: subprocess.Popen, clone: Path, ports: tuple[int, ...]) -> None:
+    """Ctrl-C to bin/demo (its trap stops everything), then nothing of it may remain."""
+    if demo.poll() is None:
+        ctrl_c(demo)
+        try:
+            demo.wait(timeout=max(5.0, min(60.0, check.left())))
+        except subprocess.TimeoutExpired:
+            raise Failed("bin/demo did not stop within 60 s of Ctrl-C (SIGINT)") from None
+    check.ok(f"Ctrl-C: bin/demo stopped (exit {demo.returncode})")
+    end = time.monotonic() + 15
+    left = processes_of(demo.pid, clone)
+    while left and time.monotonic() < end:
+        time.sleep(0.5)
+        left = processes_of(demo.pid, clone)
+    if left:
+        raise Failed(
+            "processes left running after the demo stopped:\n"
+            + "\n".join(f"  {pid} {cmd}" for pid, cmd in left.items())
+        )
+    busy = [p for p in ports if listening(p)]
+    if busy:
+        raise Failed(f"ports still listening after the demo stopped: {busy}")
+    check.ok(
+        "no process left (gunicorn, celery worker, beat, simulator) and ports "
+        f"{', '.join(map(str, ports))} closed"
+    )
+
+
+def kill_leftovers(demo: subprocess.Popen, clone: Path) -> None:
+    """Last resort on failure: what this check started, by pid, nothing else."""
+    if demo.poll() is None:
+        ctrl_c(demo)
+        try:
+            demo.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    for pid in processes_of(demo.pid, clone):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        demo.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def give_up(signum, _frame):
+    if signum == signal.SIGALRM:
+        raise Failed(f"timed out: more than {TIMEOUT:.0f} s (NAVIANCE_DEMO_CHECK_TIMEOUT)")
+    raise Failed(f"stopped by signal {signum}")
+
+
+def main() -> int:
+    check = Check()
+    # The bound holds wherever the check is waiting; the demo is still stopped after it.
+    signal.signal(signal.SIGALRM, give_up)
+    signal.signal(signal.SIGTERM, give_up)
+    signal.alarm(max(1, int(TIMEOUT)))
+    venv = os.environ.get("NAVIANCE_VENV") or str(ROOT / ".venv")
+    work = Path(tempfile.mkdtemp(prefix="naviance-demo-check-"))
+    clone = work / "naviance-sync"
+    log = work / "demo.log"
+    demo: subprocess.Popen | None = None
+    passed = False
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        subprocess.run(
+            ["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=check.left()
+        )
+        check.ok(
+            f"fresh clone of {ROOT} at {head} in {clone}"
+            + (" (uncommitted changes of the source are not in it)" if dirty else "")
+        )
+        port, sim_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if k not in SCRUB}
+        removed = sorted(k for k in SCRUB if k in os.environ)
+        env.update(NAVIANCE_VENV=venv, PORT=str(port), SIM_PORT=str(sim_port))
+        check.say(
+            f"starting {clone}/bin/demo (PORT={port} SIM_PORT={sim_port} NAVIANCE_VENV={venv}"
+            + (f"; removed from its environment: {', '.join(removed)}" if removed else "")
+            + f"); log: {log}"
+        )
+        with open(log, "wb") as out:
+            demo = subprocess.Popen(
+                [str(clone / "bin" / "demo")],
+                cwd=clone,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        base = f"http://127.0.0.1:{port}"
+        health = wait_up(check, demo, f"{base}/healthz", log, limit=180)
+        if health.get("status") != "ok":
+            raise Failed(f"/healthz: {health}")
+        check.ok(f"portal up: GET /healthz {health}")
+        sim = wait_up(check, demo, f"http://127.0.0.1:{sim_port}/_sim/health", log, limit=10)
+        check.ok(f"simulated Clever up: GET :{sim_port}/_sim/health {sim}")
+        sqlite = clone / "var" / "naviance.sqlite3"
+        broker = clone / "var" / "broker"
+        if not sqlite.exists() or not broker.is_dir():
+            raise Failed(f"embedded defaults not in use: {sqlite} or {broker} missing")
+        check.ok("embedded defaults: var/naviance.sqlite3 and the filesystem broker var/broker/")
+        sign_in_and_look(check, base)
+        stop(check, demo, clone, (port, sim_port))
+        passed = True
+    except (Failed, subprocess.SubprocessError, OSError) as exc:
+        check.say(f"FAIL {exc}")
+        if log.exists():
+            print(f"--- last lines of {log} ---\n{tail(log)}", flush=True)
+    finally:
+        signal.alarm(0)
+        if demo is not None and not passed:
+            kill_leftovers(demo, clone)
+        if passed:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"(kept {work} for inspection)", flush=True)
+    took = time.monotonic() - check.started
+    if passed and took > TIMEOUT:
+        check.say(f"FAIL took {took:.0f} s, more than the {TIMEOUT:.0f} s allowed")
+        passed = False
+    print(f"== demo check {'passed' if passed else 'FAILED'} in {took:.0f} s", flush=True)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
