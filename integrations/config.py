@@ -717,6 +717,41 @@ def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, st
     return codes
 
 
+# A Clever value longer than this cannot be stored as a code definition (the column's size).
+CLEVER_VALUE_MAX = 200
+LOCAL_CODE_MAX = 60
+
+
+def clever_value_label(value: str) -> str:
+    """How a Clever value is named in messages: quoted, shortened, "(blank)" when empty."""
+    if value == "":
+        return "(blank)"
+    shown = value if len(value) <= 40 else f"{value[:40]}…"
+    return f"“{shown}”"
+
+
+class CodesError(ConfigError):
+    """Define Codes could not be saved; ``value_errors`` maps (local field, Clever value) to a
+    message naming both."""
+
+    def __init__(
+        self,
+        *,
+        value_errors: Mapping[tuple[str, str], str],
+        field_errors: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = [*(field_errors or {}).values(), *value_errors.values()]
+        super().__init__(
+            "Some codes need your attention: " + " ".join(problems),
+            errors={
+                **(field_errors or {}),
+                **{f"{name}:{value}": message for (name, value), message in value_errors.items()},
+            },
+        )
+        self.value_errors = dict(value_errors)
+        self.field_errors = dict(field_errors or {})
+
+
 def codes_save(
     *,
     district: District,
@@ -725,27 +760,51 @@ def codes_save(
     codes: Mapping[str, Mapping[str, str]],
     allowed: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
-    """Save Define Codes: for each coded field, Clever value -> local code ("" = not mapped)."""
+    """Save Define Codes: for each coded field, Clever value -> local code ("" = not mapped).
+
+    Every value Clever may send is a row, the empty value too (Clever's grade enum has ``""``).
+    A value too long to store that is left without a code is simply not stored (no code is what
+    the sync does for a value without a row). Every error names the field and the value.
+    """
     check_data_type(data_type)
-    coded = {f.name for f in local_fields_for(data_type) if f.coded}
-    errors: dict[str, str] = {}
+    fields_by_name = {f.name: f for f in local_fields_for(data_type) if f.coded}
+    field_errors: dict[str, str] = {}
+    value_errors: dict[tuple[str, str], str] = {}
+    to_store: dict[str, dict[str, str]] = {}
     for local_field, values in codes.items():
-        if local_field not in coded:
-            errors[local_field] = f"{local_field} is not a coded field."
+        f = fields_by_name.get(local_field)
+        if f is None:
+            field_errors[local_field] = f"“{str(local_field)[:60]}” is not a coded field."
             continue
         ok = set(allowed[local_field]) if allowed and local_field in allowed else None
+        store = to_store.setdefault(local_field, {})
         for clever_value, local_code in values.items():
-            if not clever_value or len(clever_value) > 200:
-                errors[local_field] = "A Clever value is empty or too long."
-            elif local_code and ok is not None and local_code not in ok:
-                errors[local_field] = f"“{local_code[:20]}” is not a code for {local_field}."
-            elif len(local_code) > 60:
-                errors[local_field] = "A local code is longer than 60 characters."
-    if errors:
-        raise ConfigError("Some codes need your attention.", errors=errors)
+            clever_value = "" if clever_value is None else str(clever_value)
+            local_code = "" if local_code is None else str(local_code).strip()
+            where = f"{f.label} {clever_value_label(clever_value)}"
+            if local_code and ok is not None and local_code not in ok:
+                value_errors[(local_field, clever_value)] = (
+                    f"{where}: “{local_code[:20]}” is not a {f.label.lower()} code; choose a "
+                    "code from the list or leave it blank."
+                )
+            elif len(local_code) > LOCAL_CODE_MAX:
+                value_errors[(local_field, clever_value)] = (
+                    f"{where}: the code is longer than {LOCAL_CODE_MAX} characters; choose a "
+                    "code from the list or leave it blank."
+                )
+            elif len(clever_value) > CLEVER_VALUE_MAX:
+                if local_code:
+                    value_errors[(local_field, clever_value)] = (
+                        f"{where}: a Clever value longer than {CLEVER_VALUE_MAX} characters "
+                        f"({len(clever_value)}) cannot be given a code; leave it blank."
+                    )
+            else:
+                store[clever_value] = local_code
+    if field_errors or value_errors:
+        raise CodesError(value_errors=value_errors, field_errors=field_errors)
     before = saved_codes(district=district, data_type=data_type)
     with transaction.atomic():
-        for local_field, values in codes.items():
+        for local_field, values in to_store.items():
             existing = {
                 r.clever_value: r
                 for r in for_district(CodeDefinition, district).filter(
@@ -770,9 +829,16 @@ def codes_save(
                 actor=actor,
                 action=f"clever.{data_type}.codes.saved",
                 obj=district,
-                before={f"{local_field}:{v}": c for v, c in before.get(local_field, {}).items()},
-                after={f"{local_field}:{v}": c for v, c in values.items()},
+                before={
+                    _audit_key(local_field, v): c for v, c in before.get(local_field, {}).items()
+                },
+                after={_audit_key(local_field, v): c for v, c in values.items()},
             )
+
+
+def _audit_key(local_field: str, clever_value: str) -> str:
+    """``class_year:9`` (the audit field column holds 80 characters)."""
+    return f"{local_field}:{clever_value}"[:80]
 
 
 # --- sync settings ------------------------------------------------------------------------------

@@ -402,6 +402,10 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
                 codes=form.codes(),
                 allowed={s["field"].name: [c for c, _ in s["choices"]] for s in sections},
             )
+        except config.CodesError as exc:
+            for message in exc.field_errors.values():
+                form.add_error(None, message)
+            form.add_code_errors(exc.value_errors)
         except config.ConfigError as exc:
             form.add_service_errors({None: " ".join([exc.message, *exc.errors.values()])})
         else:

@@ -310,7 +310,7 @@ def _code(field: str, value: Any, codes: Any) -> Any:
     A value the admin left without a code (Ungraded, Other) leaves the field blank rather than
     rejecting the student: Define Codes offers no code for it.
     """
-    if value is None or value == "":
+    if value is None or (value == "" and not codes.get("")):  # a blank grade may have a code
         return None if field in INT_FIELDS else ""
     key = value if isinstance(value, str) else None
     if key is None:

@@ -308,7 +308,12 @@ def test_codes_refuse_a_forged_code(admin_client, set_up):
         district=set_up, data_type="students", mapping=sf.suggest_mapping(["roles.student.grade"])
     )
     response = admin_client.post(url("codes", data_type="students"), {"code_grade_0": "NINE"})
-    assert "Select a valid choice" in response.content.decode()
+    first = response.context["sections"][0]["rows"][0][0]
+    label = config.clever_value_label(first)
+    assert (
+        f"Grade {label}: “NINE” is not a grade code"
+        in response.context["form"].errors["code_grade_0"][0]
+    )
     assert not CodeDefinition.objects.exists()
 
 
