@@ -8,13 +8,16 @@ old -> new) through :mod:`naviance_sync.audit`. Reads are scoped through
 Stored mapping values are dotted Clever paths, ``""`` for Do Not Import, or
 :data:`students.fields.CLASS_YEAR_FROM_GRADE`; :func:`integration_config` resolves the last one
 to the grade's Clever path, so the engine only ever sees paths (and the class year comes from the
-grade codes the admin defined for ``class_year``).
+grade codes the admin defined for ``class_year``). Those class-year codes are stored relative to
+the school year and read back as the current school year's class years (``saved_codes``,
+``integration_config``), so a student's class year survives Clever's grade rollover.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -88,7 +91,8 @@ class IntegrationConfig:
     Names match the engine's ``SyncConfig`` so it can be built field by field. ``mapping`` is
     resolved (paths only); ``mapping_choices`` is what the admin chose (may hold
     CLASS_YEAR_FROM_GRADE). ``codes`` holds only values with a local code, so a value left
-    unmapped reaches the engine as "no code: add it in Define Codes".
+    unmapped reaches the engine as "no code: add it in Define Codes"; class years in it are
+    those of the school year the district is in when the configuration is read.
     """
 
     district_id: int
@@ -170,14 +174,13 @@ def integration_config(*, district: District, data_type: str) -> IntegrationConf
         .filter(data_type=data_type)
         .values_list("local_field", "clever_field")
     )
-    codes: dict[str, dict[str, str]] = {}
-    for local_field, clever_value, local_code in (
-        for_district(CodeDefinition, district)
-        .filter(data_type=data_type)
-        .values_list("local_field", "clever_value", "local_code")
-    ):
-        if local_code:
-            codes.setdefault(local_field, {})[clever_value] = local_code
+    # Relative class years become this school year's class years here, at load: the engine
+    # and the student spec only ever see years.
+    codes = {
+        local_field: {value: code for value, code in values.items() if code}
+        for local_field, values in saved_codes(district=district, data_type=data_type).items()
+    }
+    codes = {local_field: values for local_field, values in codes.items() if values}
     matches = for_district(SchoolMatch, district).filter(clever_school__isnull=False)
     school_matches = dict(matches.values_list("clever_school__clever_id", "school_id"))
     locked = frozenset(matches.filter(locked_at__isnull=False).values_list("school_id", flat=True))
@@ -693,6 +696,7 @@ def school_year_end(today: dt.date) -> int:
 
 
 def district_school_year_end(district: District) -> int:
+    """The school year the district is in today, by the district's own calendar date."""
     return school_year_end(timezone.localdate(timezone=district.tz))
 
 
@@ -706,7 +710,67 @@ def coded_field_paths(choices: Mapping[str, str], *, data_type: str) -> dict[str
     return out
 
 
-def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
+# A Clever value longer than this cannot be stored as a code definition (the column's size).
+CLEVER_VALUE_MAX = 200
+LOCAL_CODE_MAX = 60
+# Class-year codes of a class year based on grade are stored relative to the school year: "+3"
+# is "the students in this grade graduate 3 years after the current school year ends", so grade
+# 9 is the class of 2030 in 2026-27 and (promoted to grade 10 by Clever) still 2030 in 2027-28.
+RELATIVE_CODE_FIELDS = frozenset({"class_year"})
+_RELATIVE_CODE = re.compile(r"[+-]\d{1,3}")
+_YEAR_CODE = re.compile(r"\d{4}")
+
+
+def class_year_code_stored(code: str, *, school_year_end: int) -> str:
+    """A class year chosen in the school year ending ``school_year_end`` ("2030"), as stored:
+    years after the end of that school year ("+3"). Blank and non-years are left as they are
+    (pure)."""
+    code = (code or "").strip()
+    if _YEAR_CODE.fullmatch(code):
+        return f"{int(code) - school_year_end:+d}"
+    return code
+
+
+def class_year_code_for_year(stored: str, *, school_year_end: int) -> str:
+    """A stored class-year code as the class year it is in the school year ending
+    ``school_year_end`` ("+3" -> "2030" in 2026-27, "2031" in 2027-28). Absolute codes (class
+    year mapped to a Clever field that already holds years) are returned unchanged (pure)."""
+    if _RELATIVE_CODE.fullmatch(stored or ""):
+        return str(school_year_end + int(stored))
+    return stored
+
+
+def codes_for_year(
+    codes: Mapping[str, Mapping[str, str]], *, school_year_end: int
+) -> dict[str, dict[str, str]]:
+    """Stored codes with relative class years turned into this school year's class years (pure)."""
+    return {
+        local_field: (
+            {
+                v: class_year_code_for_year(c, school_year_end=school_year_end)
+                for v, c in values.items()
+            }
+            if local_field in RELATIVE_CODE_FIELDS
+            else dict(values)
+        )
+        for local_field, values in codes.items()
+    }
+
+
+def class_year_is_relative(choices: Mapping[str, str]) -> bool:
+    """Class year codes are relative when the class year comes from the grade (pure)."""
+    return choices.get("class_year") in (CLASS_YEAR_FROM_GRADE, student_fields.GRADE_PATH)
+
+
+def clever_value_label(value: str) -> str:
+    """How a Clever value is named in messages: quoted, shortened, "(blank)" when empty."""
+    if value == "":
+        return "(blank)"
+    shown = value if len(value) <= 40 else f"{value[:40]}…"
+    return f"“{shown}”"
+
+
+def _stored_codes(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
     codes: dict[str, dict[str, str]] = {}
     for local_field, clever_value, local_code in (
         for_district(CodeDefinition, district)
@@ -717,17 +781,12 @@ def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, st
     return codes
 
 
-# A Clever value longer than this cannot be stored as a code definition (the column's size).
-CLEVER_VALUE_MAX = 200
-LOCAL_CODE_MAX = 60
-
-
-def clever_value_label(value: str) -> str:
-    """How a Clever value is named in messages: quoted, shortened, "(blank)" when empty."""
-    if value == "":
-        return "(blank)"
-    shown = value if len(value) <= 40 else f"{value[:40]}…"
-    return f"“{shown}”"
+def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
+    """The saved codes as the admin sees them: class years for the current school year."""
+    return codes_for_year(
+        _stored_codes(district=district, data_type=data_type),
+        school_year_end=district_school_year_end(district),
+    )
 
 
 class CodesError(ConfigError):
@@ -763,11 +822,17 @@ def codes_save(
     """Save Define Codes: for each coded field, Clever value -> local code ("" = not mapped).
 
     Every value Clever may send is a row, the empty value too (Clever's grade enum has ``""``).
-    A value too long to store that is left without a code is simply not stored (no code is what
+    Class years are given as this school year's class years ("2030") and, when the class year
+    comes from the grade, stored relative to the school year (see ``RELATIVE_CODE_FIELDS``). A
+    value too long to store that is left without a code is simply not stored (no code is what
     the sync does for a value without a row). Every error names the field and the value.
     """
     check_data_type(data_type)
     fields_by_name = {f.name: f for f in local_fields_for(data_type) if f.coded}
+    year_end = district_school_year_end(district)
+    relative = class_year_is_relative(
+        mapping_choices_or_suggested(district=district, data_type=data_type, available=())[0]
+    )
     field_errors: dict[str, str] = {}
     value_errors: dict[tuple[str, str], str] = {}
     to_store: dict[str, dict[str, str]] = {}
@@ -798,6 +863,16 @@ def codes_save(
                         f"{where}: a Clever value longer than {CLEVER_VALUE_MAX} characters "
                         f"({len(clever_value)}) cannot be given a code; leave it blank."
                     )
+            elif local_field in RELATIVE_CODE_FIELDS and relative:
+                if local_code and not _YEAR_CODE.fullmatch(local_code):
+                    value_errors[(local_field, clever_value)] = (
+                        f"{where}: “{local_code[:20]}” is not a class year; choose a year or "
+                        "leave it blank."
+                    )
+                else:
+                    store[clever_value] = class_year_code_stored(
+                        local_code, school_year_end=year_end
+                    )
             else:
                 store[clever_value] = local_code
     if field_errors or value_errors:
@@ -824,6 +899,8 @@ def codes_save(
                 elif row.local_code != local_code:
                     row.local_code = local_code
                     row.save(update_fields=["local_code"])
+            # The trail shows class years as the admin chose them (not the stored offsets).
+            shown = codes_for_year({local_field: values}, school_year_end=year_end)[local_field]
             audit_changes(
                 district=district,
                 actor=actor,
@@ -832,7 +909,7 @@ def codes_save(
                 before={
                     _audit_key(local_field, v): c for v, c in before.get(local_field, {}).items()
                 },
-                after={_audit_key(local_field, v): c for v, c in values.items()},
+                after={_audit_key(local_field, v): c for v, c in shown.items()},
             )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from integrations import config
@@ -206,7 +206,9 @@ def test_long_and_non_latin_values_save_and_a_value_too_long_to_store_stays_with
     ) == {"2030", "2031"}
 
 
-def test_clever_setup_accepts_a_blank_grade(district, clever_simulator, clever_ids, local_schools):
+def test_clever_setup_accepts_a_blank_grade_and_names_field_and_value_when_it_cannot_save(
+    district, clever_simulator, clever_ids, local_schools
+):
     give_every_grade(clever_simulator)
     district_id, token, _ = clever_ids
     options = dict(
@@ -220,3 +222,11 @@ def test_clever_setup_accepts_a_blank_grade(district, clever_simulator, clever_i
     call_command("clever_setup", **options)
     grades = config.saved_codes(district=district, data_type="students")["grade"]
     assert grades[""] == "" and grades["Ungraded"] == "UG"
+
+    # A saved code that is not a class year (written before validation existed) is named.
+    CodeDefinition.objects.filter(
+        district=district, local_field="class_year", clever_value="9"
+    ).update(local_code="ninth")
+    with pytest.raises(CommandError) as info:
+        call_command("clever_setup", **options)
+    assert "Class year “9”: “ninth” is not a class year" in str(info.value)
