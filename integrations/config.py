@@ -53,7 +53,8 @@ logger = logging.getLogger("integrations.config")
 DATA_TYPES = (DataType.STUDENTS.value, DataType.STAFF.value)
 # The Clever roles whose records feed each data type (their fields fill Match Fields).
 CLEVER_ROLES: dict[str, tuple[str, ...]] = {"students": ("student",), "staff": ("teacher", "staff")}
-FIELD_SAMPLE_SIZE = 500
+# Page size of the full passes that list a district's fields and values (Clever's maximum).
+SCAN_PAGE_SIZE = 10000
 CACHE_SECONDS = 15 * 60
 
 
@@ -432,12 +433,12 @@ def previous_integration_save(
     )
 
 
-# --- what the district's Clever data holds (sampled; cached) --------------------------------------
+# --- what the district's Clever data holds (one full pass; cached) ----------------------------------
 
 
 @dataclass(frozen=True)
 class CleverSample:
-    """Field paths seen in a sample of the district's records, and values found for code paths."""
+    """Every field path found in the district's records (``records``: how many were read)."""
 
     fields: tuple[str, ...]
     records: int
@@ -464,10 +465,13 @@ def _client(district: District, *, page_size: int):
 def available_clever_fields(
     *, district: District, data_type: str, refresh: bool = False
 ) -> CleverSample:
-    """The Clever field paths the district actually sends (first page of records, ``ext`` too).
+    """The Clever field paths the district actually sends, ``ext`` fields included.
 
-    Cached for a while: the Match Fields page is opened many times while an admin configures.
-    A Clever error is returned (not raised) so the page still shows the saved mapping.
+    One full pass over every page of the data type's users: an extension field (a GPA) that only
+    some later records carry must still be offered. Only the paths are kept, never the records,
+    so memory stays bounded by the number of distinct fields. Cached for a while (the Match Fields
+    page is opened many times while an admin configures; reconnecting or a reset forgets it). A
+    Clever error is returned (not raised) so the page still shows the saved mapping.
     """
     from .clever import CleverError, flatten_fields
     from .crypto import TokenDecryptError
@@ -481,14 +485,14 @@ def available_clever_fields(
     found: dict[str, None] = {}
     records = 0
     try:
-        with _client(district, page_size=FIELD_SAMPLE_SIZE) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:
                         records += 1
                         for path in flatten_fields(user.raw, role):
                             found.setdefault(path, None)
-                    break  # the first page is the sample
+                    page = user = None  # let the page go before the next one is fetched
     except (CleverError, TokenDecryptError, ConfigError) as exc:
         return CleverSample(fields=(), records=0, error=_message(exc))
     sample = CleverSample(fields=tuple(sorted(found)), records=records)
@@ -515,7 +519,7 @@ def clever_values(
         return {p: cached[p] for p in paths}, ""
     values: dict[str, dict[str, None]] = {p: {} for p in missing}
     try:
-        with _client(district, page_size=10000) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:
