@@ -349,21 +349,12 @@ def connection_connect(
 def clever_schools_snapshot(*, district: District, schools: Iterable[Any]) -> list[CleverSchool]:
     """Store the schools Clever shares (refreshing names and ids); drop those Clever no longer
     shares unless a locked match still points at them (a locked match never loses its school)."""
+    from .schools import clever_school_values
+
     seen: list[CleverSchool] = []
     for school in schools:
         row, _ = CleverSchool.objects.update_or_create(
-            district=district,
-            clever_id=school.id,
-            defaults={
-                "name": (school.name or school.id)[:200],
-                "nces_id": (school.nces_id or "")[:20],
-                "state_id": (school.state_id or "")[:40],
-                "sis_id": (school.sis_id or "")[:100],
-                "school_number": (school.school_number or "")[:100],
-                "low_grade": (school.low_grade or "")[:40],
-                "high_grade": (school.high_grade or "")[:40],
-                "raw": school.raw if isinstance(school.raw, dict) else {},
-            },
+            district=district, clever_id=school.id, defaults=clever_school_values(school)
         )
         seen.append(row)
     stale = (

@@ -171,7 +171,8 @@ class SchoolMatchForm(AccessibleForm):
 
 def _school_label(clever_school) -> str:
     extra = f" (NCES {clever_school.nces_id})" if clever_school.nces_id else ""
-    return f"{clever_school.name}{extra}"
+    new = " — new in Clever since setup" if clever_school.new_since_setup else ""
+    return f"{clever_school.name}{extra}{new}"
 
 
 class FieldMappingForm(AccessibleForm):

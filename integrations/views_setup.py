@@ -215,6 +215,7 @@ def school_matches(request: HttpRequest) -> HttpResponse:
         )
         return redirect("integrations:setup")
     rows = school_match_rows(district=district)
+    matched_clever = {r.match.clever_school_id for r in rows if r.is_matched}
     form = SchoolMatchForm(
         request.POST if request.method == "POST" else None, rows=rows, clever_schools=clever_schools
     )
@@ -246,6 +247,7 @@ def school_matches(request: HttpRequest) -> HttpResponse:
             "rows": form.bound_rows(),
             "clever_count": len(clever_schools),
             "match_counts": school_match_summary(district=district),
+            "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever],
         },
     )
 
