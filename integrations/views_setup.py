@@ -247,7 +247,10 @@ def school_matches(request: HttpRequest) -> HttpResponse:
             "rows": form.bound_rows(),
             "clever_count": len(clever_schools),
             "match_counts": school_match_summary(district=district),
-            "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever],
+            # Once schools are matched (or Clever added one since): the Clever schools left over.
+            "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever]
+            if matched_clever or any(c.new_since_setup for c in clever_schools)
+            else [],
         },
     )
 
