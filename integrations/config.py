@@ -8,13 +8,16 @@ old -> new) through :mod:`naviance_sync.audit`. Reads are scoped through
 Stored mapping values are dotted Clever paths, ``""`` for Do Not Import, or
 :data:`students.fields.CLASS_YEAR_FROM_GRADE`; :func:`integration_config` resolves the last one
 to the grade's Clever path, so the engine only ever sees paths (and the class year comes from the
-grade codes the admin defined for ``class_year``).
+grade codes the admin defined for ``class_year``). Those class-year codes are stored relative to
+the school year and read back as the current school year's class years (``saved_codes``,
+``integration_config``), so a student's class year survives Clever's grade rollover.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -51,7 +54,8 @@ logger = logging.getLogger("integrations.config")
 DATA_TYPES = (DataType.STUDENTS.value, DataType.STAFF.value)
 # The Clever roles whose records feed each data type (their fields fill Match Fields).
 CLEVER_ROLES: dict[str, tuple[str, ...]] = {"students": ("student",), "staff": ("teacher", "staff")}
-FIELD_SAMPLE_SIZE = 500
+# Page size of the full passes that list a district's fields and values (Clever's maximum).
+SCAN_PAGE_SIZE = 10000
 CACHE_SECONDS = 15 * 60
 
 
@@ -89,7 +93,8 @@ class IntegrationConfig:
     Names match the engine's ``SyncConfig`` so it can be built field by field. ``mapping`` is
     resolved (paths only); ``mapping_choices`` is what the admin chose (may hold
     CLASS_YEAR_FROM_GRADE). ``codes`` holds only values with a local code, so a value left
-    unmapped reaches the engine as "no code: add it in Define Codes".
+    unmapped reaches the engine as "no code: add it in Define Codes"; class years in it are
+    those of the school year the district is in when the configuration is read.
     """
 
     district_id: int
@@ -171,14 +176,13 @@ def integration_config(*, district: District, data_type: str) -> IntegrationConf
         .filter(data_type=data_type)
         .values_list("local_field", "clever_field")
     )
-    codes: dict[str, dict[str, str]] = {}
-    for local_field, clever_value, local_code in (
-        for_district(CodeDefinition, district)
-        .filter(data_type=data_type)
-        .values_list("local_field", "clever_value", "local_code")
-    ):
-        if local_code:
-            codes.setdefault(local_field, {})[clever_value] = local_code
+    # Relative class years become this school year's class years here, at load: the engine
+    # and the student spec only ever see years.
+    codes = {
+        local_field: {value: code for value, code in values.items() if code}
+        for local_field, values in saved_codes(district=district, data_type=data_type).items()
+    }
+    codes = {local_field: values for local_field, values in codes.items() if values}
     matches = for_district(SchoolMatch, district).filter(clever_school__isnull=False)
     school_matches = dict(matches.values_list("clever_school__clever_id", "school_id"))
     locked = frozenset(matches.filter(locked_at__isnull=False).values_list("school_id", flat=True))
@@ -346,21 +350,12 @@ def connection_connect(
 def clever_schools_snapshot(*, district: District, schools: Iterable[Any]) -> list[CleverSchool]:
     """Store the schools Clever shares (refreshing names and ids); drop those Clever no longer
     shares unless a locked match still points at them (a locked match never loses its school)."""
+    from .schools import clever_school_values
+
     seen: list[CleverSchool] = []
     for school in schools:
         row, _ = CleverSchool.objects.update_or_create(
-            district=district,
-            clever_id=school.id,
-            defaults={
-                "name": (school.name or school.id)[:200],
-                "nces_id": (school.nces_id or "")[:20],
-                "state_id": (school.state_id or "")[:40],
-                "sis_id": (school.sis_id or "")[:100],
-                "school_number": (school.school_number or "")[:100],
-                "low_grade": (school.low_grade or "")[:40],
-                "high_grade": (school.high_grade or "")[:40],
-                "raw": school.raw if isinstance(school.raw, dict) else {},
-            },
+            district=district, clever_id=school.id, defaults=clever_school_values(school)
         )
         seen.append(row)
     stale = (
@@ -430,12 +425,12 @@ def previous_integration_save(
     )
 
 
-# --- what the district's Clever data holds (sampled; cached) --------------------------------------
+# --- what the district's Clever data holds (one full pass; cached) ----------------------------------
 
 
 @dataclass(frozen=True)
 class CleverSample:
-    """Field paths seen in a sample of the district's records, and values found for code paths."""
+    """Every field path found in the district's records (``records``: how many were read)."""
 
     fields: tuple[str, ...]
     records: int
@@ -462,10 +457,13 @@ def _client(district: District, *, page_size: int):
 def available_clever_fields(
     *, district: District, data_type: str, refresh: bool = False
 ) -> CleverSample:
-    """The Clever field paths the district actually sends (first page of records, ``ext`` too).
+    """The Clever field paths the district actually sends, ``ext`` fields included.
 
-    Cached for a while: the Match Fields page is opened many times while an admin configures.
-    A Clever error is returned (not raised) so the page still shows the saved mapping.
+    One full pass over every page of the data type's users: an extension field (a GPA) that only
+    some later records carry must still be offered. Only the paths are kept, never the records,
+    so memory stays bounded by the number of distinct fields. Cached for a while (the Match Fields
+    page is opened many times while an admin configures; reconnecting or a reset forgets it). A
+    Clever error is returned (not raised) so the page still shows the saved mapping.
     """
     from .clever import CleverError, flatten_fields
     from .crypto import TokenDecryptError
@@ -479,14 +477,14 @@ def available_clever_fields(
     found: dict[str, None] = {}
     records = 0
     try:
-        with _client(district, page_size=FIELD_SAMPLE_SIZE) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:
                         records += 1
                         for path in flatten_fields(user.raw, role):
                             found.setdefault(path, None)
-                    break  # the first page is the sample
+                    page = user = None  # let the page go before the next one is fetched
     except (CleverError, TokenDecryptError, ConfigError) as exc:
         return CleverSample(fields=(), records=0, error=_message(exc))
     sample = CleverSample(fields=tuple(sorted(found)), records=records)
@@ -513,7 +511,7 @@ def clever_values(
         return {p: cached[p] for p in paths}, ""
     values: dict[str, dict[str, None]] = {p: {} for p in missing}
     try:
-        with _client(district, page_size=10000) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:
@@ -694,6 +692,7 @@ def school_year_end(today: dt.date) -> int:
 
 
 def district_school_year_end(district: District) -> int:
+    """The school year the district is in today, by the district's own calendar date."""
     return school_year_end(timezone.localdate(timezone=district.tz))
 
 
@@ -707,7 +706,67 @@ def coded_field_paths(choices: Mapping[str, str], *, data_type: str) -> dict[str
     return out
 
 
-def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
+# A Clever value longer than this cannot be stored as a code definition (the column's size).
+CLEVER_VALUE_MAX = 200
+LOCAL_CODE_MAX = 60
+# Class-year codes of a class year based on grade are stored relative to the school year: "+3"
+# is "the students in this grade graduate 3 years after the current school year ends", so grade
+# 9 is the class of 2030 in 2026-27 and (promoted to grade 10 by Clever) still 2030 in 2027-28.
+RELATIVE_CODE_FIELDS = frozenset({"class_year"})
+_RELATIVE_CODE = re.compile(r"[+-]\d{1,3}")
+_YEAR_CODE = re.compile(r"\d{4}")
+
+
+def class_year_code_stored(code: str, *, school_year_end: int) -> str:
+    """A class year chosen in the school year ending ``school_year_end`` ("2030"), as stored:
+    years after the end of that school year ("+3"). Blank and non-years are left as they are
+    (pure)."""
+    code = (code or "").strip()
+    if _YEAR_CODE.fullmatch(code):
+        return f"{int(code) - school_year_end:+d}"
+    return code
+
+
+def class_year_code_for_year(stored: str, *, school_year_end: int) -> str:
+    """A stored class-year code as the class year it is in the school year ending
+    ``school_year_end`` ("+3" -> "2030" in 2026-27, "2031" in 2027-28). Absolute codes (class
+    year mapped to a Clever field that already holds years) are returned unchanged (pure)."""
+    if _RELATIVE_CODE.fullmatch(stored or ""):
+        return str(school_year_end + int(stored))
+    return stored
+
+
+def codes_for_year(
+    codes: Mapping[str, Mapping[str, str]], *, school_year_end: int
+) -> dict[str, dict[str, str]]:
+    """Stored codes with relative class years turned into this school year's class years (pure)."""
+    return {
+        local_field: (
+            {
+                v: class_year_code_for_year(c, school_year_end=school_year_end)
+                for v, c in values.items()
+            }
+            if local_field in RELATIVE_CODE_FIELDS
+            else dict(values)
+        )
+        for local_field, values in codes.items()
+    }
+
+
+def class_year_is_relative(choices: Mapping[str, str]) -> bool:
+    """Class year codes are relative when the class year comes from the grade (pure)."""
+    return choices.get("class_year") in (CLASS_YEAR_FROM_GRADE, student_fields.GRADE_PATH)
+
+
+def clever_value_label(value: str) -> str:
+    """How a Clever value is named in messages: quoted, shortened, "(blank)" when empty."""
+    if value == "":
+        return "(blank)"
+    shown = value if len(value) <= 40 else f"{value[:40]}…"
+    return f"“{shown}”"
+
+
+def _stored_codes(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
     codes: dict[str, dict[str, str]] = {}
     for local_field, clever_value, local_code in (
         for_district(CodeDefinition, district)
@@ -718,6 +777,36 @@ def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, st
     return codes
 
 
+def saved_codes(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
+    """The saved codes as the admin sees them: class years for the current school year."""
+    return codes_for_year(
+        _stored_codes(district=district, data_type=data_type),
+        school_year_end=district_school_year_end(district),
+    )
+
+
+class CodesError(ConfigError):
+    """Define Codes could not be saved; ``value_errors`` maps (local field, Clever value) to a
+    message naming both."""
+
+    def __init__(
+        self,
+        *,
+        value_errors: Mapping[tuple[str, str], str],
+        field_errors: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = [*(field_errors or {}).values(), *value_errors.values()]
+        super().__init__(
+            "Some codes need your attention: " + " ".join(problems),
+            errors={
+                **(field_errors or {}),
+                **{f"{name}:{value}": message for (name, value), message in value_errors.items()},
+            },
+        )
+        self.value_errors = dict(value_errors)
+        self.field_errors = dict(field_errors or {})
+
+
 def codes_save(
     *,
     district: District,
@@ -726,27 +815,67 @@ def codes_save(
     codes: Mapping[str, Mapping[str, str]],
     allowed: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
-    """Save Define Codes: for each coded field, Clever value -> local code ("" = not mapped)."""
+    """Save Define Codes: for each coded field, Clever value -> local code ("" = not mapped).
+
+    Every value Clever may send is a row, the empty value too (Clever's grade enum has ``""``).
+    Class years are given as this school year's class years ("2030") and, when the class year
+    comes from the grade, stored relative to the school year (see ``RELATIVE_CODE_FIELDS``). A
+    value too long to store that is left without a code is simply not stored (no code is what
+    the sync does for a value without a row). Every error names the field and the value.
+    """
     check_data_type(data_type)
-    coded = {f.name for f in local_fields_for(data_type) if f.coded}
-    errors: dict[str, str] = {}
+    fields_by_name = {f.name: f for f in local_fields_for(data_type) if f.coded}
+    year_end = district_school_year_end(district)
+    relative = class_year_is_relative(
+        mapping_choices_or_suggested(district=district, data_type=data_type, available=())[0]
+    )
+    field_errors: dict[str, str] = {}
+    value_errors: dict[tuple[str, str], str] = {}
+    to_store: dict[str, dict[str, str]] = {}
     for local_field, values in codes.items():
-        if local_field not in coded:
-            errors[local_field] = f"{local_field} is not a coded field."
+        f = fields_by_name.get(local_field)
+        if f is None:
+            field_errors[local_field] = f"“{str(local_field)[:60]}” is not a coded field."
             continue
         ok = set(allowed[local_field]) if allowed and local_field in allowed else None
+        store = to_store.setdefault(local_field, {})
         for clever_value, local_code in values.items():
-            if not clever_value or len(clever_value) > 200:
-                errors[local_field] = "A Clever value is empty or too long."
-            elif local_code and ok is not None and local_code not in ok:
-                errors[local_field] = f"“{local_code[:20]}” is not a code for {local_field}."
-            elif len(local_code) > 60:
-                errors[local_field] = "A local code is longer than 60 characters."
-    if errors:
-        raise ConfigError("Some codes need your attention.", errors=errors)
+            clever_value = "" if clever_value is None else str(clever_value)
+            local_code = "" if local_code is None else str(local_code).strip()
+            where = f"{f.label} {clever_value_label(clever_value)}"
+            if local_code and ok is not None and local_code not in ok:
+                value_errors[(local_field, clever_value)] = (
+                    f"{where}: “{local_code[:20]}” is not a {f.label.lower()} code; choose a "
+                    "code from the list or leave it blank."
+                )
+            elif len(local_code) > LOCAL_CODE_MAX:
+                value_errors[(local_field, clever_value)] = (
+                    f"{where}: the code is longer than {LOCAL_CODE_MAX} characters; choose a "
+                    "code from the list or leave it blank."
+                )
+            elif len(clever_value) > CLEVER_VALUE_MAX:
+                if local_code:
+                    value_errors[(local_field, clever_value)] = (
+                        f"{where}: a Clever value longer than {CLEVER_VALUE_MAX} characters "
+                        f"({len(clever_value)}) cannot be given a code; leave it blank."
+                    )
+            elif local_field in RELATIVE_CODE_FIELDS and relative:
+                if local_code and not _YEAR_CODE.fullmatch(local_code):
+                    value_errors[(local_field, clever_value)] = (
+                        f"{where}: “{local_code[:20]}” is not a class year; choose a year or "
+                        "leave it blank."
+                    )
+                else:
+                    store[clever_value] = class_year_code_stored(
+                        local_code, school_year_end=year_end
+                    )
+            else:
+                store[clever_value] = local_code
+    if field_errors or value_errors:
+        raise CodesError(value_errors=value_errors, field_errors=field_errors)
     before = saved_codes(district=district, data_type=data_type)
     with transaction.atomic():
-        for local_field, values in codes.items():
+        for local_field, values in to_store.items():
             existing = {
                 r.clever_value: r
                 for r in for_district(CodeDefinition, district).filter(
@@ -766,14 +895,23 @@ def codes_save(
                 elif row.local_code != local_code:
                     row.local_code = local_code
                     row.save(update_fields=["local_code"])
+            # The trail shows class years as the admin chose them (not the stored offsets).
+            shown = codes_for_year({local_field: values}, school_year_end=year_end)[local_field]
             audit_changes(
                 district=district,
                 actor=actor,
                 action=f"clever.{data_type}.codes.saved",
                 obj=district,
-                before={f"{local_field}:{v}": c for v, c in before.get(local_field, {}).items()},
-                after={f"{local_field}:{v}": c for v, c in values.items()},
+                before={
+                    _audit_key(local_field, v): c for v, c in before.get(local_field, {}).items()
+                },
+                after={_audit_key(local_field, v): c for v, c in shown.items()},
             )
+
+
+def _audit_key(local_field: str, clever_value: str) -> str:
+    """``class_year:9`` (the audit field column holds 80 characters)."""
+    return f"{local_field}:{clever_value}"[:80]
 
 
 # --- sync settings ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from students.fields import CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL, LocalField
 
-from .config import parse_recipients
+from .config import clever_value_label, parse_recipients
 from .models import CleverConnection, SyncSettings
 
 DO_NOT_IMPORT_LABEL = "Do Not Import"
@@ -171,7 +171,8 @@ class SchoolMatchForm(AccessibleForm):
 
 def _school_label(clever_school) -> str:
     extra = f" (NCES {clever_school.nces_id})" if clever_school.nces_id else ""
-    return f"{clever_school.name}{extra}"
+    new = " — new in Clever since setup" if clever_school.new_since_setup else ""
+    return f"{clever_school.name}{extra}{new}"
 
 
 class FieldMappingForm(AccessibleForm):
@@ -238,12 +239,18 @@ class CodesForm(AccessibleForm):
         self.sections = sections
         for section in sections:
             choices = [("", NOT_MAPPED_LABEL), *section["choices"]]
+            label = section["field"].label
             for i, value in enumerate(section["values"]):
+                where = f"{label} {clever_value_label(value)}".replace("%", "%%")
                 self.fields[f"code_{section['field'].name}_{i}"] = forms.ChoiceField(
-                    label=f"{section['field'].label} code for Clever value “{value}”",
+                    label=f"{label} code for Clever value {clever_value_label(value)}",
                     choices=choices,
                     required=False,
                     initial=section["initial"].get(value, ""),
+                    error_messages={
+                        "invalid_choice": f"{where}: “%(value)s” is not a {label.lower()} code; "
+                        "choose a code from the list or leave it blank."
+                    },
                 )
         self._describe()
 
@@ -256,6 +263,17 @@ class CodesForm(AccessibleForm):
                 for i, value in enumerate(section["values"])
             }
         return out
+
+    def add_code_errors(self, value_errors: dict[tuple[str, str], str]) -> None:
+        """Errors the service raised per (field, Clever value), beside that value's list."""
+        names = {
+            (section["field"].name, value): f"code_{section['field'].name}_{i}"
+            for section in self.sections
+            for i, value in enumerate(section["values"])
+        }
+        for key, message in value_errors.items():
+            self.add_error(names.get(key), message)
+        self._describe()
 
     def bound_sections(self):
         return [

@@ -65,6 +65,9 @@ class CleverSchool(DistrictOwned):
     high_grade = models.CharField(max_length=40, blank=True)
     raw = models.JSONField(default=dict)
     seen_at = models.DateTimeField(auto_now=True)
+    # Found by a sync after setup (Clever started sharing it): shown as "new in Clever since
+    # setup" on the school matching page and noted on each run until the matches are saved.
+    new_since_setup = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

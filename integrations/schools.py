@@ -217,6 +217,104 @@ def school_match_summary(*, district: District) -> dict[str, int]:
     }
 
 
+# --- the Clever school list, refreshed by every sync -------------------------------------------
+
+
+def clever_school_values(school: Any) -> dict[str, Any]:
+    """A Clever school (``integrations.clever.CleverSchool``) as the snapshot row stores it."""
+    return {
+        "name": (school.name or school.id)[:200],
+        "nces_id": (school.nces_id or "")[:20],
+        "state_id": (school.state_id or "")[:40],
+        "sis_id": (school.sis_id or "")[:100],
+        "school_number": (school.school_number or "")[:100],
+        "low_grade": (school.low_grade or "")[:40],
+        "high_grade": (school.high_grade or "")[:40],
+        "raw": school.raw if isinstance(school.raw, dict) else {},
+    }
+
+
+def clever_schools_refresh(
+    *, district: District, clever_district_id: str, schools: Iterable[Any]
+) -> list[CleverSchool]:
+    """Upsert the schools Clever shares now; returns the rows created (new in Clever).
+
+    Runs at the start of every sync, so a school Clever starts sharing after setup is known at
+    once: its students are skipped as "not at a school matched to Clever" (not errors), the run
+    says so, and the school matching page lists it as new. Never deletes a row (a match, locked
+    or not, keeps its school; connecting again is what drops schools Clever stopped sharing).
+    A few queries, not one per school.
+    """
+    existing = {c.clever_id: c for c in for_district(CleverSchool, district)}
+    created: list[CleverSchool] = []
+    changed: list[CleverSchool] = []
+    fields = ("name", "nces_id", "state_id", "sis_id", "school_number", "low_grade", "high_grade")
+    for school in schools:
+        if not school.id or len(school.id) > 64:
+            continue
+        if school.district and clever_district_id and school.district != clever_district_id:
+            continue
+        values = clever_school_values(school)
+        row = existing.get(school.id)
+        if row is None:
+            row = CleverSchool(
+                district=district, clever_id=school.id, new_since_setup=True, **values
+            )
+            existing[school.id] = row
+            created.append(row)
+        elif any(getattr(row, f) != values[f] for f in fields):
+            for f, value in values.items():
+                setattr(row, f, value)
+            changed.append(row)
+    if created:
+        CleverSchool.objects.bulk_create(created, ignore_conflicts=True)
+    if changed:
+        CleverSchool.objects.bulk_update(changed, [*fields, "raw"])
+    return created
+
+
+def new_clever_schools_unmatched(*, district: District) -> list[str]:
+    """Names of the schools Clever added since setup that no local school matches yet."""
+    return list(
+        for_district(CleverSchool, district)
+        .filter(new_since_setup=True, matches__isnull=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
+def unmatched_schools_note(
+    names: Sequence[str], *, records: str = "students", budget: int = 300
+) -> str:
+    """The run's note about schools Clever added that are not matched yet (pure).
+
+    Fits ``budget`` characters (the run's note field): long names are shortened and, when there
+    are many, the rest are counted ("and 3 more").
+    """
+    if not names:
+        return ""
+    n = len(names)
+    if n == 1:
+        head, tail = (
+            "Clever shares 1 school that is not matched yet: ",
+            (f". Its {records} were skipped; match it in Clever Data Integration Setup."),
+        )
+    else:
+        head, tail = (
+            f"Clever shares {n} schools that are not matched yet: ",
+            (f". Their {records} were skipped; match them in Clever Data Integration Setup."),
+        )
+    room = budget - len(head) - len(tail)
+    short = [name if len(name) <= 60 else f"{name[:59]}…" for name in names]
+    for shown in range(n, 0, -1):
+        listed = ", ".join(short[:shown])
+        if shown < n:
+            listed += f" and {n - shown} more"
+        if len(listed) <= room:
+            break
+    return head + listed + tail
+
+
 # --- saving ------------------------------------------------------------------------------------
 
 
@@ -323,6 +421,10 @@ def school_matches_save(
             SchoolMatch.objects.filter(pk__in=[m.pk for m in freed]).update(clever_school=None)
         for match in saved:
             match.save()
+        # The matches were saved with every Clever school listed: none is "new since setup".
+        for_district(CleverSchool, district).filter(new_since_setup=True).update(
+            new_since_setup=False
+        )
     return saved
 
 

@@ -216,6 +216,7 @@ def school_matches(request: HttpRequest) -> HttpResponse:
         )
         return redirect("integrations:setup")
     rows = school_match_rows(district=district)
+    matched_clever = {r.match.clever_school_id for r in rows if r.is_matched}
     form = SchoolMatchForm(
         request.POST if request.method == "POST" else None, rows=rows, clever_schools=clever_schools
     )
@@ -247,6 +248,10 @@ def school_matches(request: HttpRequest) -> HttpResponse:
             "rows": form.bound_rows(),
             "clever_count": len(clever_schools),
             "match_counts": school_match_summary(district=district),
+            # Once schools are matched (or Clever added one since): the Clever schools left over.
+            "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever]
+            if matched_clever or any(c.new_since_setup for c in clever_schools)
+            else [],
         },
     )
 
@@ -403,6 +408,10 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
                 codes=form.codes(),
                 allowed={s["field"].name: [c for c, _ in s["choices"]] for s in sections},
             )
+        except config.CodesError as exc:
+            for message in exc.field_errors.values():
+                form.add_error(None, message)
+            form.add_code_errors(exc.value_errors)
         except config.ConfigError as exc:
             form.add_service_errors({None: " ".join([exc.message, *exc.errors.values()])})
         else:

@@ -52,6 +52,7 @@ from ..runs import (
     run_failure_recorded,
 )
 from ..scheduling import first_run_at
+from ..schools import clever_schools_refresh, new_clever_schools_unmatched, unmatched_schools_note
 from .config import load_sync_config
 from .guard import guard_check
 from .matching import (
@@ -259,9 +260,6 @@ def _execute(
             )
         extra_loader = getattr(spec, "extra_config", None)
         extra = extra_loader(district=run.district) if extra_loader else None
-        config = load_sync_config(district=run.district, data_type=run.data_type, extra=extra)
-        if not config.school_matches:
-            raise RunAborted("No school is matched to a Clever school yet: match schools first.")
         index = read_index(spec=spec, district_id=run.district_id)
         resolutions = alert_resolutions(district_id=run.district_id, data_type=run.data_type)
 
@@ -272,6 +270,18 @@ def _execute(
             )
 
         with client_factory(connection) as client:
+            # Schools Clever added since setup are known before the config is read: their
+            # students are skipped until matched (not "a school Clever does not share").
+            clever_schools_refresh(
+                district=run.district,
+                clever_district_id=connection.clever_district_id,
+                schools=client.schools(),
+            )
+            config = load_sync_config(district=run.district, data_type=run.data_type, extra=extra)
+            if not config.school_matches:
+                raise RunAborted(
+                    "No school is matched to a Clever school yet: match schools first."
+                )
             config = with_sections(
                 spec=spec,
                 config=config,
@@ -286,6 +296,10 @@ def _execute(
             )
         plan = plan_records(spec, config, records, errors, index, resolutions=resolutions)
         del records, errors
+        if spec.scope_column is not None:  # records at an unmatched school are skipped
+            new_schools = new_clever_schools_unmatched(district=run.district)
+            if note := unmatched_schools_note(new_schools, records=spec.data_type):
+                plan.notes.insert(0, note)
         return _finish(run, fence, spec, config, plan, checkpoint=checkpoint, full=True)
     except LeaseLost:
         logger.warning("run %s lost its lease; stopping without writing", run.pk)

@@ -298,9 +298,16 @@ def test_codes_list_the_grades_found_with_defaults(admin_client, set_up):
             data[f"code_{name}_{i}"] = section["initial"][value]
     response = admin_client.post(url("codes", data_type="students"), {**data, "action": "next"})
     assert response["Location"] == url("sync_settings", data_type="students")
-    assert CodeDefinition.objects.get(
-        district=set_up, local_field="class_year", clever_value="11"
-    ).local_code == str(year_end + 1)
+    # Stored relative to the school year ("graduates 1 year after this one"), shown as the year.
+    assert (
+        CodeDefinition.objects.get(
+            district=set_up, local_field="class_year", clever_value="11"
+        ).local_code
+        == "+1"
+    )
+    assert config.saved_codes(district=set_up, data_type="students")["class_year"]["11"] == str(
+        year_end + 1
+    )
 
 
 def test_codes_refuse_a_forged_code(admin_client, set_up):
@@ -308,7 +315,12 @@ def test_codes_refuse_a_forged_code(admin_client, set_up):
         district=set_up, data_type="students", mapping=sf.suggest_mapping(["roles.student.grade"])
     )
     response = admin_client.post(url("codes", data_type="students"), {"code_grade_0": "NINE"})
-    assert "Select a valid choice" in response.content.decode()
+    first = response.context["sections"][0]["rows"][0][0]
+    label = config.clever_value_label(first)
+    assert (
+        f"Grade {label}: “NINE” is not a grade code"
+        in response.context["form"].errors["code_grade_0"][0]
+    )
     assert not CodeDefinition.objects.exists()
 
 

@@ -75,7 +75,11 @@ class Command(BaseCommand):
                 self._accept_fields_codes_settings(district)
         except SchoolMatchError as exc:
             raise CommandError(f"{exc.message} {' '.join(exc.errors.values())}".strip()) from exc
-        except (config.ConfigError, TokenDecryptError) as exc:
+        except config.ConfigError as exc:
+            # Name every field and value that needs attention, not only "some need attention".
+            details = [m for m in exc.errors.values() if m not in exc.message]
+            raise CommandError(" ".join([exc.message, *details])) from exc
+        except TokenDecryptError as exc:
             raise CommandError(getattr(exc, "message", None) or str(exc)) from exc
         counts = school_match_summary(district=district)
         self._say(
