@@ -10,7 +10,7 @@ from django.core import mail
 
 from integrations.emails import run_summary_send
 from integrations.models import ImportRun
-from tests.engine.test_sync_e2e import fast_client, students_in_clever
+from tests.support.clever import fast_client, students_in_clever
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

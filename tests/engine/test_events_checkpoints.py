@@ -9,25 +9,18 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from integrations.clever import CleverClient
-from integrations.crypto import decrypt_token
 from integrations.engine.service import run_execute
 from integrations.models import CleverConnection, ImportRun, SyncSettings, UpdateLog
 from integrations.runs import run_start
 from staff import services as staff_services
 from staff.models import User
 from students.models import Student
+from tests.support.clever import fast_client as support_fast_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def fast_client(conn: CleverConnection) -> CleverClient:
-    """The real client against the simulator, small pages, no real sleeping on retries."""
-    return CleverClient(
-        token=decrypt_token(conn.token_encrypted),
-        base_url=conn.api_url,
-        page_size=50,
-        sleep=lambda _s: None,
-    )
+fast_client = support_fast_client()
 
 
 def sync(district, data_type: str, mode: str, *, client_factory=fast_client) -> ImportRun:

@@ -16,7 +16,7 @@ from integrations.models import Alert, ImportRun, RunResult
 from naviance_sync.models import School
 from naviance_sync.text import json_without_nul, without_nul
 from students.models import Student
-from tests.engine.test_sync_e2e import fast_client, students_in_clever
+from tests.support.clever import fast_client, students_in_clever
 
 
 def test_without_nul_cleans_text_keys_and_nested_values_and_leaves_the_rest():

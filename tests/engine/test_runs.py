@@ -117,7 +117,7 @@ def test_three_failures_pause_the_schedule_and_notify(
     connected, run_sync, clever_simulator, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    from tests.engine.test_sync_e2e import fast_client
+    from tests.support.clever import fast_client
 
     run_sync("import", client_factory=fast_client())
     clever_simulator.faults.update({"revoke_token_after": 0})

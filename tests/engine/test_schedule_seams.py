@@ -16,25 +16,17 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.clever import CleverClient
 from integrations.config import connection_connect, connection_reset, sync_settings_save
-from integrations.crypto import decrypt_token
 from integrations.engine.service import run_execute
 from integrations.models import CleverConnection, ImportRun, SyncSettings
 from integrations.runs import run_approve, schedule_tick
 from naviance_sync.models import AuditEvent
+from tests.support.clever import fast_client as support_fast_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def fast_client(conn: CleverConnection) -> CleverClient:
-    """The real client against the simulator, small pages, no real sleeping on retries."""
-    return CleverClient(
-        token=decrypt_token(conn.token_encrypted),
-        base_url=conn.api_url,
-        page_size=50,
-        sleep=lambda _s: None,
-    )
+fast_client = support_fast_client()
 
 
 @pytest.fixture

@@ -14,11 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from integrations.alerts import alert_choose, alerts_process
-from integrations.clever import CleverClient
-from integrations.crypto import decrypt_token
 from integrations.models import (
     Alert,
-    CleverConnection,
     ImportRun,
     RunResult,
     SchoolMatch,
@@ -28,35 +25,9 @@ from integrations.models import (
 from integrations.runs import RunRefused, run_approve, run_start
 from students.models import Student
 from tests.engine.conftest import live_writes, student_fingerprint
+from tests.support.clever import by_clever_id, fast_client, students_in_clever
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def fast_client(page_size: int = 50):
-    """The real client against the simulator, small pages, no real sleeping on retries."""
-
-    def make(conn: CleverConnection) -> CleverClient:
-        return CleverClient(
-            token=decrypt_token(conn.token_encrypted),
-            base_url=conn.api_url,
-            page_size=page_size,
-            sleep=lambda _s: None,
-        )
-
-    return make
-
-
-def students_in_clever(sim) -> list[dict]:
-    district_id = sim.dataset.district_ids()[0]
-    return [
-        u
-        for u in sim.dataset.records("users", district_id)
-        if isinstance(u.get("roles"), dict) and "student" in u["roles"]
-    ]
-
-
-def by_clever_id(district, clever_id) -> Student:
-    return Student.objects.get(district=district, clever_id=clever_id)
 
 
 def test_first_import_creates_locks_schools_and_starts_the_schedule(

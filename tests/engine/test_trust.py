@@ -23,7 +23,7 @@ from integrations.models import (
     SyncSettings,
 )
 from students.models import Student
-from tests.engine.test_sync_e2e import by_clever_id, fast_client, students_in_clever
+from tests.support.clever import by_clever_id, fast_client, students_in_clever
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -34,7 +34,7 @@ from naviance_sync.models import School
 from staff import services
 from staff.models import JobFunction, Role, StaffImportSettings, StaffSchoolAccess, User
 from tests.engine.conftest import connect_district
-from tests.engine.test_sync_e2e import fast_client
+from tests.support.clever import fast_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
