@@ -1,34 +1,53 @@
 """Text rules every layer shares. Django-free.
 
-NUL (U+0000) is never stored: PostgreSQL refuses it in ``text`` and ``jsonb`` (``\\u0000 cannot be
-converted to text``) while SQLite keeps it, so a record with one would fail an import on one
-backend and be stored differently on the other. Clever does not validate what districts send, so
-NUL is dropped where Clever data enters (``json_without_nul`` on every response body) and again
-where rows are written (``without_nul``), and the same record is stored the same way everywhere.
+Two characters valid in JSON are never stored: NUL (U+0000), which PostgreSQL refuses in ``text``
+and ``jsonb`` (``\\u0000 cannot be converted to text``) while SQLite keeps it, and a lone UTF-16
+surrogate (``"\\ud800"`` with no partner), which PostgreSQL's jsonb refuses and UTF-8 cannot
+encode. Either would fail an import on one backend, or store the record differently on another.
+Clever does not validate what districts send, so both are cleaned where Clever data enters
+(``clever_loads`` on every response body: NUL dropped, a lone surrogate becomes U+FFFD) and again
+where rows are written (``storable``), and the same record is stored the same way everywhere.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 NUL = "\x00"
+REPLACEMENT = "\ufffd"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # after parsing, a pair is one character
 
 # A JSON ``\u0000`` escape, not a literal backslash followed by "u0000": the escape is preceded by
 # an even number of backslashes (``\\u0000`` is a backslash and the text "u0000").
 _JSON_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-def without_nul(value: Any) -> Any:
-    """``value`` with every NUL removed from its text, keys included (dicts and lists are copied
-    only when they hold one); other values are returned as they are."""
+def storable(value: Any) -> Any:
+    """``value`` with every NUL removed and every lone surrogate replaced by U+FFFD in its text,
+    keys included; containers are rebuilt, other values returned as they are."""
     if type(value) is str:
-        return value.replace(NUL, "") if NUL in value else value
+        if NUL in value:
+            value = value.replace(NUL, "")
+        if not value.isascii() and _LONE_SURROGATE.search(value):
+            value = _LONE_SURROGATE.sub(REPLACEMENT, value)
+        return value
     if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
+        return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(without_nul(v) for v in value)
+        return type(value)(storable(v) for v in value)
     return value
+
+
+def clever_loads(content: bytes) -> Any:
+    """Parse a Clever response body into storable values. NUL escapes are cut from the bytes (one
+    C-speed search when there is none, which is every real page); the parsed values are walked
+    only when the body holds a surrogate escape at all."""
+    body = json.loads(json_without_nul(content))
+    if b"\\ud" in content or b"\\uD" in content:
+        body = storable(body)
+    return body
 
 
 def json_without_nul(content: bytes) -> bytes:

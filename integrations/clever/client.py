@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email.utils
 import gc
-import json
 import logging
 import random
 import time
@@ -22,7 +21,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from naviance_sync.text import json_without_nul
+from naviance_sync.text import clever_loads
 
 from .errors import (
     CleverAuthError,
@@ -494,13 +493,13 @@ class CleverClient:
 def _loads(content: bytes) -> Any:
     """``json.loads`` with the cyclic GC paused: a page is ~500,000 new containers, and
     collections triggered mid-parse (scanning everything the process already holds) used to
-    double the parse time. Nothing in a JSON document can form a cycle. NUL escapes are dropped
-    first: no text Clever sends may carry one into the database (``naviance_sync.text``).
+    double the parse time. Nothing in a JSON document can form a cycle. NUL is dropped and lone
+    surrogates replaced first: no text Clever sends may fail a write (``naviance_sync.text``).
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(json_without_nul(content))
+        return clever_loads(content)
     finally:
         if enabled:
             gc.enable()

@@ -27,7 +27,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import JSONField, Model
 
-from naviance_sync.text import NUL, without_nul
+from naviance_sync.text import NUL, storable
 
 BATCH = 5000
 READ_SIZE = 1 << 20  # characters of COPY text per psycopg2 read
@@ -60,7 +60,7 @@ def fast_insert(
             defaults[f.attname] = f.get_default()  # "" for text, None for nullable, or the default
     if connection.vendor != "postgresql":
         # The COPY path drops NUL from text and JSON; this path must store the same values.
-        objs = [model(**{**defaults, **without_nul(dict(row))}) for row in rows]
+        objs = [model(**{**defaults, **storable(dict(row))}) for row in rows]
         ids: list[int] = []
         for start in range(0, len(objs), batch_size):
             batch = objs[start : start + batch_size]
@@ -106,7 +106,7 @@ def _copy_text(value: Any, is_json: bool) -> str:
     if value is None:
         return "\\N"
     if is_json:
-        value = json.dumps(without_nul(value), ensure_ascii=False, default=str)
+        value = json.dumps(storable(value), ensure_ascii=False, default=str)
     elif type(value) is str:
         return value.translate(_COPY_ESCAPES)
     elif value is True or value is False:

@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, Model
 from django.utils import timezone
 
-from naviance_sync.text import without_nul
+from naviance_sync.text import storable
 
 from ..models import Alert, ImportRun, RunResult, SyncLease, UpdateLog
 from .fastinsert import fast_insert
@@ -195,8 +195,8 @@ def alerts_upsert(*, run: ImportRun, plan: Plan, full: bool) -> None:
     new: list[Alert] = []
     refresh: list[Alert] = []
     for cid, name, candidates, reason, raw in plan.alerts:
-        # One possible duplicate with a NUL anywhere in its Clever record must not fail the run.
-        raw, name = without_nul(raw or {}), without_nul(name)
+        # A possible duplicate with a NUL or a lone surrogate in its record must not fail the run.
+        raw, name = storable(raw or {}), storable(name)
         alert = existing.get(cid)
         if alert is None:
             new.append(

@@ -14,15 +14,28 @@ from django.utils import timezone
 from integrations.engine.fastinsert import fast_insert
 from integrations.models import Alert, ImportRun, RunResult
 from naviance_sync.models import School
-from naviance_sync.text import json_without_nul, without_nul
+from naviance_sync.text import clever_loads, json_without_nul, storable
 from students.models import Student
 from tests.support.clever import fast_client, students_in_clever
 
 
-def test_without_nul_cleans_text_keys_and_nested_values_and_leaves_the_rest():
-    value = {"k\x00": ["v\x00", 1, None, {"deep": "a\x00b"}], "n": 3.5}
-    assert without_nul(value) == {"k": ["v", 1, None, {"deep": "ab"}], "n": 3.5}
-    assert without_nul("plain") == "plain"
+def test_storable_cleans_text_keys_and_nested_values_and_leaves_the_rest():
+    value = {"k\x00": ["v\x00", 1, None, {"deep": "a\x00b\ud800"}], "n": 3.5}
+    assert storable(value) == {"k": ["v", 1, None, {"deep": "ab\ufffd"}], "n": 3.5}
+    assert storable("plain") == "plain" and storable("😀 ok") == "😀 ok"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"n": "a\\ud800b"}', {"n": "a\ufffdb"}),  # a lone high surrogate
+        (b'{"n": "\\udc00"}', {"n": "\ufffd"}),  # a lone low surrogate
+        (b'{"n": "\\ud83d\\ude00"}', {"n": "\U0001f600"}),  # a pair: one emoji, kept
+        (b'{"n\\u0000": "x\\u0000"}', {"n": "x"}),
+    ],
+)
+def test_clever_bodies_are_parsed_into_storable_text(body, expected):
+    assert clever_loads(body) == expected
 
 
 @pytest.mark.parametrize(
@@ -85,3 +98,23 @@ def test_possible_duplicate_with_a_nul_in_its_clever_record_never_fails_the_impo
     stored = json.dumps(alert.clever_record)
     assert "\\u0000" not in stored and "12 Elm St" in stored and '"note": "xy"' in stored
     assert Student.objects.filter(district=connected, clever_id=twin["id"]).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_possible_duplicate_with_a_lone_surrogate_in_its_clever_record_never_fails_the_import(
+    connected, run_sync, clever_simulator
+):
+    """PostgreSQL's jsonb refuses a lone surrogate ("\\ud800" is valid JSON, Clever does not
+    validate); one such record used to fail every import."""
+    run_sync("import", client_factory=fast_client())
+    sim = clever_simulator.dataset
+    twin = json.loads(json.dumps(students_in_clever(clever_simulator)[5]))
+    twin["id"] = "5f00000000000000000ab0c2"
+    twin["roles"]["student"]["sis_id"] = "880089"
+    twin["roles"]["student"]["ext"] = {"note": "x\ud800y"}
+    sim.create_user(twin)
+    run = run_sync("import", client_factory=fast_client())
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+    assert run.alerts == 1
+    alert = Alert.objects.get(district=connected, clever_id=twin["id"])
+    assert alert.clever_record["roles"]["student"]["ext"] == {"note": "x\ufffdy"}
