@@ -77,11 +77,18 @@ def test_reaper_fails_a_run_without_executor_and_requeues_a_scheduled_import_onc
     )
     SyncLease.objects.create(district=connected, data_type="students", holder=run, fence=1)
     ImportRun.objects.filter(pk=run.pk).update(fence=1)
-    reaped, _ = runs_reap(now=now)
+    # The re-queued run is recorded, not published: a worker anywhere on the broker would run it
+    # between the two reaps (it did, under load) and the test would check nothing.
+    published = mock.patch("integrations.tasks.run_import.apply_async").start()
+    try:
+        reaped, _ = runs_reap(now=now)
+    finally:
+        mock.patch.stopall()
     assert reaped == [run.pk]
     assert ImportRun.objects.get(pk=run.pk).status == "failed"
     again = ImportRun.objects.exclude(pk=run.pk).get()
     assert again.trigger == "scheduled" and again.status == "queued"
+    assert [c.args[0] for c in published.call_args_list] == [(again.pk,)]
     # The re-queued run is lost too: failed, but not re-queued a second time.
     ImportRun.objects.filter(pk=again.pk).update(
         status="validating", heartbeat_at=now - timedelta(seconds=6), fence=2
