@@ -434,8 +434,17 @@ def plan_records(
                 "match", rec.values, config=config, how=how, keys=keys
             )
 
-    # Pass 3: inactivations. An empty feed never inactivates anyone.
-    protected = set(claimed) | alert_candidates
+    # Pass 3: inactivations. An empty feed never inactivates anyone. A possible duplicate's
+    # candidates are protected (they may be this very person), except one linked to a Clever id
+    # the full feed no longer has: that record left Clever (Clever re-issued the id, or the
+    # person left and came back), so it goes inactive like any other, and only then may
+    # Resolve Alerts match it to the new Clever record (a live one never: ``linked_elsewhere``).
+    left_clever = {
+        p
+        for p in alert_candidates
+        if full and index.clever_ids[p] and index.clever_ids[p] not in seen
+    }
+    protected = set(claimed) | (alert_candidates - left_clever)
     if rule != CREATE_ONLY:
         if full and plan.records_read > 0:
             for pos, cid in enumerate(index.clever_ids):

@@ -145,7 +145,16 @@ def test_student_id_held_by_a_record_linked_to_a_live_clever_id_is_an_error():
 
 def test_student_id_held_by_a_record_whose_clever_id_vanished_is_an_alert():
     p = plan([rec("c-new", student_id="S1")], [local(1, "c-old", student_id="S1")])
-    assert len(p.alerts) == 1 and not p.inactivations  # candidate is protected
+    # The candidate left Clever: it goes inactive, so Resolve Alerts may match it (and restore it).
+    assert len(p.alerts) == 1 and [pk for pk, _c, _n in p.inactivations] == [1]
+
+
+def test_an_unlinked_alert_candidate_is_protected_from_inactivation():
+    p = plan(
+        [rec("c-new", student_id="S1")],
+        [local(1, None, student_id="S1"), local(2, None, student_id="S1")],
+    )
+    assert len(p.alerts) == 1 and not p.inactivations
 
 
 def test_inactive_record_coming_back_is_restored():

@@ -257,3 +257,34 @@ def test_guard_counts_only_the_synced_schools_after_switching_to_specify_schools
     assert run.status == ImportRun.Status.NEEDS_REVIEW, run.guard_detail
     assert f"{remove:,} of {len(at_school):,} active records" in run.guard_detail
     assert not Student.objects.filter(district=connected, status="inactive").exists()
+
+
+def test_a_student_clever_reissued_is_matched_back_to_the_same_record_and_history(
+    connected, run_sync, clever_simulator, admin_client
+):
+    """The other side of the rule: a record linked to a Clever id that left Clever (a new id for
+    the same person) goes inactive, is offered for Match, and Process All Updates restores it."""
+    run_sync("import", client_factory=fast_client())
+    raw = _copy(students_in_clever(clever_simulator)[5])
+    old = by_clever_id(connected, raw["id"])
+    clever_simulator.dataset.delete_user(raw["id"])
+    raw["id"] = "5f00000000000000000ee005"  # same student ID, new Clever id
+    clever_simulator.dataset.create_user(raw)
+    run = run_sync("import", client_factory=fast_client())
+    assert (run.alerts, run.inactive, run.created) == (1, 1, 0)
+    old.refresh_from_db()
+    assert old.status == "inactive"
+    alert = Alert.objects.get(district=connected, clever_id=raw["id"])
+    assert "no longer in Clever" in alert.reason and "cannot be matched" not in alert.reason
+    page = admin_client.get(reverse("integrations:alerts", args=["students"])).content.decode()
+    assert 'value="match"' in page and "it cannot be matched" not in page
+    alert_choose(district=connected, alert_id=alert.pk, choice="match", local_id=old.pk)
+    processed = alerts_process(district=connected, data_type="students")
+    assert processed.status == ImportRun.Status.SUCCEEDED and processed.updated == 1
+    old.refresh_from_db()
+    assert (old.clever_id, old.status) == (raw["id"], "active")
+    assert Student.objects.filter(district=connected).count() == len(
+        students_in_clever(clever_simulator)
+    )
+    later = run_sync("import", client_factory=fast_client())
+    assert (later.alerts, later.created, later.inactive) == (0, 0, 0)
