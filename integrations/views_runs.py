@@ -8,8 +8,7 @@ whatever the number of rows.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from naviance_sync.csv import csv_response
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 from students.models import Student
 
@@ -112,42 +112,26 @@ def run_results_csv(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     run = get_for_district_or_404(ImportRun, request.district, pk=run_id)
     action = request.GET.get("action", "")
     labels = _field_labels(run.data_type)
-
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(
-            ["action", "clever_id", "local_id", "name", "error_code", "reason", "changes"]
-        )
-        actions = dict(RunResult.Action.choices)
+    actions = dict(RunResult.Action.choices)
+    rows = (
+        [
+            actions.get(act, act),
+            cid,
+            local_id or "",
+            name,
+            code,
+            reason,
+            _describe_changes(changes, labels),
+        ]
         for act, cid, local_id, name, code, reason, changes in selectors.run_results_iter(
             run=run, action=action
-        ):
-            yield writer.writerow(
-                [
-                    actions.get(act, act),
-                    cid,
-                    local_id or "",
-                    _csv_safe(name),
-                    code,
-                    _csv_safe(reason),
-                    _csv_safe(_describe_changes(changes, labels)),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-results.csv"'
-    return response
-
-
-def _csv_safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: neutralise them."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        )
+    )
+    return csv_response(
+        filename=f"import-{run.pk}-results.csv",
+        header=["action", "clever_id", "local_id", "name", "error_code", "reason", "changes"],
+        rows=rows,
+    )
 
 
 def _describe_changes(changes, labels: dict[str, str]) -> str:

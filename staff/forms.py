@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 
 from naviance_sync.models import District
 from naviance_sync.scoping import for_district
@@ -127,3 +129,47 @@ class ZoneChoiceForm(forms.Form):
     def __init__(self, *args, district: District, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["zone"].queryset = for_district(Zone, district)
+
+
+class SignInForm(AuthenticationForm):
+    """Password sign-in that says why a deactivated account cannot sign in.
+
+    Django's ModelBackend refuses inactive accounts like a wrong password, so a teacher who left
+    the district (an import deactivated the account) would be told to retype a password that is
+    right. Only with the right password is the account's state said: the same as Django's own
+    ``AllowAllUsersModelBackend`` form, without letting inactive accounts keep sessions.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "inactive": (
+            "This account is inactive, so it cannot sign in: it was deactivated, for example "
+            "because its owner is no longer in the district's staff records in Clever. If you "
+            "still work here, ask your district administrator."
+        ),
+    }
+
+    inactive_account = False
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError as exc:
+            if exc.code == "invalid_login" and self._inactive_with_this_password():
+                self.inactive_account = True
+                raise forms.ValidationError(
+                    self.error_messages["inactive"], code="inactive"
+                ) from None
+            raise
+
+    def _inactive_with_this_password(self) -> bool:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if not username or not password or getattr(self.request, "axes_locked_out", False):
+            return False
+        UserModel = get_user_model()
+        try:
+            user = UserModel._default_manager.get_by_natural_key(username)
+        except UserModel.DoesNotExist:
+            return False
+        return not user.is_active and user.check_password(password)

@@ -103,6 +103,12 @@ class User(AbstractUser):
         Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="users"
     )
     role_source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    # The role (and its source) the not-in-Clever rule replaced when an import found a hand-made
+    # account not in Clever; an import gives it back when the person is in Clever again.
+    replaced_role = models.ForeignKey(
+        Role, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    replaced_role_source = models.CharField(max_length=20, choices=Source.choices, blank=True)
     function_source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
     schools = models.ManyToManyField(
         School, through="StaffSchoolAccess", blank=True, related_name="staff"

@@ -18,6 +18,14 @@ The rules, in the guide's words:
   defaults) for *newly imported* staff only.
 - Matching: a Clever id link wins; otherwise school staff match by last name + email, or by
   employee ID; district staff by last name + email. Ambiguity is an alert, never a merge.
+- Errors only when identity is at stake (no Clever id, not staff, another district, no usable
+  last name, no school matched); an error still protects the account its keys would match. A
+  problem in one field (Clever does not validate emails: ``first_last.example.org``; a title too
+  long) is a warning: the field is left as it was (blank on create), the person is imported.
+- Leaving Clever: an account Clever created or matched is deactivated (no sign-in, sessions end)
+  and keeps its role; it comes back, same account and role, when the person returns. Only an
+  account Clever never had gets the role for staff not in Clever (the guide's "Roles with staff
+  in Naviance but not in Clever"), logged, and the replaced role comes back with the person.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db.models import F
 
 from staff.models import User
 
@@ -42,6 +51,7 @@ SOURCE_CLEVER_SCHOOL = "clever_school"
 SOURCE_CLEVER_SECTION = "clever_section"
 SOURCE_KEYWORD = "keyword"
 SOURCE_DEFAULT = "default"
+NOT_IN_CLEVER = "not_in_clever"
 
 USERNAME_MAX = 150
 
@@ -622,6 +632,10 @@ CREATE_ONLY_FIELDS = (
     "role_source",
     "function_source",
     "zone_id",
+    # Blank on create; only the not-in-Clever rule writes them (``StaffSpec.inactive_values``).
+    # In the index so that a returning person's replaced role can be given back.
+    "replaced_role_id",
+    "replaced_role_source",
 )
 FIELDS: tuple[str, ...] = SYNCED_FIELDS + CREATE_ONLY_FIELDS
 EXTRA_FIELDS: tuple[str, ...] = ("school_access",)
@@ -649,6 +663,8 @@ LABELS = {
     "role_source": "Role from",
     "function_source": "Function from",
     "zone_id": "Zone",
+    "replaced_role_id": "Role before not in Clever",
+    "replaced_role_source": "Role before not in Clever from",
     "school_access": "Schools",
     "inactive_since": "Status",
     "clever_id": "Clever ID",
@@ -671,16 +687,25 @@ class StaffMapped:
     name: str
     scope_school: int | None
     raw: dict[str, Any] | None = None
+    # (field, code, message) per field that was not imported; the engine reports them.
+    warnings: tuple[tuple[str, str, str], ...] = ()
+    # Every local school the account has access at (the engine locks their school matches).
+    schools: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class StaffError:
-    """Duck-typed ``integrations.engine.spec.RecordError``."""
+    """Duck-typed ``integrations.engine.spec.RecordError``.
+
+    ``link_keys``: the keys the record would match on, so the account it would match is never
+    taken for "not in Clever" while the record is an error.
+    """
 
     clever_id: str
     code: str
     message: str
     name: str = ""
+    link_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,32 +735,53 @@ def _bad_characters(text: str, *, name: bool) -> str | None:
     return None
 
 
-def _check(values: StaffValues) -> StaffError | None:
+def _problems(values: StaffValues) -> dict[str, tuple[str, str]]:
+    """Field -> (code, message) for each value that cannot be stored as Clever sent it.
+
+    Clever validates none of these (an email may be ``first_last.example.org``), so each is one
+    field's problem, not the record's (DESIGN.md "Errors and warnings").
+    """
+    out: dict[str, tuple[str, str]] = {}
     for name, value in values.fields().items():
         problem = _bad_characters(value, name=name.endswith("_name"))
         if problem:
-            return StaffError(
-                values.clever_id,
-                "invalid_characters",
-                f"{LABELS[name]} contains {problem}.",
-                values.display_name,
-            )
+            out[name] = ("invalid_characters", f"{LABELS[name]} contains {problem}.")
+            continue
         limit = MAX_LENGTH[name]
         if len(value) > limit:
-            return StaffError(
-                values.clever_id,
+            out[name] = (
                 "too_long",
                 f"{LABELS[name]} is {len(value):,} characters long (at most {limit}).",
-                values.display_name,
             )
-    if values.email and not _EMAIL.match(values.email):
-        return StaffError(
-            values.clever_id,
-            "invalid_email",
-            "Email is not a valid email address.",
-            values.display_name,
-        )
-    return None
+    if values.email and "email" not in out and not _EMAIL.match(values.email):
+        out["email"] = ("invalid_email", "Email is not a valid email address.")
+    return out
+
+
+def _keys(last: Any, email: Any, employee: Any) -> tuple[str, ...]:
+    """The matching keys: last name + email (everyone), employee ID (school staff)."""
+    keys = []
+    if last is not KEEP and email is not KEEP:
+        last_n, email_n = normalize_text(last), normalize_email(email)
+        if last_n and email_n:
+            keys.append(f"le:{last_n}|{email_n}")
+    if employee is not KEEP and employee is not None:
+        employee_n = normalize_employee_id(employee)
+        if employee_n:
+            keys.append(f"id:{employee_n}")
+    return tuple(keys)
+
+
+def _keys_without_last_name(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """A record without a last name can still be matched by employee ID: that account is
+    protected while the record is an error."""
+    name = raw.get("name") if isinstance(raw.get("name"), Mapping) else {}
+    values = map_staff({**raw, "name": {**name, "last": "-"}})
+    if isinstance(values, StaffRecordError) or values.employee_id is None:
+        return ()
+    if "employee_id" in _problems(values):
+        return ()
+    return _keys(KEEP, KEEP, values.employee_id)
 
 
 def _staff_config(config: Any) -> StaffConfig:
@@ -801,7 +847,11 @@ class StaffSpec:
         values = map_staff(raw)
         if isinstance(values, StaffRecordError):
             return StaffError(
-                values.clever_id, _ERROR_CODES[values.code], values.reason, values.name
+                values.clever_id,
+                _ERROR_CODES[values.code],
+                values.reason,
+                values.name,
+                _keys_without_last_name(raw) if values.code == "no_last_name" else (),
             )
         expected = getattr(config, "clever_district_id", "")
         district = raw.get("district")
@@ -812,15 +862,32 @@ class StaffSpec:
                 "The Clever record belongs to another district.",
                 values.display_name,
             )
-        problem = _check(values)
-        if problem is not None:
-            return problem
+        problems = _problems(values)
+
+        def synced(name: str, value: str | None) -> Any:
+            # Not supplied for this kind of staff, blank, or unusable: never wipe what the
+            # account has (the unusable ones are warnings).
+            return KEEP if not value or name in problems else value
+
+        def keys() -> tuple[str, ...]:
+            # An error's matching keys (only errors need them: computed then, not per record).
+            return _keys(
+                values.last_name if "last_name" not in problems else KEEP,
+                synced("email", values.email),
+                synced("employee_id", values.employee_id),
+            )
+
+        if "last_name" in problems:
+            # The last name is how staff are matched and named: the record's identity.
+            code, message = problems["last_name"]
+            return StaffError(values.clever_id, code, message, values.display_name[:300], keys())
         staff = _staff_config(config)
         matches: Mapping[str, int] = getattr(config, "school_matches", {}) or {}
         scope_ids = getattr(config, "scope_school_ids", None)
 
         access_value: Any = KEEP
         scope_school: int | None = None
+        schools: frozenset[int] = frozenset()
         if values.account_type == SCHOOL:
             access = school_access(
                 values=values,
@@ -841,22 +908,21 @@ class StaffSpec:
                         "school matched on the Set Up Clever page."
                     ),
                     values.display_name,
+                    keys(),
                 )
             access_value = frozenset(
                 (school, staff.school_names.get(school, f"School #{school}"), source)
                 for school, source in access.items()
             )
+            schools = frozenset(access)
             scope_school = min(access)
             defaults = staff.school_defaults
             zone_id = None
         else:
             defaults = staff.district_defaults
             zone_id = staff.default_district_zone_id
-        assignment = resolve_title(title=values.job_title, rules=staff.rules, defaults=defaults)
-
-        def synced(name: str, value: str | None) -> Any:
-            # Not supplied for this kind of staff, or blank: never wipe what the account has.
-            return KEEP if not value else value
+        title = values.job_title if "job_title" not in problems else ""
+        assignment = resolve_title(title=title, rules=staff.rules, defaults=defaults)
 
         out = (
             synced("first_name", values.first_name),
@@ -873,26 +939,28 @@ class StaffSpec:
             assignment.role_source,
             assignment.function_source,
             zone_id,
+            None,
+            "",
             access_value,
         )
-        return StaffMapped(values.clever_id, out, values.display_name, scope_school)
+        warnings = tuple((name, code, message) for name, (code, message) in problems.items())
+        return StaffMapped(
+            values.clever_id,
+            out,
+            values.display_name,
+            scope_school,
+            warnings=warnings,
+            schools=schools,
+        )
 
     # -- matching keys --
 
     def link_keys(self, values: tuple[Any, ...]) -> tuple[str, ...]:
-        keys = []
-        last = values[FIELD_INDEX["last_name"]]
-        email = values[FIELD_INDEX["email"]]
-        if last is not KEEP and email is not KEEP:
-            last_n, email_n = normalize_text(last), normalize_email(email)
-            if last_n and email_n:
-                keys.append(f"le:{last_n}|{email_n}")
-        employee = values[FIELD_INDEX["employee_id"]]
-        if employee is not KEEP:
-            employee_n = normalize_employee_id(employee)
-            if employee_n:
-                keys.append(f"id:{employee_n}")
-        return tuple(keys)
+        return _keys(
+            values[FIELD_INDEX["last_name"]],
+            values[FIELD_INDEX["email"]],
+            values[FIELD_INDEX["employee_id"]],
+        )
 
     def link_key(self, values: tuple[Any, ...]) -> str:
         keys = self.link_keys(values)
@@ -917,13 +985,13 @@ class StaffSpec:
         if kind == "inactivate":
             if how == "linked":
                 return (
-                    "No longer in Clever: the account is kept and gets the role for staff not "
-                    "in Clever."
+                    "No longer in Clever: the account is deactivated (no sign-in, its sessions "
+                    "end) and keeps its role; it comes back if the person returns to Clever."
                 )
             return (
                 "In the product but not in Clever (no Clever staff member with this last name "
                 "and email, or employee ID): the account is kept and gets the role for staff "
-                "not in Clever."
+                "not in Clever; its role comes back if the person appears in Clever."
             )
         if kind == "create":
             return _create_reason_text(values, config=config, how=how)
@@ -955,16 +1023,60 @@ class StaffSpec:
         return value is None
 
     def active_values(self) -> dict[str, Any]:
-        return {"inactive_since": None}
+        return {"inactive_since": None, "is_active": True}
 
-    def inactive_values(self, now: Any, config: Any = None) -> dict[str, Any]:
-        """Staff not in Clever keep their account with the not-in-Clever role (never deleted)."""
+    def inactive_values(self, now: Any, config: Any = None, linked: bool = False) -> dict[str, Any]:
+        """Never a delete. Who Clever created or matched and who left Clever (``linked``) is
+        deactivated: no sign-in by password or Clever, every session ends, the role stays for
+        the record. A hand-made account Clever never had gets the district's role for staff not
+        in Clever (the guide's "Roles with staff in Naviance but not in Clever"); the role it
+        replaces is kept (``replaced_role``: the UPDATE reads the old values) to give back."""
         out: dict[str, Any] = {"inactive_since": now}
+        if linked:
+            out["is_active"] = False
+            out["session_generation"] = F("session_generation") + 1
+            return out
         role_id = _staff_config(config).not_in_clever_role_id if config is not None else None
         if role_id is not None:
+            out["replaced_role_id"] = F("role_id")
+            out["replaced_role_source"] = F("role_source")
             out["role_id"] = role_id
-            out["role_source"] = "not_in_clever"
+            out["role_source"] = NOT_IN_CLEVER
         return out
+
+    def inactivation_changes(
+        self, values: tuple[Any, ...], *, linked: bool, config: Any
+    ) -> tuple[tuple[str, Any, Any], ...]:
+        """What ``inactive_values`` changes besides the status, for the update log."""
+        role_id = _staff_config(config).not_in_clever_role_id
+        if linked or role_id is None:
+            return ()
+        old_role, old_source = values[FIELD_INDEX["role_id"]], values[FIELD_INDEX["role_source"]]
+        return tuple(
+            (name, old, new)
+            for name, old, new in (
+                ("role_id", old_role, role_id),
+                ("role_source", old_source, NOT_IN_CLEVER),
+            )
+            if old != new
+        )
+
+    def restore_changes(self, values: tuple[Any, ...]) -> tuple[tuple[str, Any, Any], ...]:
+        """A person back in Clever gets back the role the not-in-Clever rule replaced (unless
+        an admin has set a role since: then the source is "set by hand")."""
+        source = values[FIELD_INDEX["role_source"]]
+        replaced_source = values[FIELD_INDEX["replaced_role_source"]]
+        if source != NOT_IN_CLEVER or not replaced_source:
+            return ()
+        role, replaced = values[FIELD_INDEX["role_id"]], values[FIELD_INDEX["replaced_role_id"]]
+        return tuple(
+            (name, old, new)
+            for name, old, new in (
+                ("role_id", role, replaced),
+                ("role_source", source, replaced_source),
+            )
+            if old != new
+        )
 
     def create_values(self, mapped: Any, config: Any) -> dict[str, Any]:
         """A new account: a placeholder username unique by construction, no usable password.

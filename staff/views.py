@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from naviance_sync.csv import csv_response
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 
 from . import selectors, services
@@ -272,36 +273,16 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @import_permission_required
 def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
-    import csv
-
-    from django.http import StreamingHttpResponse
-
     show = request.GET.get("show", "")
     run, rows = selectors.run_results_rows(
         district=request.district, run_id=run_id, actions=RESULT_FILTERS.get(show)
     )
-
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
-
-    def safe(value: str) -> str:
-        # Spreadsheet formula injection: a cell must never start with = + - @.
-        return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-    def stream():
-        yield writer.writerow(["Result", "Name", "Clever ID", "Reason", "Changes"])
-        for row in rows:
-            yield writer.writerow([safe(str(c)) for c in row])
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     kind = "test-import" if run.mode == "test" else "import"
-    response["Content-Disposition"] = (
-        f'attachment; filename="staff-{kind}-{run.pk}-{show or "all"}.csv"'
+    return csv_response(
+        filename=f"staff-{kind}-{run.pk}-{show or 'all'}.csv",
+        header=["Result", "Name", "Clever ID", "Reason", "Changes"],
+        rows=rows,
     )
-    return response
 
 
 # --- Set Up Clever ------------------------------------------------------------------------------

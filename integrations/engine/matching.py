@@ -151,6 +151,9 @@ class Plan:
     # Only for specs with ``explain``: why, per result row: ("create", clever_id), ("match", pk),
     # ("inactivate", pk) -> one sentence for the results page.
     reasons: dict[tuple[str, Any], str] = field(default_factory=dict)
+    # Only for specs with ``inactivation_changes``: pk -> ((field, old, new), ...) that an
+    # inactivation makes besides the status (staff: the not-in-Clever role), for the update log.
+    inactivation_changes: dict[int, tuple[Change, ...]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         restores = sum(1 for u in self.updates if u[4])
@@ -209,6 +212,8 @@ def plan_records(
     explain = getattr(spec, "explain", None)
     store_matched = bool(getattr(spec, "store_matched", False))
     inactivate_unlinked = bool(getattr(spec, "inactivate_unlinked", False))
+    restore_changes = getattr(spec, "restore_changes", None)
+    inactivation_changes = getattr(spec, "inactivation_changes", None)
     twin_reason = getattr(
         spec,
         "twin_reason",
@@ -231,6 +236,9 @@ def plan_records(
     link_counts = Counter(k for keys in link_of for k in keys)
     seen = frozenset(clever_counts)
     plan.seen_clever_ids = seen
+    # The keys of records that are errors: the local record one of them would match is not
+    # "not in Clever" (exactly as an error's Clever id protects the record linked to it).
+    error_keys = frozenset(k for e in errors for k in (getattr(e, "link_keys", None) or ()) if k)
     deleted = frozenset(deleted_clever_ids)
     # The guard's denominator: the records this run could inactivate (active, in the run's
     # schools, linked to Clever or, for specs that say so, never linked), not the whole district.
@@ -382,8 +390,7 @@ def plan_records(
                 plan.reasons[("create", cid)] = explain(
                     "create", rec.values, config=config, how=how
                 )
-            if rec.scope_school is not None:
-                schools.add(rec.scope_school)
+            schools.update(_schools_of(rec))
             continue
         if pos in claimed:
             plan.errors.append(
@@ -411,6 +418,10 @@ def plan_records(
             for column, value in active_values.items():
                 if column == active_column:
                     changes.append((column, "inactive", value))
+            if restore_changes is not None:
+                # What the inactivation changed besides the status, given back (staff: the
+                # role the not-in-Clever rule replaced).
+                changes.extend(restore_changes(old))
         if changes and rule == CREATE_ONLY:
             plan.skipped.append(
                 (cid, rec.name, "Existing record with changes: the import rule creates only.")
@@ -419,8 +430,7 @@ def plan_records(
         matched_ids.add(cid)
         if rec_warnings := getattr(rec, "warnings", ()):
             plan.warnings.append((cid, rec.name, index.pks[pos], rec_warnings))
-        if rec.scope_school is not None:
-            schools.add(rec.scope_school)
+        schools.update(_schools_of(rec))
         if changes:
             plan.updates.append((index.pks[pos], cid, rec.name, tuple(changes), restore))
         else:
@@ -445,6 +455,20 @@ def plan_records(
         if full and index.clever_ids[p] and index.clever_ids[p] not in seen
     }
     protected = set(claimed) | (alert_candidates - left_clever)
+
+    def inactivate(pos: int, cid: str) -> None:
+        values = index.values[pos]
+        pk = index.pks[pos]
+        plan.inactivations.append((pk, cid, spec.display_name(values)))
+        if inactivation_changes is not None:
+            extra = tuple(inactivation_changes(values, linked=bool(cid), config=config))
+            if extra:
+                plan.inactivation_changes[pk] = extra
+        if explain is not None:
+            plan.reasons[("inactivate", pk)] = explain(
+                "inactivate", values, config=config, how="linked" if cid else "unlinked"
+            )
+
     if rule != CREATE_ONLY:
         if full and plan.records_read > 0:
             for pos, cid in enumerate(index.clever_ids):
@@ -458,22 +482,17 @@ def plan_records(
                         continue
                     if any(k in link_counts for k in link_keys(index.values[pos])):
                         continue
+                if error_keys and any(k in error_keys for k in link_keys(index.values[pos])):
+                    continue
                 if not _in_scope(index.scope[pos], spec, scope_ids, matched_schools):
                     continue
-                values = index.values[pos]
-                plan.inactivations.append((index.pks[pos], cid or "", spec.display_name(values)))
-                if explain is not None:
-                    plan.reasons[("inactivate", index.pks[pos])] = explain(
-                        "inactivate", values, config=config, how="linked" if cid else "unlinked"
-                    )
+                inactivate(pos, cid or "")
         elif not full:
             for cid in dict.fromkeys(deleted_clever_ids):
                 pos = index.by_clever.get(cid)
                 if pos is None or not index.active[pos] or pos in protected:
                     continue
-                plan.inactivations.append(
-                    (index.pks[pos], cid, spec.display_name(index.values[pos]))
-                )
+                inactivate(pos, cid)
         elif full and plan.records_read == 0 and index.active_count:
             plan.notes.append(
                 "Clever returned no records: nobody was marked inactive. Check the data sharing "
@@ -482,6 +501,15 @@ def plan_records(
     plan.matched_clever_ids = frozenset(matched_ids)
     plan.schools_imported = frozenset(schools)
     return plan
+
+
+def _schools_of(rec: Any) -> tuple[int, ...] | frozenset[int]:
+    """Every local school a record brings data to: ``rec.schools`` when the spec gives them
+    (staff: every school of the person's access), else its scope school."""
+    schools = getattr(rec, "schools", None)
+    if schools:
+        return schools
+    return (rec.scope_school,) if rec.scope_school is not None else ()
 
 
 def linked_to_other(candidate_clever_id: str | None, clever_id: str, active: bool) -> bool:

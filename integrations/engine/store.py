@@ -100,6 +100,7 @@ def result_rows(
             name=name,
             reason=reasons.get(("match", pk), "")[:500],
         )
+    more = plan.inactivation_changes
     for pk, cid, name in plan.inactivations:
         yield dict(
             run_id=run.pk,
@@ -108,6 +109,9 @@ def result_rows(
             local_id=pk,
             name=name,
             reason=reasons.get(("inactivate", pk), "")[:500],
+            changes={f: [_fmt(spec, f, old), _fmt(spec, f, new)] for f, old, new in more[pk]}
+            if pk in more
+            else {},
         )
     for error in plan.errors:
         yield dict(
@@ -324,17 +328,19 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
         model.objects.bulk_update(objs, list(touched), batch_size=1000)
 
     # Inactivations: never a delete. A spec whose ``inactive_values`` takes ``config`` sets more
-    # than the status (staff: the district's not-in-Clever role).
-    inactive = (
-        spec.inactive_values(now, config=config)
-        if _takes_config(spec.inactive_values)
-        else spec.inactive_values(now)
-    )
-    if stamp:
-        inactive = {**inactive, "updated_at": now}
-    pks = [pk for pk, _cid, _name in plan.inactivations]
-    for batch in _batches(pks, BATCH):
-        model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
+    # than the status; one that takes ``linked`` is asked separately for records Clever linked
+    # (they left Clever) and records it never linked (staff: the former are deactivated, the
+    # latter get the district's not-in-Clever role). What they change besides the status is in
+    # ``plan.inactivation_changes`` for the log; the UPDATE may use expressions (F()).
+    groups_by_link: dict[bool, list[int]] = defaultdict(list)
+    for pk, cid, _name in plan.inactivations:
+        groups_by_link[bool(cid)].append(pk)
+    for linked, pks in groups_by_link.items():
+        inactive = _inactive_values(spec, now=now, config=config, linked=linked)
+        if stamp:
+            inactive = {**inactive, "updated_at": now}
+        for batch in _batches(pks, BATCH):
+            model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
 
     if extra_changes and hasattr(spec, "write_extra"):
         spec.write_extra(district_id=district_id, changes=extra_changes)
@@ -346,18 +352,32 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
         for entry in update_logs:
             yield log_row(*entry)
         active_column = spec.active_column
+        more = plan.inactivation_changes
         for pk, cid, name in plan.inactivations:
             yield log_row(pk, cid, name, active_column, "active", "inactive")
+            for field, old, new in more.get(pk, ()):
+                yield log_row(pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
 
     fast_insert(UpdateLog, log_rows(), now=now, batch_size=RESULT_BATCH)
     return created_pks
 
 
-def _takes_config(method: Any) -> bool:
+def _inactive_values(spec: Any, *, now: datetime, config: Any, linked: bool) -> dict[str, Any]:
+    method = spec.inactive_values
+    params = _params(method)
+    kwargs: dict[str, Any] = {}
+    if "config" in params:
+        kwargs["config"] = config
+    if "linked" in params:
+        kwargs["linked"] = linked
+    return method(now, **kwargs)
+
+
+def _params(method: Any) -> frozenset[str]:
     try:
-        return "config" in inspect.signature(method).parameters
+        return frozenset(inspect.signature(method).parameters)
     except (TypeError, ValueError):
-        return False
+        return frozenset()
 
 
 class _MappedView:

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
 
+from ..models import CleverConnection
 from .rules import CleverIdentity, LaunchGate, launch_gate
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ class Refusal(StrEnum):
     NOT_SCHEDULED = "not_scheduled"
     BEFORE_LAUNCH = "before_launch"
     INACTIVE = "inactive"
+    APP_DISABLED = "app_disabled"
+    CONNECTION_RESET = "connection_reset"
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,22 @@ def district_for_clever_id(*, clever_district_id: str) -> District | None:
 def clever_login_decision(*, identity: CleverIdentity, now: dt.datetime) -> LoginDecision:
     """Who may sign in, in the order a user would want to hear it.
 
-    Unknown district, then the district's launch date, then the account (linked by Clever id),
-    then whether it is active. A Clever user with no account never gets one here: the staff import
+    Unknown district, then the off switches (support disabled the staff application, the
+    district reset its Clever configuration), then the district's launch date, then the account
+    (linked by Clever id), then whether it is active (deactivated, or made inactive by an import:
+    the person left Clever). A Clever user with no account never gets one here: the staff import
     creates accounts, sign-in only finds them.
     """
     district = district_for_clever_id(clever_district_id=identity.district_id)
     if district is None:
         return LoginDecision(identity=identity, refusal=Refusal.NO_DISTRICT)
+    if not district.clever_staff_enabled:
+        return LoginDecision(identity=identity, district=district, refusal=Refusal.APP_DISABLED)
+    reset = CleverConnection.objects.filter(
+        district=district, status=CleverConnection.Status.RESET
+    ).exists()
+    if reset:
+        return LoginDecision(identity=identity, district=district, refusal=Refusal.CONNECTION_RESET)
     gate = launch_gate(launch_date=district.launch_date, time_zone=district.time_zone, now=now)
     if not gate.is_open:
         refusal = Refusal.NOT_SCHEDULED if gate.opens_on is None else Refusal.BEFORE_LAUNCH
@@ -87,7 +99,7 @@ def clever_login_decision(*, identity: CleverIdentity, now: dt.datetime) -> Logi
         return LoginDecision(
             identity=identity, district=district, refusal=Refusal.NO_ACCOUNT, gate=gate
         )
-    if not user.is_active:
+    if not user.is_active or getattr(user, "inactive_since", None) is not None:
         return LoginDecision(
             identity=identity, user=user, district=district, refusal=Refusal.INACTIVE, gate=gate
         )

@@ -115,11 +115,62 @@ def test_never_linked_accounts_not_in_clever_are_inactive_unless_a_clever_record
     assert "In the product but not in Clever" in result.reasons[("inactivate", 2)]
 
 
-def test_not_in_clever_values_set_the_role_from_the_config():
+def test_not_in_clever_role_goes_only_to_accounts_clever_never_had_and_is_logged():
+    from django.db.models import F
+
     cfg = config(not_in_clever_role_id=42)
-    values = SPEC.inactive_values("now", config=cfg)
-    assert values == {"inactive_since": "now", "role_id": 42, "role_source": "not_in_clever"}
-    assert SPEC.inactive_values("now") == {"inactive_since": "now"}
+    unlinked = SPEC.inactive_values("now", config=cfg, linked=False)
+    assert unlinked == {
+        "inactive_since": "now",
+        "role_id": 42,
+        "role_source": "not_in_clever",
+        "replaced_role_id": F("role_id"),
+        "replaced_role_source": F("role_source"),
+    }
+    # Who Clever had and who left is deactivated and keeps the role; sessions end.
+    linked = SPEC.inactive_values("now", config=cfg, linked=True)
+    assert linked["is_active"] is False and "role_id" not in linked
+    assert linked["session_generation"] == F("session_generation") + 1
+    result = plan(
+        [clever("c1")],
+        [local(1, email="ana.lopez@mv.k12.us"), local(2, last="Nobody", email="n@mv.k12.us")],
+        cfg,
+    )
+    assert result.inactivation_changes == {
+        2: (("role_id", None, 42), ("role_source", "", "not_in_clever"))
+    }
+
+
+def test_a_returning_person_gets_back_the_role_the_not_in_clever_rule_replaced():
+    row = local(1, email="ana.lopez@mv.k12.us", inactive="2025-01-01")
+    values = list(row)
+    offset = 4
+    values[offset + FIELDS.index("role_id")] = 42
+    values[offset + FIELDS.index("role_source")] = "not_in_clever"
+    values[offset + FIELDS.index("replaced_role_id")] = 7
+    values[offset + FIELDS.index("replaced_role_source")] = "keyword"
+    result = plan([clever("c1")], [tuple(values)], config(not_in_clever_role_id=42))
+    ((pk, _cid, _name, changes, restore),) = result.updates
+    assert pk == 1 and restore
+    assert ("role_id", 42, 7) in changes and ("role_source", "not_in_clever", "keyword") in changes
+
+
+def test_errors_protect_the_account_their_keys_would_match():
+    result = plan(
+        [clever("c1"), clever("c2", last="Fox", email="fox@mv.k12.us", staff_id="E9", schools=())],
+        [local(1, email="ana.lopez@mv.k12.us"), local(2, last="Kim", employee_id="E9")],
+    )
+    (error,) = result.errors
+    assert error.code == "unknown_school" and error.link_keys == (
+        "le:fox|fox@mv.k12.us",
+        "id:e9",
+    )
+    assert result.inactivations == []
+
+
+def test_a_record_at_two_schools_imports_both():
+    result = plan([clever("c1", schools=("cs7", "cs8"))], [])
+    assert result.schools_imported == frozenset({SCHOOL, OTHER})
 
 
 def test_sections_add_section_schools_to_teachers_only():
@@ -165,3 +216,21 @@ def test_district_admin_matches_by_last_name_and_email_only():
     result = plan([admin], [local(1, last="Sims", email="BOSS@mv.k12.us")])
     assert [u[0] for u in result.updates] == [1]
     assert result.schools_imported == frozenset()
+
+
+def test_a_field_clever_does_not_validate_is_a_warning_not_an_error():
+    raw = clever("c1", email="first_last.example.org")
+    raw["roles"]["staff"]["title"] = "T" * 201
+    mapped = SPEC.map_record(raw, config())
+    assert hasattr(mapped, "values"), mapped
+    assert mapped.values[FIELDS.index("email")] is KEEP
+    assert mapped.values[FIELDS.index("job_title")] is KEEP
+    assert {(f, code) for f, code, _m in mapped.warnings} == {
+        ("email", "invalid_email"),
+        ("job_title", "too_long"),
+    }
+    assert SPEC.link_keys(mapped.values) == ("id:e1",)  # matched by employee ID
+    # The last name is the record's identity: unusable, it is an error (that still protects).
+    raw = clever("c2", last="Lopez\u202e")
+    error = SPEC.map_record(raw, config())
+    assert error.code == "invalid_characters" and error.link_keys == ("id:e1",)

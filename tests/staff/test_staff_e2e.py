@@ -16,6 +16,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from django.utils import timezone
 from integrations.engine.service import run_execute
 from integrations.models import (
     Alert,
+    CleverConnection,
     ImportRun,
     RunResult,
     SchoolMatch,
@@ -34,6 +36,7 @@ from naviance_sync.models import School
 from staff import services
 from staff.models import JobFunction, Role, StaffImportSettings, StaffSchoolAccess, User
 from tests.engine.conftest import connect_district
+from tests.factories import PASSWORD
 from tests.support.clever import fast_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -469,28 +472,279 @@ def test_changes_later_new_staff_keep_roles_and_sso_sends_no_email(setup):
     assert welcome_emails() == []  # SSO: no password to set
 
 
-def test_staff_leaving_clever_get_the_not_in_clever_role_and_come_back(setup):
+def _password_sign_in(username: str) -> tuple[Client, object]:
+    client = Client()
+    response = client.post(reverse("login"), {"username": username, "password": PASSWORD})
+    return client, response
+
+
+def _clever_sign_in_refusal(district, clever_user_id: str):
+    from integrations.sso.rules import CleverIdentity
+    from integrations.sso.selectors import clever_login_decision
+
+    conn = CleverConnection.objects.get(district=district)
+    identity = CleverIdentity(clever_user_id, conn.clever_district_id, "")
+    return clever_login_decision(identity=identity, now=timezone.now()).refusal
+
+
+def test_staff_who_leave_clever_are_deactivated_keep_their_role_and_come_back(setup):
+    """Issue 13 item 1: a teacher Clever created who leaves Clever cannot sign in (password or
+    Clever), their sessions end, they keep their role (no import rights), and the same account
+    with the same role comes back when they return."""
     district, sim = setup["district"], setup["sim"]
+    district.launch_date = timezone.localdate() - dt.timedelta(days=1)
+    district.save(update_fields=["launch_date"])
     sync(district, "test")
     sync(district, "import")
     leaver = clever_person(sim, last="Washington")
+    account = User.objects.get(district=district, clever_id=leaver["id"])
+    role = account.role
+    assert role == setup["roles"]["Teacher"] and not role.can_import_district_data
+    account.set_password(PASSWORD)  # the welcome link was used
+    account.save(update_fields=["password"])
+    signed_in, response = _password_sign_in(account.username)
+    assert response.status_code == 302
+    assert signed_in.get(reverse("home")).status_code == 200
+    assert _clever_sign_in_refusal(district, leaver["id"]) is None
+
     sim.dataset.delete_user(leaver["id"])
     sync(district, "test")
     run = sync(district, "import")
     assert run.inactive == 1
-    account = User.objects.get(district=district, clever_id=leaver["id"])
-    assert account.inactive_since is not None
-    assert account.role.name == "District Site Manager"
+    account.refresh_from_db()
+    assert account.inactive_since is not None and not account.is_active
+    assert account.role == role and account.role_source == "keyword"
+    assert not account.can_import_district_data
     assert RunResult.objects.get(run=run, action="inactivate").reason.startswith(
-        "No longer in Clever"
+        "No longer in Clever: the account is deactivated"
     )
+    assert not UpdateLog.objects.filter(run=run, record_id=account.pk, field="role_id").exists()
+    # Every way in is closed: the open session ends, the password and Clever are refused.
+    assert signed_in.get(reverse("home")).status_code == 302
+    _client, refused = _password_sign_in(account.username)
+    assert refused.status_code == 200
+    assert "This account is inactive" in refused.content.decode()
+    assert _clever_sign_in_refusal(district, leaver["id"]) == "inactive"
+
     sim.dataset.create_user(leaver)
     sync(district, "test")
     back = sync(district, "import")
-    assert back.updated == 1 and back.inactive == 0
+    assert back.updated == 1 and back.inactive == 0 and back.restored == 1
     account.refresh_from_db()
-    assert account.inactive_since is None
+    assert account.inactive_since is None and account.is_active
+    assert account.role == role and account.role_source == "keyword"
     assert UpdateLog.objects.filter(run=back, record_id=account.pk, new_value="active").exists()
+    assert _password_sign_in(account.username)[1].status_code == 302
+    assert _clever_sign_in_refusal(district, leaver["id"]) is None
+
+
+def test_not_in_clever_role_change_is_logged_and_undone_when_the_person_is_in_clever(setup):
+    """Issue 13 item 2: the role an import gives a hand-made account not in Clever is in the
+    update log (old -> new) and is given back, logged, when the person appears in Clever."""
+    district, sim, roles = setup["district"], setup["sim"], setup["roles"]
+    gone = setup["existing"]["gone"]
+    site_manager = setup["settings"].not_in_clever_role
+    sync(district, "test")
+    run = sync(district, "import")
+    gone.refresh_from_db()
+    assert gone.role == site_manager and gone.role_source == "not_in_clever"
+    assert gone.is_active  # never in Clever: the guide's role applies, the account works
+    logged = {
+        row.field: (row.old_value, row.new_value)
+        for row in UpdateLog.objects.filter(run=run, record_id=gone.pk)
+    }
+    assert logged["role_id"] == (str(roles["Teacher"].pk), str(site_manager.pk))
+    assert logged["role_source"] == ("manual", "not_in_clever")
+    result = RunResult.objects.get(run=run, action="inactivate", local_id=gone.pk)
+    assert result.changes["role_id"] == [str(roles["Teacher"].pk), str(site_manager.pk)]
+
+    template = clever_person(sim, last="Gray")
+    sim.dataset.create_user(
+        {
+            "email": gone.email,
+            "name": {"first": "Zed", "middle": "", "last": "Nobody"},
+            "roles": {
+                "staff": {
+                    "staff_id": "E77777",
+                    "title": "Registrar",
+                    "schools": template["roles"]["staff"]["schools"],
+                }
+            },
+        }
+    )
+    sync(district, "test")
+    back = sync(district, "import")
+    assert back.status == ImportRun.Status.SUCCEEDED, back.error_message
+    gone.refresh_from_db()
+    assert gone.clever_id and gone.inactive_since is None
+    assert gone.role == roles["Teacher"] and gone.role_source == "manual"
+    logged = {
+        row.field: (row.old_value, row.new_value)
+        for row in UpdateLog.objects.filter(run=back, record_id=gone.pk)
+    }
+    assert logged["role_id"] == (str(site_manager.pk), str(roles["Teacher"].pk))
+    assert logged["role_source"] == ("not_in_clever", "manual")
+    assert logged["inactive_since"] == ("inactive", "active")
+
+
+def test_a_clever_record_that_is_an_error_protects_the_account_it_would_match(setup):
+    """Issue 13 item 3: staff in Clever whose record is an error (here: no school matched) are
+    not "not in Clever": the account their employee ID (or Clever id) points to stays as it is."""
+    district, sim = setup["district"], setup["sim"]
+    roles = setup["roles"]
+    unmatched = sim.dataset.create("schools", {"name": "Annex Campus", "sis_id": "999"})
+    by_key = User.objects.create(
+        district=district,
+        username="kfox",
+        first_name="Kim",
+        last_name="Fox",
+        email="kim.fox@home.example",
+        employee_id="E55555",
+        role=roles["Counselor"],
+    )
+    sim.dataset.create_user(
+        {
+            "email": "kim.fox@oakwoodschools.org",
+            "name": {"first": "Kim", "middle": "", "last": "Fox"},
+            "roles": {
+                "staff": {"staff_id": "E55555", "title": "Counselor", "schools": [unmatched["id"]]}
+            },
+        }
+    )
+    sync(district, "test")
+    run = sync(district, "import")
+    error = RunResult.objects.get(run=run, action="error", name="Fox, Kim")
+    assert error.code == "unknown_school"
+    by_key.refresh_from_db()
+    assert by_key.inactive_since is None and by_key.is_active
+    assert by_key.role == roles["Counselor"] and by_key.role_source == "manual"
+    assert not RunResult.objects.filter(run=run, local_id=by_key.pk).exists()
+
+    # A linked account whose Clever record becomes an error keeps its Clever id's protection.
+    chavez = clever_person(sim, last="Chavez")
+    sim.dataset.update_user(chavez["id"], {"roles": {"staff": {"schools": [unmatched["id"]]}}})
+    sync(district, "test")
+    again = sync(district, "import")
+    assert again.inactive == 0
+    linked = User.objects.get(district=district, clever_id=chavez["id"])
+    assert linked.inactive_since is None and linked.is_active
+
+
+def test_invalid_email_and_long_title_are_warnings_and_the_person_is_imported(setup):
+    """Issue 13 item 4: Clever does not validate emails (its demo district has a teacher whose
+    email is ``first_last.example.org``). The person is imported (matched by employee ID when the
+    email cannot match), the email is left blank, no welcome email goes out, the run warns."""
+    district, sim, roles = setup["district"], setup["sim"], setup["roles"]
+    template = clever_person(sim, last="Gray")["roles"]["staff"]["schools"]
+    newcomer = sim.dataset.create_user(
+        {
+            "email": "first_last.example.org",
+            "name": {"first": "First", "middle": "", "last": "Last"},
+            "roles": {
+                "teacher": {"teacher_number": "T90001", "title": "Teacher", "schools": template}
+            },
+        }
+    )
+    existing = User.objects.create(
+        district=district,
+        username="pmoss",
+        first_name="Pat",
+        last_name="Moss",
+        email="pat.moss@oakwoodschools.org",
+        employee_id="E90002",
+        job_title="Counselor",
+        role=roles["Counselor"],
+    )
+    returning = sim.dataset.create_user(
+        {
+            "email": "pat.moss.oakwoodschools.org",
+            "name": {"first": "Pat", "middle": "", "last": "Moss"},
+            "roles": {"staff": {"staff_id": "E90002", "title": "C" * 300, "schools": template}},
+        }
+    )
+    sync(district, "test")
+    mail.outbox.clear()
+    run = sync(district, "import")
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+    assert not RunResult.objects.filter(run=run, action="error").exists()
+    created = User.objects.get(district=district, clever_id=newcomer["id"])
+    assert created.email == "" and created.employee_id == "T90001" and created.is_active
+    assert created.username.startswith("clever-")
+    existing.refresh_from_db()
+    assert existing.clever_id == returning["id"] and existing.inactive_since is None
+    assert existing.email == "pat.moss@oakwoodschools.org" and existing.job_title == "Counselor"
+    warnings = {r.local_id: r for r in RunResult.objects.filter(run=run, action="warning")}
+    assert run.warnings == 2 and set(warnings) == {created.pk, existing.pk}
+    assert warnings[created.pk].code == "invalid_email"
+    assert "Email is not a valid email address" in warnings[created.pk].reason
+    assert "Job title is 300 characters long" in warnings[existing.pk].reason
+    welcomed = {m.to[0] for m in welcome_emails()}
+    assert welcomed and "" not in welcomed and "first_last.example.org" not in welcomed
+    assert len(welcome_emails()) == run.created - 1  # everyone new but the one without an address
+
+
+def test_a_linked_account_keeps_updating_when_a_new_clever_record_claims_its_employee_id(setup):
+    """Issue 13 item 6 for staff: a Clever record linked by Clever id keeps updating when another
+    Clever record arrives with the same employee ID; only the unlinked newcomer is an error."""
+    district, sim = setup["district"], setup["sim"]
+    sync(district, "test")
+    sync(district, "import")
+    linked = clever_person(sim, last="Chavez")
+    account = User.objects.get(district=district, clever_id=linked["id"])
+    staff_id = linked["roles"]["staff"]["staff_id"]
+    newcomer = sim.dataset.create_user(
+        {
+            "email": "new.person@oakwoodschools.org",
+            "name": {"first": "New", "middle": "", "last": "Person"},
+            "roles": {
+                "staff": {
+                    "staff_id": staff_id,
+                    "title": "Clerk",
+                    "schools": linked["roles"]["staff"]["schools"],
+                }
+            },
+        }
+    )
+    sim.dataset.set_title(linked["id"], "Assistant Principal")
+    sync(district, "test")
+    run = sync(district, "import")
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
+    (error,) = RunResult.objects.filter(run=run, action="error")
+    assert error.clever_id == newcomer["id"] and error.code == "duplicate_link_id"
+    account.refresh_from_db()
+    assert account.job_title == "Assistant Principal" and account.inactive_since is None
+    assert not User.objects.filter(district=district, clever_id=newcomer["id"]).exists()
+
+
+def test_a_staff_import_locks_every_school_its_staff_were_imported_at(
+    district, clever_simulator, admin_user
+):
+    """Issue 13 item 7: staff have several schools; each one whose staff were imported is
+    locked, not only each person's lowest-id school."""
+    connect_district(district, clever_simulator)
+    services.staff_settings_ensure(district=district)
+    sim = clever_simulator
+    staff = clever_staff(sim)
+    teacher = next(
+        u for u in staff if "teacher" in u["roles"] and len(u["roles"]["teacher"]["schools"]) == 2
+    )
+    for user in staff:
+        if user["id"] != teacher["id"]:
+            sim.dataset.delete_user(user["id"])
+    for section in sim.dataset.records("sections", sim.dataset.district_ids()[0]):
+        sim.dataset.delete("sections", section["id"])
+    sync(district, "test")
+    run = sync(district, "import")
+    assert run.status == ImportRun.Status.SUCCEEDED and run.created == 1
+    account = User.objects.get(district=district, clever_id=teacher["id"])
+    schools = {local_school(district, s).pk for s in teacher["roles"]["teacher"]["schools"]}
+    assert set(account.schools.values_list("pk", flat=True)) == schools
+    locked = set(
+        SchoolMatch.objects.filter(district=district, locked_at__isnull=False).values_list(
+            "school_id", flat=True
+        )
+    )
+    assert locked == schools
 
 
 # --- the 48-hour rule ---------------------------------------------------------------------------
