@@ -158,6 +158,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE_ADDR"])
 
+# /healthz tells anyone "ok" or "degraded"; which part is down and why only to a signed-in support
+# user or a caller sending "Authorization: Bearer <HEALTHZ_TOKEN>" (unset: no token is accepted).
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+
 # --- Sessions and security headers ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 # Enforced by naviance_sync.middleware.SessionLimitsMiddleware (RELIABILITY S7).
