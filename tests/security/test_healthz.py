@@ -70,9 +70,10 @@ def test_a_support_user_sees_the_details(client, broker_down):
 
 
 @override_settings(DEBUG=False, **PRODUCTION)
-def test_no_token_configured_means_no_token_is_accepted(client, broker_down, settings):
-    settings.HEALTHZ_TOKEN = ""
-    assert healthz(client, HTTP_AUTHORIZATION="Bearer ") == (503, {"status": "degraded"})
+def test_no_token_configured_means_no_token_is_accepted(client, broker_down):
+    # Not the settings fixture: it would undo after this override and leave production settings on.
+    with override_settings(HEALTHZ_TOKEN=""):
+        assert healthz(client, HTTP_AUTHORIZATION="Bearer ") == (503, {"status": "degraded"})
 
 
 @override_settings(DEBUG=False, **PRODUCTION)

@@ -69,7 +69,11 @@ def test_the_ceiling_lifts_after_the_cool_off(client, victim, password):
 
 
 @production
-def test_the_limits_come_from_the_settings(client, victim, password, settings):
-    settings.AXES_IP_FAILURE_LIMIT = 8
-    assert spray(client, 8)[-1] == LOCKED
-    assert attempt(client, victim.username, password, ip=SPRAYER, secure=True).status_code == LOCKED
+def test_the_limits_come_from_the_settings(client, victim, password):
+    # Not the settings fixture: it would undo after this override and leave production settings on.
+    with override_settings(AXES_IP_FAILURE_LIMIT=8):
+        assert spray(client, 8)[-1] == LOCKED
+        assert (
+            attempt(client, victim.username, password, ip=SPRAYER, secure=True).status_code
+            == LOCKED
+        )
