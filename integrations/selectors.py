@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import dateformat
 
+from naviance_sync.ids import id_from_text
 from naviance_sync.models import District
 from naviance_sync.scoping import for_district
 
@@ -38,17 +39,9 @@ class Page:
         return self.next_cursor is not None
 
 
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
 def keyset_page(qs: QuerySet, *, cursor: Any, descending: bool, size: int = PAGE_SIZE) -> Page:
     """Rows after ``cursor`` (an id) in id order; one query, one row of look-ahead."""
-    start = _int(cursor)
+    start = id_from_text(cursor)
     if start is not None:
         qs = qs.filter(pk__lt=start) if descending else qs.filter(pk__gt=start)
     qs = qs.order_by("-pk" if descending else "pk")
@@ -115,10 +108,10 @@ def update_log_page(
     cursor: Any = None,
 ) -> Page:
     qs = for_district(UpdateLog, district).filter(data_type=data_type)
-    run_pk = _int(run_id)
+    run_pk = id_from_text(run_id)
     if run_id not in (None, ""):
         qs = qs.filter(run_id=run_pk or 0)
-    record_pk = _int(record_id)
+    record_pk = id_from_text(record_id)
     if record_id not in (None, ""):
         qs = qs.filter(record_id=record_pk or 0)
     if field:

@@ -149,14 +149,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# django-axes: lock a username+IP pair after 5 failures for 15 minutes (not the IP alone: behind a
-# proxy every user shares one address, and one attacker would lock everyone out).
+# django-axes: lock a username+IP pair after 5 failures for 15 minutes (not the IP alone at that
+# limit: behind a proxy every user shares one address, and one attacker would lock everyone out).
+# Password spraying (many usernames, one address) meets a higher ceiling: 30 failures from one
+# address within the cool-off refuse every sign-in from it (naviance_sync.signin_limits).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=30)
+AXES_HANDLER = "naviance_sync.signin_limits.SignInLimitsHandler"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE_ADDR"])
+
+# /healthz tells anyone "ok" or "degraded"; which part is down and why only to a signed-in support
+# user or a caller sending "Authorization: Bearer <HEALTHZ_TOKEN>" (unset: no token is accepted).
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # --- Sessions and security headers ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)

@@ -6,22 +6,22 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import selectors
-from .health import check_broker, check_database
+from .health import check_broker, check_database, may_see_details
 from .scoping import district_member_required
 
 
 @require_GET
 @never_cache
 def healthz(request):
+    """200 ``{"status": "ok"}`` or 503 ``{"status": "degraded"}`` for anyone; which part is down
+    and the error text only for operators (``naviance_sync.health.may_see_details``)."""
     problems = {"database": check_database(), "broker": check_broker()}
     down = {k: v for k, v in problems.items() if v}
-    body = {
-        "status": "ok" if not down else "down",
-        "database": "ok" if not problems["database"] else "down",
-        "broker": "ok" if not problems["broker"] else "down",
-    }
-    if down:
-        body["errors"] = down
+    body = {"status": "ok" if not down else "degraded"}
+    if may_see_details(request):
+        body.update({part: "down" if error else "ok" for part, error in problems.items()})
+        if down:
+            body["errors"] = down
     return JsonResponse(body, status=200 if not down else 503)
 
 

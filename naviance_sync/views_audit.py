@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from .ids import id_from_text
 from .models import AuditEvent, District
 from .scoping import for_district, import_permission_required
 
@@ -30,14 +31,6 @@ class AuditPage:
     @property
     def has_next(self) -> bool:
         return self.next_cursor is not None
-
-
-def _positive_int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
 
 
 def audit_actions(*, district: District) -> list[str]:
@@ -67,7 +60,7 @@ def audit_page(
     )
     if action:
         qs = qs.filter(action=action)
-    start = _positive_int(cursor)
+    start = id_from_text(cursor)
     if start is not None:
         qs = qs.filter(pk__lt=start)
     rows = list(qs.order_by("-pk")[: size + 1])

@@ -13,6 +13,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from naviance_sync.ids import id_from_query
 from naviance_sync.models import AuditEvent, District, School
 from naviance_sync.scoping import for_district
 
@@ -31,13 +32,6 @@ TEST_IMPORT_VALID_HOURS = 48
 from .services import SETTINGS_SAVED_ACTION  # noqa: E402
 
 
-def id_from_text(text: str) -> int | None:
-    """A database id typed in a URL or a form field name, or None: ASCII digits only
-    (``"²".isdigit()`` is true but ``int("²")`` fails: a 500), and short enough to be an id
-    rather than a 5,000-digit number."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
-
-
 @dataclass(frozen=True)
 class StaffFilters:
     """What the staff page can be narrowed by; every value comes from the query string."""
@@ -53,7 +47,7 @@ class StaffFilters:
     @classmethod
     def from_query(cls, query: Any) -> StaffFilters:
         def as_int(name: str) -> int | None:
-            return id_from_text((query.get(name) or "").strip())
+            return id_from_query(query, name)
 
         def choice(name: str, allowed: tuple[str, ...]) -> str:
             value = (query.get(name) or "").strip()

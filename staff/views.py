@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from naviance_sync.csv import csv_response
+from naviance_sync.ids import id_from_text
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 
 from . import selectors, services
@@ -302,7 +303,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         foreign = False
         for key, value in request.POST.items():
             if key.startswith("school-"):
-                pk = selectors.id_from_text(key[7:])
+                pk = id_from_text(key[7:])
                 foreign = foreign or pk is None
                 if pk is not None:
                     choices[pk] = value

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from naviance_sync.ids import id_from_text
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
 
@@ -35,10 +36,8 @@ def _parse_cursor(value: Any) -> tuple[str, str, int] | None:
     if not isinstance(value, str) or value.count("\x1f") != 2:
         return None
     last, first, pk = value.split("\x1f")
-    try:
-        return last, first, int(pk)
-    except ValueError:
-        return None
+    number = id_from_text(pk)
+    return (last, first, number) if number is not None else None
 
 
 def student_list(
@@ -72,12 +71,10 @@ def student_list(
                 | Q(state_id=term)
                 | Q(student_number=term)
             )
-    try:
-        school_pk = int(school_id) if school_id not in (None, "") else None
-    except (TypeError, ValueError):
-        school_pk = 0
-    if school_pk is not None:
-        qs = qs.filter(school_id=school_pk)
+    if school_id not in (None, ""):
+        # Not an id (30 digits, "1e9", "١٢"): no such school, so no students.
+        school_pk = id_from_text(school_id)
+        qs = qs.filter(school_id=school_pk) if school_pk is not None else qs.none()
     if grade:
         qs = qs.filter(grade=grade[:40])
     if class_year not in (None, ""):

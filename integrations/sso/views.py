@@ -71,8 +71,13 @@ oauth2_callback = never_cache(CleverCallbackView.adapter_view(SettingsCleverOAut
 
 
 def _safe_next(request: HttpRequest, value: str | None) -> str:
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    # A path on this site only: redirect("abc") would try reverse("abc") and answer 500.
+    if (
+        value
+        and value.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return value
     return reverse("home")
