@@ -84,6 +84,7 @@ class SyncSettingsConfig:
     threshold_pct: float
     enabled: bool
     saved: bool  # False: defaults, the admin has not saved Sync Settings yet
+    recompute_derived: bool = False  # codes changed: derived fields recomputed for everyone
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def _settings_config(*, district: District, data_type: str) -> SyncSettingsConfi
         threshold_pct=float(row.inactivation_threshold_pct),
         enabled=row.enabled,
         saved=True,
+        recompute_derived=row.recompute_derived,
     )
 
 
@@ -659,6 +661,10 @@ def field_mappings_save(
             before={k: saved.get(k, "") for k in proposed},
             after=proposed,
         )
+        if any(
+            saved.get(k, "") != proposed.get(k, "") for k in DERIVED_CODE_FIELDS if k in proposed
+        ):
+            derived_recompute_request(district=district, data_type=data_type)
     return proposed
 
 
@@ -874,6 +880,7 @@ def codes_save(
     if field_errors or value_errors:
         raise CodesError(value_errors=value_errors, field_errors=field_errors)
     before = saved_codes(district=district, data_type=data_type)
+    derived_changed = False
     with transaction.atomic():
         for local_field, values in to_store.items():
             existing = {
@@ -884,6 +891,10 @@ def codes_save(
             }
             for clever_value, local_code in values.items():
                 row = existing.get(clever_value)
+                if local_field in DERIVED_CODE_FIELDS and (
+                    row is None or row.local_code != local_code
+                ):
+                    derived_changed = True
                 if row is None:
                     CodeDefinition.objects.create(
                         district=district,
@@ -907,6 +918,22 @@ def codes_save(
                 },
                 after={_audit_key(local_field, v): c for v, c in shown.items()},
             )
+        if derived_changed:
+            derived_recompute_request(district=district, data_type=data_type)
+
+
+# Fields a sync keeps until their source changes (students: the class year follows the grade, so
+# it moves when a student is promoted, not when the calendar turns). A change to their codes is
+# applied to everyone by the next import.
+DERIVED_CODE_FIELDS = frozenset({"class_year"})
+
+
+def derived_recompute_request(*, district: District, data_type: str) -> None:
+    """The next import recomputes derived fields (class years) for every record, not only for
+    records whose source field changed (``SyncConfig.recompute_derived``)."""
+    SyncSettings.objects.filter(district=district, data_type=data_type).update(
+        recompute_derived=True
+    )
 
 
 def _audit_key(local_field: str, clever_value: str) -> str:

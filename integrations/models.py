@@ -177,6 +177,11 @@ class SyncSettings(DistrictOwned):
     first_import_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveSmallIntegerField(default=0)
     paused_reason = models.CharField(max_length=300, blank=True)
+    recompute_derived = models.BooleanField(
+        default=False,
+        help_text="Class-year codes or the class-year field changed since the last import: the "
+        "next import sets every student's class year from the codes, not only promoted ones.",
+    )
     # Events checkpoint of this data type: the newest Clever event its runs already applied.
     # Stored by a full import (the id Clever gave before streaming) and advanced by an events
     # run with ``UPDATE ... WHERE last_event_id = :old`` in its apply transaction. One per data

@@ -448,6 +448,20 @@ class StudentSpec:
             )
         return None
 
+    def follows(self, config: Any) -> dict[str, str]:
+        """Fields kept until their source changes: a class year based on grade follows the grade.
+
+        A student's class year is set when the record is created, when it is blank, and when the
+        grade changes (a promotion); otherwise it stays. So the calendar turning on July 1 before
+        the district's SIS rolls its grades over moves nobody's class year, and a promoted
+        student keeps theirs (codes are relative to the school year). When the admin changes
+        class-year codes, ``config.recompute_derived`` makes the next import set everyone's.
+        """
+        class_year = _path_for(config.mapping, "class_year")
+        grade = _path_for(config.mapping, "grade")
+        from_grade = class_year == CLASS_YEAR_FROM_GRADE or class_year == GRADE_PATH
+        return {"class_year": "grade"} if from_grade and grade else {}
+
     # -- matching keys --
 
     def link_key(self, values: tuple[Any, ...]) -> str:

@@ -28,4 +28,5 @@ def load_sync_config(*, district: District, data_type: str, extra: Any = None) -
         import_rule=config.import_rule,
         threshold_pct=config.threshold_pct,
         extra=extra or {},
+        recompute_derived=config.settings.recompute_derived,
     )

@@ -200,6 +200,15 @@ def plan_records(
     fields = tuple(spec.fields) + tuple(getattr(spec, "extra_fields", ()))
     create_only = frozenset(getattr(spec, "create_only_fields", ()))
     diff_positions = tuple((i, name) for i, name in enumerate(fields) if name not in create_only)
+    # Derived fields that change only with their source (``spec.follows``): field -> source.
+    follows = getattr(spec, "follows", None)
+    follow_of = {
+        fields.index(name): fields.index(source)
+        for name, source in (
+            follows(config) if follows and not config.recompute_derived else {}
+        ).items()
+        if name in fields and source in fields
+    }
     active_column = spec.active_column
     active_values = spec.active_values()
     scope_ids = config.scope_school_ids
@@ -410,6 +419,14 @@ def plan_records(
             if new is keep:
                 continue
             if old[i] != new:
+                source = follow_of.get(i)
+                if (
+                    source is not None
+                    and old[i] not in (None, "")
+                    and rec.values[source] is not keep
+                    and rec.values[source] == old[source]
+                ):
+                    continue  # the source did not change: the derived value stays
                 changes.append((name, old[i], new))
         if index.clever_ids[pos] != cid:
             changes.append(("clever_id", index.clever_ids[pos], cid))

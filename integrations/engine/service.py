@@ -454,7 +454,7 @@ def _finish(
             _after_import(run=run, plan=plan, now=now, spec=spec)
         _checkpoint_save(run=run, checkpoint=checkpoint, events=events, since=since)
         SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type).update(
-            consecutive_failures=0
+            consecutive_failures=0, **({"recompute_derived": False} if full else {})
         )
         flip_state(
             run=run,

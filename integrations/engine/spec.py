@@ -98,6 +98,9 @@ class SyncConfig:
     import_rule: str = "create_update"
     threshold_pct: float = 10.0
     extra: Mapping[str, Any] = field(default_factory=dict)  # spec-specific configuration
+    # The admin changed how derived fields are computed (class-year codes): every record's are
+    # recomputed, not only those whose source field changed (``spec.follows``).
+    recompute_derived: bool = False
 
 
 @runtime_checkable

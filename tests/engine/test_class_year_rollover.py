@@ -95,6 +95,62 @@ def test_class_year_is_unchanged_when_clever_promotes_the_grade_next_school_year
     assert class_year["initial"]["10"] == "2030" and class_year["initial"]["9"] == "2031"
 
 
+def test_class_years_stay_when_the_calendar_turns_before_clever_promotes_anyone(
+    connected, clever_simulator, run_sync, monkeypatch
+):
+    """The seam of a school year rolling over: July 1 comes before the district's SIS rolls its
+    grades over. Nobody's grade changed, so nobody's class year may move (it used to move every
+    student one year later, and back again after Clever's rollover)."""
+    FieldMapping.objects.filter(district=connected, local_field="class_year").update(
+        clever_field=sf.CLASS_YEAR_FROM_GRADE
+    )
+    at(monkeypatch, 2027, 6, 30, 9, 0)
+    define_codes_as_suggested(connected, clever_simulator)
+    assert run_sync("import").status == "succeeded"
+    ninth = grade_nine(clever_simulator)
+    before = dict(Student.objects.filter(district=connected).values_list("pk", "class_year"))
+    at(monkeypatch, 2027, 7, 2, 9, 0)  # the product's school year turned; Clever's grades did not
+    second = run_sync("import")
+    assert second.status == "succeeded" and second.updated == 0
+    assert dict(Student.objects.filter(district=connected).values_list("pk", "class_year")) == (
+        before
+    )
+    assert {s.class_year for s in Student.objects.filter(clever_id__in=ninth)} == {2030}
+    at(monkeypatch, 2027, 8, 20, 9, 0)  # the SIS rolls over: 9 -> 10, still the class of 2030
+    for clever_id in ninth:
+        clever_simulator.dataset.set_grade(clever_id, "10")
+    third = run_sync("import")
+    assert {(s.grade, s.class_year) for s in Student.objects.filter(clever_id__in=ninth)} == {
+        ("10", 2030)
+    }
+    assert third.updated == len(ninth)
+
+
+def test_changed_class_year_codes_reach_every_student_at_the_next_import(
+    connected, clever_simulator, run_sync, monkeypatch
+):
+    """A setting changed between two runs: an admin correcting class-year codes expects the next
+    import to apply them to everyone, not only to students promoted later."""
+    FieldMapping.objects.filter(district=connected, local_field="class_year").update(
+        clever_field=sf.CLASS_YEAR_FROM_GRADE
+    )
+    at(monkeypatch, 2026, 10, 15, 9, 0)
+    define_codes_as_suggested(connected, clever_simulator)
+    assert run_sync("import").status == "succeeded"
+    ninth = grade_nine(clever_simulator)
+    config.codes_save(district=connected, data_type="students", codes={"class_year": {"9": "2031"}})
+    assert config.integration_config(
+        district=connected, data_type="students"
+    ).settings.recompute_derived
+    changed = run_sync("import")
+    assert changed.status == "succeeded" and changed.updated == len(ninth)
+    assert {s.class_year for s in Student.objects.filter(clever_id__in=ninth)} == {2031}
+    assert not config.integration_config(
+        district=connected, data_type="students"
+    ).settings.recompute_derived
+    assert run_sync("import").updated == 0
+
+
 def test_the_school_year_turns_in_the_districts_time_zone(connected, monkeypatch):
     FieldMapping.objects.filter(district=connected, local_field="class_year").update(
         clever_field=sf.CLASS_YEAR_FROM_GRADE
