@@ -3,31 +3,45 @@
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def tokens_typed_before_are_supports(apps, schema_editor):
+    """Tokens stored before this change were typed by hand: keep them on the admin's Save (a
+    401 still fetches the current one with the application's credentials)."""
+    CleverConnection = apps.get_model("integrations", "CleverConnection")
+    CleverConnection.objects.exclude(token_encrypted="").update(token_source="support")  # noqa: S106
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('integrations', '0008_setup_new_clever_schools'),
+        ("integrations", "0008_setup_new_clever_schools"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cleverconnection',
-            name='scopes',
+            model_name="cleverconnection",
+            name="scopes",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='cleverconnection',
-            name='shared_school_ids',
+            model_name="cleverconnection",
+            name="shared_school_ids",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='cleverconnection',
-            name='token_refreshed_at',
+            model_name="cleverconnection",
+            name="token_refreshed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='cleverconnection',
-            name='token_source',
-            field=models.CharField(choices=[('clever', "Fetched from Clever with the application's credentials"), ('support', 'Set by hand by support')], default='clever', max_length=10),
+            model_name="cleverconnection",
+            name="token_source",
+            field=models.CharField(
+                choices=[
+                    ("clever", "Fetched from Clever with the application's credentials"),
+                    ("support", "Set by hand by support"),
+                ],
+                default="clever",
+                max_length=10,
+            ),
         ),
+        migrations.RunPython(tokens_typed_before_are_supports, migrations.RunPython.noop),
     ]
