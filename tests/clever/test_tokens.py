@@ -191,3 +191,43 @@ def test_the_same_token_back_is_not_a_refresh(sim):
     with pytest.raises(CleverAuthError) as info:
         client.districts()
     assert "no newer one" in info.value.admin_message
+
+
+def test_sharing_control_stops_and_starts_sharing_and_refuses_bad_input(sim):
+    district_id = district_of(sim)
+
+    def post(body):
+        return requests.post(f"{sim.url}/_sim/tokens", json=body, timeout=5)
+
+    answer = post({"district": district_id, "action": "unshare"}).json()
+    assert answer == {
+        "district": district_id,
+        "shared": False,
+        "token": None,
+        "scopes": answer["scopes"],
+    }
+    with pytest.raises(CleverNotSharedError):
+        lookup(sim, district_id)
+    answer = post({"district": district_id, "action": "share", "scopes": ["read:students"]}).json()
+    assert answer["shared"] and answer["scopes"] == ["read:students"]
+    assert lookup(sim, district_id).scopes == ("read:students",)
+    assert post({"district": district_id, "action": "explode"}).status_code == 400
+    assert post({"district": "nope", "action": "rotate"}).status_code == 404
+    assert post({"district": district_id, "extra": 1}).status_code == 400
+
+
+def test_rotate_token_after_is_a_fault_the_command_and_the_faults_endpoint_accept(sim):
+    from integrations.management.commands.clever_simulator import Command
+
+    parser = Command().create_parser("manage.py", "clever_simulator")
+    options = parser.parse_args(["--data", "x.json", "--rotate-token-after", "5"])
+    assert options.rotate_token_after == 5
+    faults = requests.post(
+        f"{sim.url}/_sim/faults", json={"rotate_token_after": 0}, timeout=5
+    ).json()
+    assert faults["rotate_token_after"] == 0
+    old = sim.token()
+    with pytest.raises(CleverAuthError):
+        CleverClient(token=old, base_url=sim.url, sleep=no_sleep).districts()
+    new = lookup(sim, district_of(sim)).access_token
+    assert new != old and CleverClient(token=new, base_url=sim.url).districts()  # rotated once

@@ -166,3 +166,39 @@ def test_support_sets_a_token_by_hand_in_django_admin(
         reverse("admin:integrations_cleverconnection_change", args=[connection.pk])
     ).content.decode()
     assert token not in change
+
+
+def test_match_fields_sampling_survives_a_rotated_token(
+    district, clever_app, clever_ids, local_schools
+):
+    district_id, old, _ = clever_ids
+    config.connection_connect(district=district, clever_district_id=district_id)
+    clever_app.dataset.rotate_token(district_id)
+    sample = config.available_clever_fields(district=district, data_type="students", refresh=True)
+    assert not sample.error and sample.fields
+    assert config.clever_credentials(district=district).token == clever_app.token() != old
+    assert AuditEvent.objects.filter(action="clever.token.refreshed", district=district).exists()
+
+
+def test_setup_page_says_when_support_set_the_token(
+    admin_client, district, clever_app, clever_ids, local_schools
+):
+    district_id, token, _ = clever_ids
+    config.connection_connect(district=district, clever_district_id=district_id, token=token)
+    page = admin_client.get(reverse("integrations:setup")).content.decode()
+    assert "Set up by support" in page and token not in page
+
+
+def test_tokens_stored_before_the_change_count_as_typed_by_hand(district, clever_app, clever_ids):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from integrations.crypto import encrypt_token
+
+    migration = import_module("integrations.migrations.0009_connect_token_lookup")
+    CleverConnection.objects.create(
+        district=district, clever_district_id=clever_ids[0], token_encrypted=encrypt_token("t")
+    )
+    migration.tokens_typed_before_are_supports(apps, None)
+    assert CleverConnection.objects.get(district=district).token_source == "support"
