@@ -97,3 +97,23 @@ def test_a_rejected_token_with_no_newer_one_fails_with_a_reason_and_is_not_pause
     assert run.status == ImportRun.Status.FAILED
     assert "no newer one" in run.error_message
     assert SyncSettings.objects.get(district=connected, data_type="students").paused_reason == ""
+
+
+def test_each_sync_records_the_schools_clever_shares_for_the_setup_page(
+    connected, run_sync, clever_simulator, admin_client
+):
+    from django.urls import reverse
+
+    district_id = clever_simulator.dataset.district_ids()[0]
+    first, *rest = clever_simulator.dataset.records("schools", district_id)
+    assert run_sync("test").status == ImportRun.Status.SUCCEEDED
+    assert sorted(CleverConnection.objects.get(district=connected).shared_school_ids) == sorted(
+        s["id"] for s in [first, *rest]
+    )
+    clever_simulator.dataset.delete("schools", first["id"])  # the district stops sharing it
+    run_sync("test")
+    connection = CleverConnection.objects.get(district=connected)
+    assert first["id"] not in connection.shared_school_ids
+    page = admin_client.get(reverse("integrations:setup")).content.decode()
+    assert "Matched schools Clever does not share" in page
+    assert f"matched to {first['name']}" in page
