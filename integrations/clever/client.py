@@ -67,11 +67,13 @@ class CleverClient:
     """Talks to one district's Clever data with that district's bearer token.
 
     ``sleep`` and ``clock`` are injectable so tests never wait; ``session`` lets callers share a
-    connection pool. ``token_refresher``, when given, is called once (per client) the first time
-    Clever answers 401: it returns the district's current token (a district that re-authorises
-    the application gets a new one, and the old one stops working), and the request is retried
-    with it; it raises a :class:`CleverError` saying why when there is none. Counters ``requests_made`` (every HTTP attempt) and ``retries`` (attempts
+    connection pool. Counters ``requests_made`` (every HTTP attempt) and ``retries`` (attempts
     after the first) feed the run summary and the rate-limit tests.
+
+    ``token_refresher``, when given, is called once (per client) the first time Clever answers
+    401: it returns the district's current token (a district that re-authorises the application
+    gets a new one, and the old one stops working), and the request is retried with it; it raises
+    a :class:`CleverError` saying why when there is none. ``token_refreshes`` counts its calls.
     """
 
     def __init__(
