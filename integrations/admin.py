@@ -55,6 +55,8 @@ class CleverConnectionForm(forms.ModelForm):
         district = data.get("district") or getattr(self.instance, "district", None)
         if district is None or self.errors:
             return data
+        if not self.instance.pk and CleverConnection.objects.filter(district=district).exists():
+            raise ValidationError("This district has a Clever connection already: edit that one.")
         try:
             self.prepared = config.connection_prepare(
                 district=district,

@@ -166,6 +166,16 @@ def test_support_sets_a_token_by_hand_in_django_admin(
         reverse("admin:integrations_cleverconnection_change", args=[connection.pk])
     ).content.decode()
     assert token not in change
+    again = client.post(
+        add,
+        {
+            "district": district.pk,
+            "clever_district_id": district_id,
+            "api_url": "",
+            "new_token": "",
+        },
+    )
+    assert "has a Clever connection already" in again.content.decode()
 
 
 def test_match_fields_sampling_survives_a_rotated_token(
