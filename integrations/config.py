@@ -268,10 +268,25 @@ def _connection_state(connection: CleverConnection) -> dict[str, str]:
     return {
         "clever_district_id": connection.clever_district_id,
         "token": mask_token(connection.token_last4),
+        "token_source": connection.token_source,
         "api_url": connection.api_url,
         "status": connection.status,
         "previous_integration": connection.previous_integration,
     }
+
+
+@dataclass(frozen=True)
+class PreparedConnection:
+    """A connection checked with Clever and ready to save (:func:`connection_prepare`)."""
+
+    clever_district_id: str
+    token: str = field(repr=False)
+    token_source: str
+    fetched: bool  # the token came from Clever's token list just now
+    set_by_hand: bool  # support typed the token (Django admin, clever_setup --token)
+    scopes: tuple[str, ...]
+    api_url: str
+    check: Any  # integrations.clever.ConnectionCheck: the district and its schools
 
 
 def connection_connect(
@@ -280,52 +295,137 @@ def connection_connect(
     actor: Any = None,
     clever_district_id: str,
     token: str = "",
-    api_url: str = "",
+    api_url: str | None = None,
     previous_integration: str | None = None,
     check: Callable[..., Any] | None = None,
+    lookup: Callable[..., Any] | None = None,
 ) -> CleverConnection:
-    """Check the connection with Clever and, when it works, launch the integration.
+    """Connect the district to Clever by its Clever district ID and launch the integration:
+    :func:`connection_prepare` (everything that asks Clever), then :func:`connection_save`.
+    On failure the ``CleverError`` propagates (its ``admin_message`` is what the page shows)
+    and nothing is saved."""
+    prepared = connection_prepare(
+        district=district,
+        clever_district_id=clever_district_id,
+        token=token,
+        api_url=api_url,
+        check=check,
+        lookup=lookup,
+    )
+    return connection_save(
+        district=district,
+        actor=actor,
+        prepared=prepared,
+        previous_integration=previous_integration,
+    )
 
-    A blank ``token`` keeps the stored one (the page never shows it back). On success the
-    connection is ``connected`` and the Clever schools are snapshotted for school matching; on
-    failure the ``CleverError`` propagates (its ``admin_message`` is what the page shows) and
-    nothing is saved. The token is never logged.
+
+def connection_prepare(
+    *,
+    district: District,
+    clever_district_id: str,
+    token: str = "",
+    api_url: str | None = None,
+    check: Callable[..., Any] | None = None,
+    lookup: Callable[..., Any] | None = None,
+) -> PreparedConnection:
+    """Find the district's token and check it with Clever; writes nothing.
+
+    Without ``token`` (the district admin's Save, ``clever_setup`` without ``--token``) the
+    district's token is fetched with the application's credentials and its scopes checked
+    (:func:`integrations.connect.district_token_lookup`); a token support set by hand for the
+    same Clever district is kept instead (self-hosters without application credentials). A
+    ``token`` is support's: it is stored as set by hand. ``api_url`` None keeps the stored
+    address (only support changes it). The token must see the district
+    (:func:`integrations.clever.check_connection`).
     """
+    from .clever import CleverError, token_scopes
+    from .connect import app_oauth_url, district_token_lookup
+
     if check is None:
         from .clever import check_connection as check
+    lookup = lookup or district_token_lookup
     clever_district_id = (clever_district_id or "").strip()
     token = (token or "").strip()
-    api_url = (api_url or "").strip().rstrip("/")
     existing = connection_get(district=district)
+    if api_url is None:
+        api_url = existing.api_url if existing is not None else ""
+    api_url = (api_url or "").strip().rstrip("/")
+    if api_url == settings.CLEVER_API_URL.rstrip("/"):
+        api_url = ""
     if not clever_district_id:
         raise ConfigError(
-            "Enter the Clever district id.",
-            errors={"clever_district_id": "Enter the Clever district id found in Clever."},
+            "Enter the Clever district ID.",
+            errors={"clever_district_id": "Enter the Clever district ID found in Clever."},
         )
-    if not token:
-        if existing is None or not existing.token_encrypted:
-            raise ConfigError(
-                "Enter the Clever token.",
-                errors={"token": "Enter the district's Clever token (from your Clever dashboard)."},
-            )
+    source = CleverConnection.TokenSource.SUPPORT
+    scopes: tuple[str, ...] | None = None
+    fetched, set_by_hand = False, bool(token)
+    if not token and (
+        existing is not None
+        and existing.token_source == CleverConnection.TokenSource.SUPPORT
+        and existing.token_encrypted
+        and existing.clever_district_id == clever_district_id
+    ):
         token = decrypt_token(existing.token_encrypted)
-    base_url = api_url or settings.CLEVER_API_URL
-    result = check(clever_district_id=clever_district_id, token=token, base_url=base_url)
+    elif not token:
+        found = lookup(district=district, clever_district_id=clever_district_id, api_url=api_url)
+        token, scopes = found.access_token, tuple(found.scopes)
+        source, fetched = CleverConnection.TokenSource.CLEVER, True
+    result = check(
+        clever_district_id=clever_district_id,
+        token=token,
+        base_url=api_url or settings.CLEVER_API_URL,
+    )
+    if scopes is None:  # a token set by hand: show what it grants when Clever says
+        try:
+            scopes = tuple(token_scopes(token=token, oauth_url=app_oauth_url(api_url)) or ())
+        except CleverError:
+            scopes = ()
+    return PreparedConnection(
+        clever_district_id=clever_district_id,
+        token=token,
+        token_source=source,
+        fetched=fetched,
+        set_by_hand=set_by_hand,
+        scopes=scopes,
+        api_url=api_url,
+        check=result,
+    )
 
+
+def connection_save(
+    *,
+    district: District,
+    actor: Any = None,
+    prepared: PreparedConnection,
+    previous_integration: str | None = None,
+) -> CleverConnection:
+    """Store a prepared connection (token encrypted), snapshot the schools Clever shares and
+    audit it; a token set by hand is audited as ``clever.token.set_by_hand``. The token is
+    never logged."""
+    token = prepared.token
+    result = prepared.check
     with transaction.atomic():
         connection = CleverConnection.objects.select_for_update().filter(
             district=district
         ).first() or CleverConnection(district=district)
         before = _connection_state(connection) if connection.pk else {}
-        connection.clever_district_id = clever_district_id
+        old_last4 = connection.token_last4 if connection.pk else ""
+        connection.clever_district_id = prepared.clever_district_id
         connection.token_encrypted = encrypt_token(token)
         connection.token_last4 = token_last4(token)
-        connection.api_url = "" if api_url == settings.CLEVER_API_URL.rstrip("/") else api_url
+        connection.token_source = prepared.token_source
+        connection.api_url = prepared.api_url
         connection.clever_district_name = (result.district.name or "")[:200]
         connection.status = CleverConnection.Status.CONNECTED
         if previous_integration is not None:
             connection.previous_integration = previous_integration
         now = timezone.now()
+        if prepared.fetched:
+            connection.token_refreshed_at = now
+        connection.scopes = list(prepared.scopes)
+        connection.shared_school_ids = sorted({school.id for school in result.schools})
         connection.connected_at = connection.connected_at or now
         connection.last_checked_at = now
         connection.last_error = ""
@@ -339,12 +439,23 @@ def connection_connect(
             before=before,
             after=_connection_state(connection),
         )
+        if prepared.set_by_hand:
+            audit_record(
+                district=district,
+                actor=actor,
+                action="clever.token.set_by_hand",
+                obj=connection,
+                field="token",
+                old=mask_token(old_last4),
+                new=mask_token(connection.token_last4),
+            )
     _forget_samples(district)
     logger.info(
-        "district %s connected to Clever district %s (%d schools)",
+        "district %s connected to Clever district %s (%d schools, token %s)",
         district.pk,
-        clever_district_id,
+        prepared.clever_district_id,
         len(result.schools),
+        prepared.token_source,
     )
     return connection
 
@@ -453,7 +564,24 @@ def _client(district: District, *, page_size: int):
     from .clever import CleverClient
 
     creds = clever_credentials(district=district)
-    return CleverClient(token=creds.token, base_url=creds.base_url, page_size=page_size)
+    return CleverClient(
+        token=creds.token,
+        base_url=creds.base_url,
+        page_size=page_size,
+        token_refresher=_token_refresher(district),
+    )
+
+
+def _token_refresher(district: District) -> Callable[[], str]:
+    """What a client calls on a 401: the district's current token (see :mod:`.connect`)."""
+
+    def refresh() -> str:
+        from .connect import connection_token_refresh
+
+        connection = for_district(CleverConnection, district).select_related("district").get()
+        return connection_token_refresh(connection=connection)
+
+    return refresh
 
 
 def available_clever_fields(

@@ -8,10 +8,10 @@ what was typed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from django import forms
-from django.conf import settings
 
 from students.fields import CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL, LocalField
 
@@ -56,26 +56,18 @@ class AccessibleForm(forms.Form):
 
 
 class SetupForm(AccessibleForm):
+    """The guide's setup step: the Clever district ID only. The application fetches the
+    district's token itself (a district admin never holds or types one); the API address is
+    support's (Django admin, ``clever_setup --api-url``)."""
+
     clever_district_id = forms.CharField(
         label="Clever district ID",
         max_length=64,
-        help_text="The 24-character district ID shown in your Clever dashboard.",
+        help_text=(
+            "The 24-character district ID shown in your Clever account. Your district must "
+            "share its data with this application in Clever first."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-    token = forms.CharField(
-        label="Clever token",
-        max_length=500,
-        required=False,
-        strip=True,
-        # Never rendered back: a secret typed into a failed form must not travel to the
-        # browser again (RELIABILITY S8). Every other field keeps what was typed.
-        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-    api_url = forms.URLField(
-        label="Clever API address (optional)",
-        required=False,
-        assume_scheme="https",
-        help_text=f"Leave blank to use Clever ({settings.CLEVER_API_URL}).",
     )
     previous_integration = forms.ChoiceField(
         label="Data integration you use today",
@@ -84,38 +76,14 @@ class SetupForm(AccessibleForm):
         initial=CleverConnection.PreviousIntegration.NONE,
     )
 
-    def __init__(self, *args, token_last4: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        if token_last4:
-            self.fields["token"].help_text = (
-                f"A token ending in …{token_last4} is saved. Leave blank to keep it, or enter a "
-                "new one."
-            )
-        else:
-            self.fields["token"].required = True
-            self.fields[
-                "token"
-            ].help_text = (
-                "The district's bearer token for this application, from your Clever dashboard."
-            )
-        if self.is_bound and self.data.get("token"):
-            # Bound forms are only shown again when they have errors.
-            self.fields["token"].help_text = (
-                "Enter the token again: for your safety, a token you typed is never sent back "
-                "to the browser."
-            )
-        self._describe()
-
-    def clean_token(self) -> str:
-        """A token travels in an HTTP header: only visible ASCII can (anything else failed with
-        a 500 deep in the HTTP client, and a line break would be header injection)."""
-        token = self.cleaned_data.get("token") or ""
-        if token and not all("!" <= ch <= "~" for ch in token):
+    def clean_clever_district_id(self) -> str:
+        value = (self.cleaned_data.get("clever_district_id") or "").strip()
+        if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", value):
             raise forms.ValidationError(
-                "A Clever token has only letters, digits and punctuation, without spaces: copy "
-                "it again from your Clever dashboard."
+                "A Clever district ID has only letters and digits (24 of them), without spaces: "
+                "copy it again from your Clever account."
             )
-        return token
+        return value
 
 
 class ResetForm(AccessibleForm):

@@ -30,9 +30,22 @@ class CleverConnection(DistrictOwned):
         CLEVER = "clever", "Existing Clever integration"
         POWERSCHOOL = "powerschool", "PowerSchool SIS integration"
 
+    class TokenSource(models.TextChoices):
+        CLEVER = "clever", "Fetched from Clever with the application's credentials"
+        SUPPORT = "support", "Set by hand by support"
+
     clever_district_id = models.CharField(max_length=64, blank=True)
     token_encrypted = models.TextField(blank=True)
     token_last4 = models.CharField(max_length=4, blank=True)
+    token_source = models.CharField(
+        max_length=10, choices=TokenSource.choices, default=TokenSource.CLEVER
+    )
+    # When the token was last fetched from Clever (connect, or a rotated token replaced on 401).
+    token_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # What the district shares with the application, as of last_checked_at: the token's scopes
+    # and the ids of the schools Clever lists.
+    scopes = models.JSONField(default=list, blank=True)
+    shared_school_ids = models.JSONField(default=list, blank=True)
     api_url = models.URLField(blank=True, help_text="Blank: Clever's own API.")
     clever_district_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_CONNECTED)

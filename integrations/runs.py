@@ -439,8 +439,11 @@ def run_fail_orphaned(*, run_id: int, message: str) -> bool:
         lease_release(run=run, fence=fence)
 
 
-def run_failure_recorded(*, run: ImportRun, reason: str) -> None:
-    """Count consecutive failures of real runs; pause the schedule after a few and notify."""
+def run_failure_recorded(*, run: ImportRun, reason: str, pause_reason: str = "") -> None:
+    """Count consecutive failures of real runs; pause the schedule after a few and notify.
+
+    ``pause_reason``: pause at once with it (a failure only the district can fix, such as
+    Clever no longer sharing its data: two more failing runs would say nothing new)."""
     if run.mode == ImportRun.Mode.TEST:
         return
     SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type).update(
@@ -449,10 +452,11 @@ def run_failure_recorded(*, run: ImportRun, reason: str) -> None:
     paused = SyncSettings.objects.filter(
         district_id=run.district_id,
         data_type=run.data_type,
-        consecutive_failures__gte=PAUSE_AFTER_FAILURES,
+        consecutive_failures__gte=1 if pause_reason else PAUSE_AFTER_FAILURES,
         paused_reason="",
     ).update(
-        paused_reason=f"Paused after {PAUSE_AFTER_FAILURES} failed imports in a row "
+        paused_reason=pause_reason[:300]
+        or f"Paused after {PAUSE_AFTER_FAILURES} failed imports in a row "
         f"(last: {reason[:200]}). Fix the cause, then resume automatic syncs."
     )
     if paused:

@@ -384,3 +384,59 @@ def schedule_states(*, district: District) -> list[ScheduleState]:
     if district.clever_staff_enabled:
         types.append(DataType.STAFF)
     return [schedule_state(district=district, data_type=t) for t in types]
+
+
+# --- what Clever shares with the application (Clever Data Integration Setup) -------------------
+
+
+@dataclass(frozen=True)
+class SharingSummary:
+    """What the district shares with this application, as of the last connect or sync."""
+
+    checked_at: Any
+    token_refreshed_at: Any
+    token_set_by_hand: bool
+    roles: list[tuple[str, bool]]  # ("students", True), ... in Clever's role order
+    missing_scopes_message: str  # what the enabled data types need and Clever does not share
+    schools_shared: list[str]  # names of the Clever schools Clever lists
+    matched_not_shared: list[tuple[str, str]]  # (local school, its Clever school) not listed now
+    last_error: str
+
+
+def sharing_summary(*, district: District) -> SharingSummary | None:
+    """None until the district is connected. Three queries."""
+    from .clever.tokens import missing_scopes, scope_message, scopes_in_view
+    from .connect import enabled_data_types
+    from .models import CleverSchool, SchoolMatch
+
+    connection = for_district(CleverConnection, district).first()
+    if connection is None or not connection.clever_district_id or not connection.last_checked_at:
+        return None
+    shared_ids = set(connection.shared_school_ids or [])
+    names = list(
+        for_district(CleverSchool, district)
+        .filter(clever_id__in=shared_ids)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    not_shared = [
+        (local, clever)
+        for local, clever, clever_id in for_district(SchoolMatch, district)
+        .filter(clever_school__isnull=False)
+        .order_by("school__name")
+        .values_list("school__name", "clever_school__name", "clever_school__clever_id")
+        if clever_id not in shared_ids
+    ]
+    scopes = list(connection.scopes or [])
+    data_types = enabled_data_types(district)
+    missing = missing_scopes(scopes, data_types=data_types) if scopes else []
+    return SharingSummary(
+        checked_at=connection.last_checked_at,
+        token_refreshed_at=connection.token_refreshed_at,
+        token_set_by_hand=connection.token_source == CleverConnection.TokenSource.SUPPORT,
+        roles=list(scopes_in_view(scopes).items()) if scopes else [],
+        missing_scopes_message=scope_message(missing, data_types=data_types) if missing else "",
+        schools_shared=names,
+        matched_not_shared=not_shared,
+        last_error=connection.last_error,
+    )

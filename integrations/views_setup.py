@@ -94,8 +94,6 @@ def _connection_context(district) -> dict:
     connection = config.connection_get(district=district)
     return {
         "connection": connection,
-        "api_url": config.connection_api_url(connection),
-        "token_mask": f"…{connection.token_last4}" if connection and connection.token_last4 else "",
         "migrating": bool(
             connection
             and connection.previous_integration != CleverConnection.PreviousIntegration.NONE
@@ -137,6 +135,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             "match_counts": school_match_summary(district=district),
             "setup_done": config.setup_done(district=district),
             "schedules": selectors.schedule_states(district=district),
+            "sharing": selectors.sharing_summary(district=district),
         },
     )
 
@@ -144,19 +143,17 @@ def setup(request: HttpRequest) -> HttpResponse:
 @student_integration
 @require_http_methods(["GET", "POST"])
 def setup_edit(request: HttpRequest) -> HttpResponse:
+    """Save looks the district up among the application's Clever district tokens (the admin
+    types only the Clever district ID) and says in the admin's words what is wrong if it can't."""
     district = request.district
     connection = config.connection_get(district=district)
-    last4 = connection.token_last4 if connection else ""
     initial = {}
     if connection is not None:
         initial = {
             "clever_district_id": connection.clever_district_id,
-            "api_url": connection.api_url,
             "previous_integration": connection.previous_integration,
         }
-    form = SetupForm(
-        request.POST if request.method == "POST" else None, initial=initial, token_last4=last4
-    )
+    form = SetupForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -164,14 +161,14 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
                 district=district,
                 actor=request.user,
                 clever_district_id=data["clever_district_id"],
-                token=data["token"],
-                api_url=data["api_url"],
                 previous_integration=data["previous_integration"],
             )
         except CleverError as exc:
             form.add_service_errors({None: exc.admin_message})
-        except TokenDecryptError as exc:
-            form.add_service_errors({"token": exc.admin_message})
+        except TokenDecryptError:
+            form.add_service_errors(
+                {None: "The stored Clever access can no longer be read. Please contact support."}
+            )
         except config.ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:

@@ -22,9 +22,25 @@ from .records import (
     flatten_fields,
     get_path,
 )
+from .tokens import (
+    CleverAppCredentialsError,
+    CleverNotSharedError,
+    CleverScopeError,
+    CleverUnreachableError,
+    DistrictToken,
+    district_token,
+    token_scopes,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "CleverAppCredentialsError",
+    "CleverNotSharedError",
+    "CleverScopeError",
+    "CleverUnreachableError",
+    "DistrictToken",
+    "district_token",
+    "token_scopes",
     "MAX_PAGE_SIZE",
     "USER_ROLES",
     "CleverAuthError",

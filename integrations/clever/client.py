@@ -68,6 +68,11 @@ class CleverClient:
     ``sleep`` and ``clock`` are injectable so tests never wait; ``session`` lets callers share a
     connection pool. Counters ``requests_made`` (every HTTP attempt) and ``retries`` (attempts
     after the first) feed the run summary and the rate-limit tests.
+
+    ``token_refresher``, when given, is called once (per client) the first time Clever answers
+    401: it returns the district's current token (a district that re-authorises the application
+    gets a new one, and the old one stops working), and the request is retried with it; it raises
+    a :class:`CleverError` saying why when there is none. ``token_refreshes`` counts its calls.
     """
 
     def __init__(
@@ -88,6 +93,7 @@ class CleverClient:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         max_rate_limit_wait: float = 900.0,
+        token_refresher: Callable[[], str] | None = None,
     ) -> None:
         if not isinstance(token, str) or not token.strip():
             raise CleverAuthError(
@@ -107,6 +113,9 @@ class CleverClient:
                 detail="invalid base_url",
             )
         self._token = token
+        self._old_tokens: list[str] = []
+        self._token_refresher = token_refresher
+        self.token_refreshes = 0
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version.strip("/")
         self.page_size = page_size
@@ -288,7 +297,7 @@ class CleverClient:
             if attempt > 1:
                 self.retries += 1
             try:
-                return self._attempt(url, params, path=path, what=what, not_found=not_found)
+                return self._attempt_with_refresh(url, params, path=path, what=what, nf=not_found)
             except _Retryable as retry:
                 last = retry.error
                 last.attempts = attempt
@@ -306,6 +315,51 @@ class CleverClient:
                 self._sleep(wait)
         assert last is not None
         raise _exhausted(last, self.max_attempts)
+
+    def _attempt_with_refresh(
+        self,
+        url: str,
+        params: list[tuple[str, str]] | None,
+        *,
+        path: str,
+        what: str,
+        nf: str | None,
+    ) -> Any:
+        """One attempt; on the first 401 of this client, the district's current token and the
+        same request again (a rotated token). A second 401 is the error."""
+        try:
+            return self._attempt(url, params, path=path, what=what, not_found=nf)
+        except CleverAuthError as exc:
+            if exc.status != 401 or self._token_refresher is None or self.token_refreshes:
+                raise
+            self.token_refreshes += 1
+            logger.info("Clever answered 401 on %s: fetching the district's current token", path)
+            token = self._token_refresher()  # a CleverError here says why there is none
+            if not token or token == self._token:
+                raise CleverAuthError(
+                    "Clever rejected this district's token and has no newer one for this "
+                    "application. Check in Clever that the district still shares its data with "
+                    "this application, or contact support.",
+                    status=401,
+                    detail=exc.detail + " (no newer district token)",
+                ) from None
+            self._use_token(token)
+        try:
+            return self._attempt(url, params, path=path, what=what, not_found=nf)
+        except CleverAuthError as exc:
+            if exc.status != 401:
+                raise
+            raise CleverAuthError(
+                "Clever rejected this district's token, and the current token Clever gave "
+                "this application for the district too. Please contact support.",
+                status=401,
+                detail=exc.detail + " (after fetching the current token)",
+            ) from None
+
+    def _use_token(self, token: str) -> None:
+        self._old_tokens.append(self._token)
+        self._token = token
+        self._headers["Authorization"] = f"Bearer {token}"
 
     def _backoff(self, attempt: int) -> float:
         """Capped exponential backoff with full jitter (AWS architecture blog's recipe)."""
@@ -484,7 +538,10 @@ class CleverClient:
         return ""
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "[token]") if self._token else text
+        for token in (self._token, *self._old_tokens):
+            if token:
+                text = text.replace(token, "[token]")
+        return text
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -29,9 +29,12 @@ from ..clever import (
     CleverBadResponseError,
     CleverClient,
     CleverError,
+    CleverNotSharedError,
     CleverRateLimitError,
+    CleverScopeError,
     CleverServerError,
 )
+from ..connect import SHARING_PAUSE_REASON
 from ..crypto import TokenDecryptError
 from ..models import (
     Alert,
@@ -79,6 +82,12 @@ from .store import (
 logger = logging.getLogger("integrations.engine")
 
 TRANSIENT = (CleverServerError, CleverRateLimitError, CleverBadResponseError)
+# The district no longer shares (enough) with the application: retrying cannot help.
+SHARING_ERRORS = (CleverNotSharedError, CleverScopeError)
+ROTATED_NOTE = (
+    "Clever had rotated the district's access token; the current one was fetched and the "
+    "import went on."
+)
 Status = ImportRun.Status
 COUNT_FIELDS = ImportRun.COUNT_FIELDS
 Mode = ImportRun.Mode
@@ -97,10 +106,17 @@ class RunAborted(Exception):
 
 
 def default_client(connection: CleverConnection) -> CleverClient:
+    """The district's client; a 401 (rotated token) fetches the current token once and
+    retries (:func:`integrations.connect.connection_token_refresh`)."""
+    from ..connect import connection_token_refresh
     from ..crypto import decrypt_token
 
     token = decrypt_token(connection.token_encrypted)
-    return CleverClient(token=token, base_url=connection.api_url or settings.CLEVER_API_URL)
+    return CleverClient(
+        token=token,
+        base_url=connection.api_url or settings.CLEVER_API_URL,
+        token_refresher=functools.partial(connection_token_refresh, connection=connection),
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -272,11 +288,18 @@ def _execute(
         with client_factory(connection) as client:
             # Schools Clever added since setup are known before the config is read: their
             # students are skipped until matched (not "a school Clever does not share").
+            schools = list(client.schools())
             clever_schools_refresh(
                 district=run.district,
                 clever_district_id=connection.clever_district_id,
-                schools=client.schools(),
+                schools=schools,
             )
+            # What Clever shares now, for the setup page's "matched schools Clever does not share".
+            CleverConnection.objects.filter(pk=connection.pk).update(
+                shared_school_ids=sorted({school.id for school in schools if school.id}),
+                last_checked_at=timezone.now(),
+            )
+            del schools
             config = load_sync_config(district=run.district, data_type=run.data_type, extra=extra)
             if not config.school_matches:
                 raise RunAborted(
@@ -296,6 +319,8 @@ def _execute(
             )
         plan = plan_records(spec, config, records, errors, index, resolutions=resolutions)
         del records, errors
+        if getattr(client, "token_refreshes", 0):
+            plan.notes.append(ROTATED_NOTE)
         if spec.scope_column is not None:  # records at an unmatched school are skipped
             new_schools = new_clever_schools_unmatched(district=run.district)
             if note := unmatched_schools_note(new_schools, records=spec.data_type):
@@ -309,7 +334,13 @@ def _execute(
         return RunOutcome(run)
     except CleverError as exc:
         logger.warning("run %s: Clever error: %s", run.pk, exc.detail or exc.admin_message)
-        return _fail(run, fence, exc.admin_message, allow_retry and isinstance(exc, TRANSIENT))
+        return _fail(
+            run,
+            fence,
+            exc.admin_message,
+            allow_retry and isinstance(exc, TRANSIENT),
+            pause=SHARING_PAUSE_REASON if isinstance(exc, SHARING_ERRORS) else "",
+        )
     except RunAborted as exc:
         return _fail(run, fence, str(exc), False)
     except TokenDecryptError as exc:
@@ -667,7 +698,9 @@ def _run_events(
     )
 
 
-def _fail(run: ImportRun, fence: int, message: str, retry: bool) -> RunOutcome:
+def _fail(run: ImportRun, fence: int, message: str, retry: bool, *, pause: str = "") -> RunOutcome:
+    """Fail the run (or re-queue it when ``retry``); ``pause``: stop the schedule at once with
+    this reason (only the district can fix it), not after three failures."""
     now = timezone.now()
     if retry and run.attempt < MAX_ATTEMPTS and run.trigger != ImportRun.Trigger.CLI:
         ImportRun.objects.filter(pk=run.pk, fence=fence).update(
@@ -683,7 +716,7 @@ def _fail(run: ImportRun, fence: int, message: str, retry: bool) -> RunOutcome:
             pk=run.pk, fence=fence, status__in=ImportRun.ACTIVE_STATUSES
         ).update(status=Status.FAILED, finished_at=now, heartbeat_at=now, error_message=message)
         if updated:
-            run_failure_recorded(run=run, reason=message)
+            run_failure_recorded(run=run, reason=message, pause_reason=pause)
     return RunOutcome(_reloaded(run))
 
 

@@ -251,6 +251,14 @@ class SimulatorApp:
             if sso is None:
                 return error(401, "Invalid token")
             user, district = sso
+        if (
+            user is None
+            and self.faults.rotate_token_after is not None
+            and token not in self.dataset.rotated_tokens
+            and self.faults.rotation_count(token) > self.faults.rotate_token_after
+        ):
+            self.dataset.rotate_token(district)
+            return error(401, "Invalid token")
         if self.faults.revoke_token_after is not None:
             if self.faults.token_used(token) > self.faults.revoke_token_after:
                 return error(401, "Token revoked")

@@ -7,6 +7,10 @@
   ``{"ops": [...]}``. Operations: create_user(user, district?), update_user(id, changes),
   delete_user(id), move_student(id, school_id), set_grade(id, grade), set_title(id, title, role?),
   create(kind, record, district?), update(kind, id, changes), delete(kind, id).
+- ``POST /_sim/tokens``: what a district does in Clever's dashboard about this application.
+  Body ``{"district": "<id>", "action": "rotate" | "unshare" | "share"}`` and/or
+  ``"scopes": [...]`` (the scopes the district grants). Answers the district's sharing:
+  ``{"district", "shared", "token", "scopes"}``. ``rotate``: a new token, the old one gets 401.
 - ``GET /_sim/instant_login``: see :mod:`.oauth`.
 """
 
@@ -66,6 +70,38 @@ def apply_operations(dataset: Dataset, payload: Any) -> list[Any]:
     return [apply_operation(dataset, operation) for operation in operations]
 
 
+SHARING_ACTIONS = ("rotate", "unshare", "share")
+
+
+def apply_sharing(dataset: Dataset, payload: Any) -> dict[str, Any]:
+    """Rotate a district's token, stop or start its sharing, set its scopes (``/_sim/tokens``)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("district"), str):
+        raise ValueError('send {"district": "<id>", "action": ..., "scopes": [...]}')
+    unknown = sorted(set(payload) - {"district", "action", "scopes"})
+    if unknown:
+        raise ValueError(f"unexpected {', '.join(unknown)}")
+    district = payload["district"]
+    action = payload.get("action")
+    if action is not None and action not in SHARING_ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(SHARING_ACTIONS)}")
+    if "scopes" in payload:
+        dataset.set_scopes(district, payload["scopes"])
+    if action == "rotate":
+        dataset.rotate_token(district)
+    elif action == "unshare":
+        dataset.unshare(district)
+    elif action == "share":
+        dataset.share(district)
+    elif dataset.get("districts", district) is None:
+        raise KeyError(f"no district {district}")
+    return {
+        "district": district,
+        "shared": district in dataset.tokens,
+        "token": dataset.tokens.get(district),
+        "scopes": dataset.district_scopes(district),
+    }
+
+
 def handle_control(app: SimulatorApp, request: Request) -> Response:
     from .app import error, json_response, parse_json_body
 
@@ -94,6 +130,16 @@ def handle_control(app: SimulatorApp, request: Request) -> Response:
             200,
             {"results": results, "latest_event_id": latest[-1]["id"] if latest else None},
         )
+    if path == "/_sim/tokens":
+        if request.method != "POST":
+            return error(405, "POST a JSON object")
+        try:
+            payload = json.loads(request.body() or b"null")
+            return json_response(200, apply_sharing(app.dataset, payload))
+        except (ValueError, TypeError) as exc:
+            return error(400, str(exc))
+        except KeyError as exc:
+            return error(404, str(exc.args[0]) if exc.args else "not found")
     if path == "/_sim/instant_login":
         return app.oauth.instant_login(request)
     return error(404, "Unknown simulator endpoint")

@@ -2,8 +2,11 @@
 
 A dataset file is ``{"districts": [...], "schools": [...], "users": [...], "sections": [...],
 "terms": [...], "tokens": {"<district id>": "<bearer token>"}}`` (optionally ``"events"`` and
-``"oauth_clients": {"<client id>": "<secret>"}``); every record is the object Clever returns under
-``data``. Mutations go through methods that also record the Events API entries Clever would emit,
+``"oauth_clients": {"<client id>": "<secret>"}``, and ``"scopes": {"<district id>": [...]}``, the
+scopes each district grants the application, default :data:`DEFAULT_DISTRICT_SCOPES`); every record
+is the object Clever returns under ``data``. A token of ``null`` is a district that has not shared
+its data with the application (no token is listed for it). Tokens can be rotated and sharing
+stopped while the simulator runs (:meth:`Dataset.rotate_token`, :meth:`Dataset.unshare`). Mutations go through methods that also record the Events API entries Clever would emit,
 so the events sync can be tested against the same data the full sync reads.
 
 Speed matters (a 100,000-student district is served as 10 pages of 10,000): each record's list
@@ -29,6 +32,17 @@ KINDS = ("districts", "schools", "users", "sections", "terms", "courses")
 EVENT_KINDS = ("districts", "schools", "users", "sections", "terms", "courses")
 ROLES = ("student", "teacher", "staff", "district_admin", "contact")
 DEFAULT_OAUTH_CLIENTS = {"demo-client-id": "demo-client-secret"}
+# What a district grants an application by default (Clever's recorded token lists these and more).
+DEFAULT_DISTRICT_SCOPES = (
+    "read:district_admins",
+    "read:districts",
+    "read:school_admins",
+    "read:schools",
+    "read:sections",
+    "read:students",
+    "read:teachers",
+    "read:user_id",
+)
 
 
 def clever_timestamp(epoch: float) -> str:
@@ -121,13 +135,23 @@ class Dataset:
         tokens = data.get("tokens") or {}
         if not isinstance(tokens, dict):
             raise ValueError('"tokens" must map Clever district ids to bearer tokens')
-        self.tokens: dict[str, str] = {str(k): str(v) for k, v in tokens.items()}
+        self.tokens: dict[str, str] = {str(k): str(v) for k, v in tokens.items() if v is not None}
+        # Districts that have not shared their data with the application: no token at all.
+        self.unshared: set[str] = {str(k) for k, v in tokens.items() if v is None}
         for district_id in self._entries["districts"]:
-            if district_id not in self.tokens:
+            if district_id not in self.tokens and district_id not in self.unshared:
                 token = token_for_district(district_id, seed=str(time.time_ns()))
                 self.tokens[district_id] = token
                 self.generated_tokens[district_id] = token
         self._token_district = {token: district for district, token in self.tokens.items()}
+        # Tokens issued by a rotation (the rotate_token_after fault rotates only original ones).
+        self.rotated_tokens: set[str] = set()
+        scopes = data.get("scopes") or {}
+        if not isinstance(scopes, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in scopes.values()
+        ):
+            raise ValueError('"scopes" must map Clever district ids to lists of scope names')
+        self.scopes: dict[str, list[str]] = {str(k): list(v) for k, v in scopes.items()}
         for event in data.get("events") or []:
             if isinstance(event, dict) and isinstance(event.get("id"), str):
                 self.ids.observe(event["id"])
@@ -157,7 +181,9 @@ class Dataset:
                 entries = self._entries[kind]
                 if entries or kind != "courses":
                     out[kind] = [entries[key].record for key in sorted(entries)]
-            out["tokens"] = dict(self.tokens)
+            out["tokens"] = {**dict.fromkeys(sorted(self.unshared)), **self.tokens}
+            if self.scopes:
+                out["scopes"] = {k: list(v) for k, v in self.scopes.items()}
             out["events"] = list(self._events)
             return out
 
@@ -165,6 +191,57 @@ class Dataset:
 
     def district_for_token(self, token: str) -> str | None:
         return self._token_district.get(token)
+
+    def district_scopes(self, district_id: str) -> list[str]:
+        """The scopes the district grants the application."""
+        return list(self.scopes.get(district_id, DEFAULT_DISTRICT_SCOPES))
+
+    # --- the district's sharing (what Clever's dashboard changes) ----------------------------
+
+    def rotate_token(self, district_id: str) -> str:
+        """The district re-authorised the application: a new token, the old one stops working."""
+        with self.lock:
+            self._require_shared(district_id)
+            old = self.tokens[district_id]
+            token = token_for_district(district_id, seed=f"rotated:{time.time_ns()}:{old}")
+            self.tokens[district_id] = token
+            self._token_district.pop(old, None)
+            self._token_district[token] = district_id
+            self.rotated_tokens.add(token)
+            return token
+
+    def unshare(self, district_id: str) -> None:
+        """The district stopped sharing its data with the application: its token is gone."""
+        with self.lock:
+            self._require_shared(district_id)
+            token = self.tokens.pop(district_id)
+            self._token_district.pop(token, None)
+            self.unshared.add(district_id)
+
+    def share(self, district_id: str) -> str:
+        """The district (again) shares its data with the application: a new token."""
+        with self.lock:
+            if district_id in self.tokens:
+                return self.tokens[district_id]
+            if self.get("districts", district_id) is None:
+                raise KeyError(f"no district {district_id}")
+            token = token_for_district(district_id, seed=f"shared:{time.time_ns()}")
+            self.tokens[district_id] = token
+            self._token_district[token] = district_id
+            self.unshared.discard(district_id)
+            return token
+
+    def set_scopes(self, district_id: str, scopes: list[str]) -> None:
+        if self.get("districts", district_id) is None:
+            raise KeyError(f"no district {district_id}")
+        if not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes):
+            raise ValueError("scopes must be a list of scope names")
+        with self.lock:
+            self.scopes[district_id] = list(scopes)
+
+    def _require_shared(self, district_id: str) -> None:
+        if district_id not in self.tokens:
+            raise KeyError(f"district {district_id} does not share its data (no token)")
 
     def district_ids(self) -> list[str]:
         return sorted(self._entries["districts"])

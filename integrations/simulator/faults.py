@@ -43,6 +43,10 @@ class Faults:
     html_status: int = 200
     # Every token stops working after this many authenticated requests (401), None = never.
     revoke_token_after: int | None = None
+    # Each district's token is rotated once (as when the district re-authorises the application)
+    # when it has been used for this many requests: that request and later ones with the old
+    # token get 401, and ``GET /oauth/tokens`` lists the new one. None = never.
+    rotate_token_after: int | None = None
     # Malformed student records mixed into the first district's users.
     malformed_users: int = 0
 
@@ -58,6 +62,7 @@ class Faults:
     def __post_init__(self) -> None:
         self._rng.seed(self.seed)
         self._token_requests: dict[str, int] = {}
+        self._rotation_requests: dict[str, int] = {}
         self._windows: dict[str, tuple[int, int]] = {}
 
     # --- counters (thread-safe) --------------------------------------------------------------
@@ -88,6 +93,13 @@ class Faults:
             self._token_requests[token] = count
             return count
 
+    def rotation_count(self, token: str) -> int:
+        """Requests made with ``token`` so far, this one included (for ``rotate_token_after``)."""
+        with self._lock:
+            count = self._rotation_requests.get(token, 0) + 1
+            self._rotation_requests[token] = count
+            return count
+
     def window_count(self, token: str, now: float) -> tuple[int, float]:
         """(requests in this token's current minute, when the window resets)."""
         minute = int(now // 60)
@@ -108,6 +120,7 @@ class Faults:
             self.requests = 0
             self.list_pages = 0
             self._token_requests.clear()
+            self._rotation_requests.clear()
             self._windows.clear()
 
     def update(self, values: dict[str, Any]) -> None:

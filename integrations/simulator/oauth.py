@@ -5,7 +5,9 @@
   the caller's ``state``.
 - ``POST /oauth/tokens``: exchanges a code (client id/secret by HTTP Basic, as Clever asks, or in
   the body; JSON or form body). Codes are single-use and expire after 60 seconds, otherwise
-  400 ``invalid_grant``. ``GET /oauth/tokens?owner_type=district`` lists district-app tokens.
+  400 ``invalid_grant``. ``GET /oauth/tokens?owner_type=district[&district=ID]`` lists the
+  district-app tokens with each district's scopes; ``GET /oauth/tokeninfo`` (Bearer) names a
+  token's client and scopes.
 - ``GET /userinfo`` and ``GET /v3.0/me`` for the SSO token (which reaches nothing else but
   ``/districts/{own}`` and ``/users/{own}``).
 - ``GET /_sim/instant_login?user_id=..&redirect_uri=..``: a portal / Instant Login launch, which
@@ -23,6 +25,7 @@ product (when the simulator knows the product's address, ``portal_url``).
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import secrets
 import threading
@@ -177,32 +180,38 @@ class OAuthState:
         return json_response(200, {"access_token": token, "token_type": "bearer"})
 
     def district_tokens(self, request: Request) -> Response:
-        from .app import json_response
+        """``GET /oauth/tokens?owner_type=district[&district=ID]``: the application's district
+        tokens (HTTP Basic with the client id and secret), one per district that shares its data,
+        with the scopes that district grants. A rotated token replaces the old one here."""
+        from .app import error, json_response
 
         client_id, secret = _basic_credentials(request.headers.get("authorization", ""))
-        if client_id is None or self.dataset.oauth_clients.get(client_id) != secret:
+        if (
+            client_id is None
+            or secret is None
+            or not secrets.compare_digest(self.dataset.oauth_clients.get(client_id, "\0"), secret)
+        ):
             return json_response(401, {"error": "invalid_client"})
+        if request.arg("owner_type", "district") != "district":
+            return error(400, "owner_type must be district")
         wanted = request.arg("district")
+        with self.dataset.lock:
+            tokens = sorted(self.dataset.tokens.items())
         data = [
             {
-                "id": f"{index:024x}",
+                "id": hashlib.sha256(token.encode()).hexdigest()[:24],
                 "created": "2025-08-01T00:00:00.000Z",
                 "owner": {"type": "district", "id": district},
                 "access_token": token,
-                "scopes": [
-                    "read:district_admins",
-                    "read:school_admins",
-                    "read:students",
-                    "read:teachers",
-                    "read:user_id",
-                ],
+                "scopes": self.dataset.district_scopes(district),
             }
-            for index, (district, token) in enumerate(sorted(self.dataset.tokens.items()), 1)
+            for district, token in tokens
             if not wanted or district == wanted
         ]
-        return json_response(
-            200, {"data": data, "links": [{"rel": "self", "uri": "/oauth/tokens"}]}
+        self_uri = "/oauth/tokens?" + urlencode(
+            [(k, v) for k, values in request.query.items() for v in values]
         )
+        return json_response(200, {"data": data, "links": [{"rel": "self", "uri": self_uri}]})
 
     def userinfo(self, request: Request) -> Response:
         from .app import error, json_response
@@ -239,9 +248,12 @@ class OAuthState:
         from .app import error, json_response
 
         token = request.bearer() or ""
-        if self.dataset.district_for_token(token):
+        district = self.dataset.district_for_token(token)
+        if district:
             client = next(iter(self.dataset.oauth_clients), "")
-            return json_response(200, {"client_id": client, "scopes": ["read:district_admins"]})
+            return json_response(
+                200, {"client_id": client, "scopes": self.dataset.district_scopes(district)}
+            )
         if self.sso_caller(token):
             client = next(iter(self.dataset.oauth_clients), "")
             return json_response(200, {"client_id": client, "scopes": ["read:user_id"]})

@@ -20,6 +20,7 @@ from integrations.models import (
     SyncSettings,
 )
 from integrations.simulator import Dataset, Faults, SimulatorServer
+from integrations.simulator.dataset import DEFAULT_DISTRICT_SCOPES
 from integrations.simulator.generator import generate_district
 from tests.factories import DistrictAdminFactory, DistrictFactory, SchoolFactory
 
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def two_district_simulator():
-    """Our district, plus a second one whose data is not shared with our token."""
+    """Our district, plus a second one (which stops sharing its data with the application)."""
     ours = generate_district(students=60, staff=8, schools=3, seed=7)
     theirs = generate_district(students=5, staff=2, schools=1, seed=8)
     data = {
@@ -54,8 +55,15 @@ def submit(page, name):
         page.get_by_role("button", name=name, exact=True).click()
 
 
-def test_configure_the_student_integration(page, sign_in, screenshot, two_district_simulator):
+def test_configure_the_student_integration(
+    page, sign_in, screenshot, two_district_simulator, settings
+):
     server, clever_id, token, other_id, clever_schools = two_district_simulator
+    settings.CLEVER_API_URL = settings.CLEVER_OAUTH_URL = server.url
+    settings.CLEVER_CLIENT_ID, settings.CLEVER_CLIENT_SECRET = (
+        "demo-client-id",
+        "demo-client-secret",
+    )
     cache.clear()
     district = DistrictFactory(name="Maple Valley Unified", slug="maple-valley")
     SchoolFactory(district=district, name="Old Name", nces_id=clever_schools[0]["nces_id"])
@@ -79,39 +87,43 @@ def test_configure_the_student_integration(page, sign_in, screenshot, two_distri
     follow(page, re.compile("Start setup"))
     follow(page, "Edit Clever Integration Settings")
 
-    def try_connect(district_id, typed_token, shot, expected):
+    # The admin types only the Clever district ID: no token, no API address.
+    assert page.get_by_label("Clever token").count() == 0
+    assert page.get_by_label("Clever API address (optional)").count() == 0
+
+    def try_connect(district_id, shot, expected):
         page.get_by_label("Clever district ID").fill(district_id)
-        page.get_by_label("Clever token").fill(typed_token)
-        page.get_by_label("Clever API address (optional)").fill(server.url)
+        page.get_by_label("PowerSchool SIS integration").check()
         submit(page, "Save")
         alert = page.get_by_role("alert")
         assert expected in alert.inner_text()
-        # What was typed is kept, except the secret, which never travels back (S8).
+        # What was typed is kept.
         assert page.get_by_label("Clever district ID").input_value() == district_id
-        assert page.get_by_label("Clever token").input_value() == ""
-        assert "Enter the token again" in page.content()
-        assert page.get_by_label("Clever API address (optional)").input_value() == server.url
+        assert page.get_by_label("PowerSchool SIS integration").is_checked()
         screenshot(page, shot)
 
-    try_connect(
-        "5f0e0e0e0e0e0e0e0e0e0e0e",
-        token,
-        "config-02-error-wrong-district-id",
-        "the Clever district id is wrong",
-    )
+    # The district has not shared its data with the application (no token for that id).
+    server.dataset.unshare(other_id)
     try_connect(
         other_id,
-        token,
-        "config-03-error-sharing-not-set-up",
-        "data sharing with this application is not set up",
+        "config-02-error-not-shared",
+        "does not share its data with this application",
     )
-    server.faults.revoke_token_after = 0
-    try_connect(clever_id, token, "config-04-error-revoked-token", "revoked")
-    server.faults.revoke_token_after = None
+    # The district shares data, but not the students the integration reads.
+    server.dataset.set_scopes(clever_id, ["read:teachers", "read:school_admins", "read:user_id"])
+    try_connect(clever_id, "config-03-error-missing-scope", "Clever does not share students")
+    server.dataset.set_scopes(clever_id, list(DEFAULT_DISTRICT_SCOPES))
+    # The application's own credentials are rejected: support's problem, said so.
+    settings.CLEVER_CLIENT_SECRET = "not-the-secret"
+    try_connect(clever_id, "config-04-error-app-credentials", "contact support")
+    settings.CLEVER_CLIENT_SECRET = "demo-client-secret"
+    # Clever cannot be reached.
+    settings.CLEVER_OAUTH_URL = "http://127.0.0.1:9"
+    try_connect(clever_id, "config-04b-error-clever-unreachable", "could not be reached")
+    settings.CLEVER_OAUTH_URL = server.url
     assert not CleverConnection.objects.filter(district=district).exists()
 
-    page.get_by_label("PowerSchool SIS integration").check()
-    page.get_by_label("Clever token").fill(token)  # the one field a failed form does not keep
+    page.get_by_label("Clever district ID").fill(clever_id)
     submit(page, "Save")
     assert page.get_by_role("heading", name="Match schools").is_visible()
     assert CleverConnection.objects.get(district=district).status == "connected"
@@ -182,6 +194,17 @@ def test_configure_the_student_integration(page, sign_in, screenshot, two_distri
     page.goto("/integrations/students/setup/")
     screenshot(page, "config-15-setup-connected")
     assert token not in page.content()
+    sharing = page.get_by_role("region", name="What Clever shares with this application")
+    assert "3 schools shared" in sharing.inner_text()
+    assert "Last refreshed" in page.content()
+    # Clever stops sharing a matched school (a sync records what Clever lists).
+    CleverConnection.objects.filter(district=district).update(
+        shared_school_ids=[s["id"] for s in clever_schools[1:]]
+    )
+    page.reload()
+    assert "Matched schools Clever does not share" in sharing.inner_text()
+    assert "Old Name" in sharing.inner_text()
+    screenshot(page, "config-15b-matched-school-not-shared")
     with page.expect_navigation():
         page.locator("a.button.danger", has_text="Reset Configuration").click()
     page.get_by_label(re.compile("I understand")).check()

@@ -26,6 +26,18 @@ def clever_ids(clever_simulator):
 
 
 @pytest.fixture
+def clever_app(settings, clever_simulator):
+    """The application's Clever settings pointed at the simulator (API and OAuth on one
+    address), with the simulator's client credentials, as bin/demo runs."""
+    settings.CLEVER_API_URL = clever_simulator.url
+    settings.CLEVER_OAUTH_URL = clever_simulator.url
+    settings.CLEVER_CLIENT_ID, settings.CLEVER_CLIENT_SECRET = next(
+        iter(clever_simulator.dataset.oauth_clients.items())
+    )
+    return clever_simulator
+
+
+@pytest.fixture
 def local_schools(district, clever_ids):
     """Local schools named the way a district writes them: one by NCES id, one by name variant,
     one that Clever does not have."""

@@ -110,12 +110,6 @@ def test_blank_token_keeps_the_stored_one(connected, clever_ids, clever_simulato
     assert config.clever_credentials(district=connected).token == token
 
 
-def test_first_connection_needs_a_token(district):
-    with pytest.raises(config.ConfigError) as info:
-        config.connection_connect(district=district, clever_district_id="abc", token="")
-    assert "token" in info.value.errors
-
-
 def test_reset_disables_sync_and_keeps_data(connected, admin_user):
     student = StudentFactory(district=connected)
     SyncSettings.objects.create(district=connected, data_type="students", enabled=True)

@@ -86,67 +86,65 @@ def test_unknown_data_type_is_404(admin_client, set_up):
 
 
 def setup_post(client, **data):
-    body = {"previous_integration": "none", "api_url": "", "token": "", **data}
+    body = {"previous_integration": "none", **data}
     return client.post(url("setup_edit"), body)
 
 
-def test_setup_connects_and_goes_to_school_matching(
-    admin_client, district, clever_simulator, clever_ids, local_schools
+def test_setup_connects_by_clever_district_id_alone_and_goes_to_school_matching(
+    admin_client, district, clever_app, clever_ids, local_schools
 ):
     district_id, token, _ = clever_ids
-    response = setup_post(
-        admin_client, clever_district_id=district_id, token=token, api_url=clever_simulator.url
-    )
-    assert response.status_code == 302 and response["Location"] == url("school_matches")
-    assert CleverConnection.objects.get(district=district).status == "connected"
-    page = admin_client.get(url("setup")).content.decode()
-    assert f"…{token[-4:]}" in page and token not in page
     edit = admin_client.get(url("setup_edit")).content.decode()
-    assert token not in edit, edit[edit.find(token) - 300 : edit.find(token) + 40]
-    assert f"ending in …{token[-4:]}" in edit, edit[
-        edit.find("id_token") - 100 : edit.find("id_token") + 600
-    ]
+    assert 'name="token"' not in edit and 'name="api_url"' not in edit
+    response = setup_post(admin_client, clever_district_id=district_id)
+    assert response.status_code == 302 and response["Location"] == url("school_matches")
+    connection = CleverConnection.objects.get(district=district)
+    assert connection.status == "connected" and connection.token_source == "clever"
+    assert config.clever_credentials(district=district).token == token
+    page = admin_client.get(url("setup")).content.decode()
+    assert token not in page and token[-4:] not in page  # never shown, not even its end
+    assert "Last refreshed" in page
+    assert token not in admin_client.get(url("setup_edit")).content.decode()
 
 
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("wrong_id", "district id is wrong or data sharing"),
-        ("revoked", "revoked"),
-        ("bad_token", "Clever rejected the token"),
+        ("wrong_id", "does not share its data with this application"),
+        ("not_shared", "does not share its data with this application"),
+        ("no_students_scope", "Clever does not share students, school staff and district"),
+        ("bad_app_credentials", "please contact support"),
+        ("unreachable", "Clever could not be reached"),
     ],
 )
-def test_setup_errors_keep_what_was_typed(
-    admin_client, district, clever_simulator, clever_ids, case, message
+def test_setup_errors_say_what_to_do_and_keep_what_was_typed(
+    admin_client, district, clever_app, clever_simulator, clever_ids, settings, case, message
 ):
-    district_id, token, _ = clever_ids
-    typed_id, typed_token = district_id, token
+    district_id, _, _ = clever_ids
+    typed_id = district_id
     if case == "wrong_id":
         typed_id = "5f0e0e0e0e0e0e0e0e0e0e0e"
-    elif case == "revoked":
-        clever_simulator.faults.revoke_token_after = 0
-    else:
-        typed_token = "not-a-real-token-9999"
+    elif case == "not_shared":
+        clever_simulator.dataset.unshare(district_id)
+    elif case == "no_students_scope":
+        clever_simulator.dataset.set_scopes(district_id, ["read:teachers", "read:user_id"])
+    elif case == "bad_app_credentials":
+        settings.CLEVER_CLIENT_SECRET = "not-the-secret"
+    else:  # nothing listens on the discard port: connection refused
+        settings.CLEVER_OAUTH_URL = "http://127.0.0.1:9"
     response = setup_post(
-        admin_client,
-        clever_district_id=typed_id,
-        token=typed_token,
-        api_url=clever_simulator.url,
-        previous_integration="powerschool",
+        admin_client, clever_district_id=typed_id, previous_integration="powerschool"
     )
     page = response.content.decode()
     assert response.status_code == 200
     assert message in page
     assert f'value="{typed_id}"' in page
-    assert typed_token not in page  # a secret is never sent back (S8) ...
-    assert "Enter the token again" in page  # ... and the admin is told why it is empty
-    assert f'value="{clever_simulator.url}"' in page
     assert re.search(r'value="powerschool"[^>]*checked', page)
     assert not CleverConnection.objects.filter(district=district).exists()
 
 
 def test_setup_requires_the_district_id(admin_client):
-    response = setup_post(admin_client, clever_district_id="", token="tok")
+    response = setup_post(admin_client, clever_district_id="")
     page = response.content.decode()
     assert "This field is required" in page
     assert 'aria-invalid="true"' in page and 'id="id_clever_district_id_error"' in page

@@ -1,7 +1,12 @@
 """Connect a district to Clever the way an admin who accepts every suggestion would.
 
     python manage.py clever_setup --district SLUG [--name NAME] --clever-district ID \
-        --token TOKEN [--api-url URL] --accept-suggestions [--create-missing-schools]
+        [--token TOKEN] [--api-url URL] --accept-suggestions [--create-missing-schools]
+
+Without ``--token`` the district's token is fetched with the application's client credentials
+(``CLEVER_CLIENT_ID`` / ``CLEVER_CLIENT_SECRET``, asking ``CLEVER_OAUTH_URL``, or ``--api-url``
+when given: the simulator serves both), as a Clever application does. ``--token`` is support's
+way in (self-hosting without application credentials): it is recorded in the audit log.
 
 Uses the same services as the configuration pages (so the audit trail shows the same events).
 Safe to run again: saved choices are kept, only what is missing is filled in.
@@ -34,8 +39,18 @@ class Command(BaseCommand):
         parser.add_argument("--district", required=True, help="The district's slug.")
         parser.add_argument("--name", help="Create the district with this name if it is new.")
         parser.add_argument("--clever-district", required=True, help="The Clever district id.")
-        parser.add_argument("--token", required=True, help="The district's Clever bearer token.")
-        parser.add_argument("--api-url", default="", help="Clever API address (default: Clever).")
+        parser.add_argument(
+            "--token",
+            default="",
+            help="Set the district's bearer token by hand (support; default: fetch it from "
+            "Clever with the application's credentials).",
+        )
+        parser.add_argument(
+            "--api-url",
+            default=None,
+            help="Clever API address, also asked for the district's token (default: the stored "
+            "one, else CLEVER_API_URL and CLEVER_OAUTH_URL).",
+        )
         parser.add_argument(
             "--accept-suggestions",
             action="store_true",
@@ -53,13 +68,15 @@ class Command(BaseCommand):
             connection = config.connection_connect(
                 district=district,
                 clever_district_id=opts["clever_district"],
-                token=opts["token"],
-                api_url=opts["api_url"] or "",
+                token=opts["token"] or "",
+                api_url=opts["api_url"],
             )
         except CleverError as exc:
             raise CommandError(f"Could not connect to Clever: {exc.admin_message}") from exc
         except config.ConfigError as exc:
             raise CommandError(exc.message) from exc
+        except TokenDecryptError as exc:
+            raise CommandError(exc.admin_message) from exc
         self._say(
             f"Connected {district.slug} to Clever district "
             f"{connection.clever_district_name or connection.clever_district_id}."

@@ -62,6 +62,12 @@ class Command(BaseCommand):
             "--revoke-token-after", type=int, default=None, help="401 after N requests"
         )
         parser.add_argument(
+            "--rotate-token-after",
+            type=int,
+            default=None,
+            help="rotate each district's token once, after N requests with it (the old one 401s)",
+        )
+        parser.add_argument(
             "--malformed-users", type=int, default=0, help="malformed students to mix in"
         )
         parser.add_argument("--seed", type=int, default=0, help="seed for random faults")
@@ -100,6 +106,7 @@ class Command(BaseCommand):
             truncate_every=options["truncate_every"],  # type: ignore[arg-type]
             html_every=options["html_every"],  # type: ignore[arg-type]
             revoke_token_after=options["revoke_token_after"],  # type: ignore[arg-type]
+            rotate_token_after=options["rotate_token_after"],  # type: ignore[arg-type]
             malformed_users=options["malformed_users"],  # type: ignore[arg-type]
             seed=options["seed"],  # type: ignore[arg-type]
         )
@@ -117,10 +124,9 @@ class Command(BaseCommand):
         for district_id in dataset.district_ids():
             record = dataset.get("districts", district_id) or {}
             generated = " (generated)" if district_id in dataset.generated_tokens else ""
-            self.stdout.write(
-                f"  district {district_id} {record.get('name', '')!s}: token "
-                f"{dataset.tokens[district_id]}{generated}"
-            )
+            token = dataset.tokens.get(district_id)
+            shared = f"token {token}{generated}" if token else "not shared (no token)"
+            self.stdout.write(f"  district {district_id} {record.get('name', '')!s}: {shared}")
         clients = ", ".join(f"{cid} / {secret}" for cid, secret in dataset.oauth_clients.items())
         self.stdout.write(f"  OAuth clients (id / secret): {clients}")
         if options["portal_url"]:

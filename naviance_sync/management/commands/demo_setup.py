@@ -103,9 +103,10 @@ class Command(BaseCommand):
         return district
 
     def _connect(self, district: District, dataset, api_url: str) -> None:
-        """Connect the demo district to the simulator (the same services as the setup page)."""
-        tokens = dataset.get("tokens") or {}
-        clever_district_id = next(iter(tokens), "")
+        """Connect the demo district to the simulator the way a district admin does: by its
+        Clever district ID only (the token is fetched with the application's credentials)."""
+        districts = dataset.get("districts") or []
+        clever_district_id = districts[0].get("id", "") if districts else ""
         if not clever_district_id:
             return
         try:
@@ -113,7 +114,6 @@ class Command(BaseCommand):
                 "clever_setup",
                 district="maple-valley",
                 clever_district=clever_district_id,
-                token=tokens[clever_district_id],
                 api_url=api_url,
                 accept_suggestions=True,
                 verbosity=0,

@@ -1,0 +1,111 @@
+"""Support staff: a district's Clever connection, with a token field only support ever sees.
+
+District admins connect by typing their Clever district ID (the application fetches the token).
+Support and self-hosters without application credentials can set a token by hand here; it goes
+through :func:`integrations.config.connection_connect` (checked against Clever, encrypted,
+recorded in the audit log as ``clever.token.set_by_hand``). The token is never shown back.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from . import config
+from .clever import CleverError
+from .crypto import TokenDecryptError
+from .models import CleverConnection
+
+
+class CleverConnectionForm(forms.ModelForm):
+    api_url = forms.URLField(
+        label="Clever API address",
+        required=False,
+        assume_scheme="https",
+        help_text="Blank: Clever (CLEVER_API_URL). Also where the district's token is fetched.",
+    )
+    new_token = forms.CharField(
+        label="Set the token by hand (support only)",
+        required=False,
+        strip=True,
+        max_length=500,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text=(
+            "Leave blank: the application fetches the district's token from Clever with its "
+            "client credentials. A token typed here replaces that (self-hosting without "
+            "application credentials); it is checked with Clever and recorded in the audit log."
+        ),
+    )
+
+    class Meta:
+        model = CleverConnection
+        fields = ("district", "clever_district_id", "api_url", "new_token")
+
+    def clean_new_token(self) -> str:
+        token = self.cleaned_data.get("new_token") or ""
+        if token and not all("!" <= ch <= "~" for ch in token):
+            raise ValidationError("A Clever token has only letters, digits and punctuation.")
+        return token
+
+    def clean(self):
+        """Everything that asks Clever happens here, so a problem is a form error."""
+        data = super().clean()
+        self.prepared = None
+        district = data.get("district") or getattr(self.instance, "district", None)
+        if district is None or self.errors:
+            return data
+        if not self.instance.pk and CleverConnection.objects.filter(district=district).exists():
+            raise ValidationError("This district has a Clever connection already: edit that one.")
+        try:
+            self.prepared = config.connection_prepare(
+                district=district,
+                clever_district_id=data.get("clever_district_id") or "",
+                token=data.get("new_token") or "",
+                api_url=data.get("api_url") or "",
+            )
+        except config.ConfigError as exc:
+            raise ValidationError(exc.message) from exc
+        except (CleverError, TokenDecryptError) as exc:
+            raise ValidationError(getattr(exc, "admin_message", str(exc))) from exc
+        return data
+
+
+@admin.register(CleverConnection)
+class CleverConnectionAdmin(admin.ModelAdmin):
+    form = CleverConnectionForm
+    list_display = (
+        "district",
+        "clever_district_id",
+        "status",
+        "token_source",
+        "token_refreshed_at",
+        "last_checked_at",
+    )
+    list_filter = ("status", "token_source")
+    search_fields = ("district__name", "clever_district_id")
+    list_select_related = ("district",)
+    autocomplete_fields = ("district",)
+    readonly_fields = (
+        "status",
+        "token_source",
+        "token_last4",
+        "token_refreshed_at",
+        "scopes",
+        "last_checked_at",
+        "last_error",
+    )
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "district") if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        """Through the connect service: encrypted and audited (never a raw save)."""
+        saved = config.connection_save(
+            district=form.cleaned_data.get("district") or obj.district,
+            actor=request.user,
+            prepared=form.prepared,
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
