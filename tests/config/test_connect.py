@@ -206,7 +206,7 @@ def test_tokens_stored_before_the_change_count_as_typed_by_hand(district, clever
 
     from integrations.crypto import encrypt_token
 
-    migration = import_module("integrations.migrations.0009_connect_token_lookup")
+    migration = import_module("integrations.migrations.0010_connect_token_lookup")
     CleverConnection.objects.create(
         district=district, clever_district_id=clever_ids[0], token_encrypted=encrypt_token("t")
     )

@@ -12,7 +12,7 @@ def tokens_typed_before_are_supports(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0008_setup_new_clever_schools"),
+        ("integrations", "0009_sync_recompute_derived"),
     ]
 
     operations = [
