@@ -1337,7 +1337,9 @@ def configuration_steps(*, district: District, data_type: str = "students") -> l
         if not values:
             code_missing.append(f"Define the {label.lower()} codes.")
         else:
-            unmapped = sum(1 for code in values.values() if not code)
+            # A blank Clever value without a code clears the field (Clever has no value), so it is
+            # not one of the values that leave students with a warning.
+            unmapped = sum(1 for value, code in values.items() if value and not code)
             if unmapped:
                 code_missing.append(
                     f"{unmapped} {label.lower()} value{'s' if unmapped != 1 else ''} without a "

@@ -225,9 +225,21 @@ def test_a_grade_without_a_code_keeps_grade_and_class_year_and_warns(
 
 def test_the_import_summary_says_what_happens_to_values_without_a_code(connected):
     CodeDefinition.objects.filter(district=connected, local_field="grade").update(local_code="")
+    CodeDefinition.objects.create(
+        district=connected,
+        data_type="students",
+        local_field="grade",
+        clever_value="",
+        local_code="",
+    )
+    uncoded = CodeDefinition.objects.filter(
+        district=connected, local_field="grade", local_code=""
+    ).exclude(clever_value="")
     steps = {s.key: s for s in configuration_steps(district=connected)}
     said = " ".join(str(v) for v in vars(steps["codes"]).values())
     assert "imported with a warning" in said and "reported as errors" not in said
+    # The blank value clears the field (no warning), so it is not counted among them.
+    assert f"{uncoded.count()} grade values without a code" in said
 
 
 # --- item 12: the guard counts the records the run can touch ----------------------------------
