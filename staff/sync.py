@@ -827,7 +827,15 @@ class StaffSpec:
     store_matched = True
     # The guide: Clever changes reach staff accounts "within 4 to 6 hours".
     default_frequency = "6h"
+    # The guide: a real import started by a person needs a succeeded test import from the last
+    # 48 hours (the integration checks it before it starts one).
+    test_import_valid_hours = 48
     labels = LABELS
+    # A new account's values its results row already shows (the name) or its reason explains
+    # (account type, where the role and function came from): not repeated in the details.
+    results_said_elsewhere = frozenset(
+        {"first_name", "middle_name", "last_name", "account_type", "role_source", "function_source"}
+    )
     keep = KEEP
 
     # -- mapping --
@@ -996,13 +1004,6 @@ class StaffSpec:
         if kind == "create":
             return _create_reason_text(values, config=config, how=how)
         return ""
-
-    def import_precondition(self, *, district: Any) -> str:
-        """A real import needs a succeeded test import from the last 48 hours (the guide)."""
-        from staff.selectors import test_import_freshness
-
-        allowed, message, _run = test_import_freshness(district=district)
-        return "" if allowed else message
 
     def twin_keys(self, values: tuple[Any, ...]) -> tuple[str, ...]:
         keys = []
