@@ -262,6 +262,8 @@ def school_matches(request: HttpRequest) -> HttpResponse:
             "rows": form.bound_rows(),
             "clever_count": len(clever_schools),
             "match_counts": school_match_summary(district=district),
+            # No Clever school left to choose: an unmatched school is not in Clever (yet).
+            "free_clever": len(clever_schools) - len(matched_clever),
             # Once schools are matched (or Clever added one since): the Clever schools left over.
             "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever]
             if matched_clever or any(c.new_since_setup for c in clever_schools)

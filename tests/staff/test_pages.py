@@ -371,3 +371,12 @@ def test_save_and_begin_test_import_hands_the_post_to_the_integrations_start(
     assert response.status_code == 307  # the same POST (mode=test, CSRF token) goes on
     assert response["Location"] == reverse("integrations:run_start", kwargs={"data_type": "staff"})
     assert staff_settings_saved(district=district)
+
+
+def test_a_school_no_clever_school_is_left_for_says_not_in_clever(admin_client, district):
+    matched = SchoolFactory(district=district, name="Matched")
+    SchoolFactory(district=district, name="Aardvark Not In Clever")
+    clever = CleverSchool.objects.create(district=district, clever_id="c1", name="Matched")
+    SchoolMatch.objects.create(district=district, school=matched, clever_school=clever)
+    page = admin_client.get(reverse("integrations:school_matches")).content.decode()
+    assert page.count("Not in Clever") == 1
