@@ -114,6 +114,10 @@ def import_confirm(request: HttpRequest, data_type: str) -> HttpResponse:
 # --- bookmarks: pages that moved here ------------------------------------------------------------
 
 
+# The staff results page's filters that have one shared action ("matched" spans several: all).
+_FORMER_SHOW = {"inactive": "inactivate", "created": "create", "alerts": "alert", "errors": "error"}
+
+
 def moved(name: str, *, data_type: str | None = None) -> Callable:
     """A redirect from a former URL to the shared page ``name`` for ``data_type``.
 
@@ -127,6 +131,10 @@ def moved(name: str, *, data_type: str | None = None) -> Callable:
             get_for_district_or_404(
                 ImportRun.objects.filter(data_type=data_type), request.district, pk=kwargs["run_id"]
             )
+            # The former results filter (?show=created) as the shared one (?action=create).
+            action = _FORMER_SHOW.get(request.GET.get("show", ""))
+            if action:
+                return redirect(reverse(name, kwargs=kwargs) + f"?action={action}")
         elif data_type is not None:
             kwargs["data_type"] = data_type
         return redirect(reverse(name, kwargs=kwargs))

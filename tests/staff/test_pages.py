@@ -380,3 +380,12 @@ def test_a_school_no_clever_school_is_left_for_says_not_in_clever(admin_client, 
     SchoolMatch.objects.create(district=district, school=matched, clever_school=clever)
     page = admin_client.get(reverse("integrations:school_matches")).content.decode()
     assert page.count("Not in Clever") == 1
+
+
+def test_a_bookmarked_results_filter_becomes_the_shared_one(admin_client, district):
+    run = _run(district).pk
+    response = admin_client.get(f"/staff/runs/{run}/", {"show": "created"})
+    detail = reverse("integrations:run_detail", kwargs={"run_id": run})
+    assert response["Location"] == f"{detail}?action=create"
+    response = admin_client.get(f"/staff/runs/{run}/", {"show": "matched"})
+    assert response["Location"] == detail
