@@ -25,7 +25,7 @@ from naviance_sync.models import District
 
 from .models import CleverConnection, DataType, ImportRun, SyncLease, SyncSettings
 from .scheduling import next_run_at
-from .selectors import review_pending
+from .selectors import review_pending, test_import_freshness
 
 logger = logging.getLogger("integrations.runs")
 
@@ -273,16 +273,10 @@ def run_start(
 
 
 def _import_precondition(*, district: District, data_type: str) -> str:
-    """The spec's optional ``import_precondition(district=...)``: why a real import started by a
-    person may not start yet ("" = it may). Staff: a test import from the last 48 hours."""
-    from .engine.registry import UnknownDataType, get_spec
-
-    try:
-        spec = get_spec(data_type)
-    except (UnknownDataType, ImportError):
-        return ""
-    check = getattr(spec, "import_precondition", None)
-    return check(district=district) if check is not None else ""
+    """Why a real import started by a person may not start yet ("" = it may): a spec with
+    ``test_import_valid_hours`` (staff: 48) needs a succeeded test import that recent."""
+    allowed, message, _run = test_import_freshness(district=district, data_type=data_type)
+    return "" if allowed else message
 
 
 def _send_run(run_id: int) -> None:

@@ -3,24 +3,30 @@ with 100 rows or 100,000 (no OFFSET scans, no COUNT over the whole table)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import dateformat
+from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from naviance_sync.ids import id_from_text
-from naviance_sync.models import District
+from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
+from staff import selectors as staff_selectors
 
+from .config import configuration_steps, ready_to_import
 from .engine.matching import linked_to_other
 from .engine.registry import get_spec
 from .models import (
     Alert,
     CleverConnection,
+    CleverSchool,
     DataType,
     ImportRun,
     RunResult,
+    SchoolMatch,
     SyncSettings,
     UpdateLog,
 )
@@ -440,3 +446,157 @@ def sharing_summary(*, district: District) -> SharingSummary | None:
         matched_not_shared=not_shared,
         last_error=connection.last_error,
     )
+
+
+# --- import summary: whether a real import may start, the launch checklist ------------------------
+
+
+def _noun(data_type: str) -> str:
+    return "student" if data_type == DataType.STUDENTS else "staff"
+
+
+def test_import_freshness(
+    *, district: District, data_type: str, now: dt.datetime | None = None
+) -> tuple[bool, str, ImportRun | None]:
+    """Whether a real import started by a person may start: (allowed, why not, the test run).
+
+    A spec with ``test_import_valid_hours`` (staff: 48, the guide) needs a succeeded test import
+    that recent; a spec without one may always import (the latest succeeded test is returned)."""
+    hours = getattr(get_spec(data_type), "test_import_valid_hours", None)
+    run = (
+        for_district(ImportRun, district)
+        .filter(data_type=data_type, mode=ImportRun.Mode.TEST, status=ImportRun.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if hours is None:
+        return True, "", run
+    noun = _noun(data_type)
+    if run is None:
+        return False, f"Run a test {noun} import first: a real import needs one.", None
+    age = (now or timezone.now()) - (run.finished_at or run.created_at)
+    if age > dt.timedelta(hours=hours):
+        return (
+            False,
+            f"Your last test {noun} import finished {int(age.total_seconds() // 3600)} hours ago. "
+            f"A real import needs a test import from the last {hours} hours: run the test import "
+            "again.",
+            run,
+        )
+    return True, "", run
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    label: str
+    done: bool
+    detail: str
+    url: str = ""
+
+
+def _settings_item(district: District, data_type: str) -> ChecklistItem:
+    if data_type == DataType.STAFF:
+        saved = staff_selectors.staff_settings_saved(district=district)
+        return ChecklistItem(
+            "Save your staff import settings",
+            saved,
+            "Saved" if saved else "Title keywords, defaults, roles and zone not saved yet",
+            reverse("staff:settings"),
+        )
+    ready = ready_to_import(configuration_steps(district=district, data_type=data_type))
+    return ChecklistItem(
+        "Configure the student import",
+        ready,
+        "Every required step is done" if ready else "Some required steps are missing",
+        reverse("integrations:summary", kwargs={"data_type": data_type}),
+    )
+
+
+def launch_checklist(
+    *, district: District, data_type: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """What is left to do before the launch date, in the guide's order."""
+    now = now or timezone.now()
+    today = timezone.localdate(now, timezone=district.tz)
+    noun = _noun(data_type)
+    matched = for_district(SchoolMatch, district).filter(clever_school__isnull=False).count()
+    schools = for_district(School, district).count()
+    unmatched_clever = for_district(CleverSchool, district).filter(matches__isnull=True).count()
+    fresh, fresh_message, _ = test_import_freshness(district=district, data_type=data_type, now=now)
+    imported = (
+        for_district(ImportRun, district)
+        .filter(data_type=data_type, mode=ImportRun.Mode.IMPORT, status=ImportRun.Status.SUCCEEDED)
+        .exists()
+    )
+    here = reverse("integrations:imports", kwargs={"data_type": data_type})
+    items = [
+        ChecklistItem(
+            "Match your schools to Clever schools",
+            matched > 0 and unmatched_clever == 0,
+            f"{matched} of {schools} school{'s' if schools != 1 else ''} matched"
+            + (
+                f"; {unmatched_clever} Clever school(s) not matched yet" if unmatched_clever else ""
+            ),
+            reverse("integrations:school_matches"),
+        ),
+        _settings_item(district, data_type),
+        ChecklistItem(
+            f"Run a test {noun} import"
+            + (f" (valid for {hours} hours)" if (hours := _valid_hours(data_type)) else ""),
+            fresh or imported,
+            "A recent test import succeeded" if fresh else fresh_message,
+            here,
+        ),
+        ChecklistItem(
+            f"Import {noun} data",
+            imported,
+            f"{noun.title()} imported; they now sync automatically"
+            if imported
+            else "Not imported yet",
+            here,
+        ),
+    ]
+    launch = district.launch_date
+    return {
+        "launch_date": launch,
+        "days_to_launch": (launch - today).days if launch else None,
+        "launched": bool(launch and launch <= today),
+        "checklist": items,
+        "remaining": sum(1 for i in items if not i.done),
+    }
+
+
+def _valid_hours(data_type: str) -> int | None:
+    return getattr(get_spec(data_type), "test_import_valid_hours", None)
+
+
+def import_overview(*, district: District, data_type: str) -> dict[str, Any]:
+    """The Import page of one data type: the latest test import, whether a real import may
+    start, the history, and the launch checklist."""
+    allowed, message, fresh_run = test_import_freshness(district=district, data_type=data_type)
+    runs = list(
+        for_district(ImportRun, district)
+        .filter(data_type=data_type)
+        .order_by("-created_at", "-id")[:20]
+    )
+    active = next((r for r in runs if r.is_active), None)
+    return {
+        "data_type": data_type,
+        "noun": _noun(data_type),
+        "valid_hours": _valid_hours(data_type),
+        "latest_test": next((r for r in runs if r.mode == ImportRun.Mode.TEST), None),
+        "active_run": active,
+        "can_import": allowed and active is None,
+        "import_block": message,
+        "fresh_run": fresh_run,
+        "history": runs,
+        **launch_checklist(district=district, data_type=data_type),
+    }
+
+
+def result_value_names(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
+    """Names for the ids a data type's results store (staff: role, function and zone), by
+    field then id as text: the results page and CSV show "Counselor", not "17"."""
+    if data_type == DataType.STAFF:
+        return staff_selectors.result_names(district=district)
+    return {}

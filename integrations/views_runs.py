@@ -9,13 +9,14 @@ whatever the number of rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from naviance_sync.csv import csv_response
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
@@ -23,6 +24,7 @@ from students.models import Student
 
 from . import selectors
 from .alerts import AlertChoiceError, alert_choose, alerts_process
+from .engine.registry import get_spec
 from .models import Alert, DataType, ImportRun, RunResult, UpdateLog
 from .runs import RunRefused, run_approve, run_start, schedule_resume
 
@@ -46,6 +48,99 @@ def integration_page(view: Callable) -> Callable:
 def _data_type(request: HttpRequest) -> str:
     value = request.GET.get("data_type", "students")
     return value if value in DataType.values else "students"
+
+
+def _enabled(request: HttpRequest, data_type: str) -> HttpResponse | None:
+    """None when support switched this data type's integration on; else the page saying why not."""
+    enabled = (
+        request.district.clever_students_enabled
+        if data_type == DataType.STUDENTS
+        else request.district.clever_staff_enabled
+    )
+    if enabled:
+        return None
+    return render(
+        request,
+        "integrations/unavailable.html",
+        {"district": request.district, "label": DataType(data_type).label.rstrip("s")},
+        status=403,
+    )
+
+
+# --- import summary: launch checklist, test import, real import ------------------------------
+
+
+@integration_page
+@require_GET
+def imports(request: HttpRequest, data_type: str) -> HttpResponse:
+    """Import <data type>: the launch checklist, the latest test import, whether a real import
+    may start (staff: a test import from the last 48 hours), the history."""
+    if (refusal := _enabled(request, data_type)) is not None:
+        return refusal
+    context = selectors.import_overview(district=request.district, data_type=data_type)
+    return render(request, "integrations/runs/imports.html", context)
+
+
+@integration_page
+@require_http_methods(["GET", "POST"])
+def import_confirm(request: HttpRequest, data_type: str) -> HttpResponse:
+    """The warning before a real import, confirmed by a tick; then the import starts."""
+    if (refusal := _enabled(request, data_type)) is not None:
+        return refusal
+    district = request.district
+    allowed, message, test_run = selectors.test_import_freshness(
+        district=district, data_type=data_type
+    )
+    if not allowed:
+        messages.error(request, message)
+        return redirect("integrations:imports", data_type=data_type)
+    context = {"data_type": data_type, "test_run": test_run}
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            messages.error(request, "Tick the box to confirm you want to import these records.")
+            return render(request, "integrations/runs/import_confirm.html", context, status=400)
+        try:
+            run = run_start(
+                district=district, data_type=data_type, mode="import", user=request.user
+            )
+        except RunRefused as refused:
+            messages.error(request, refused.message)
+            return redirect("integrations:imports", data_type=data_type)
+        messages.success(request, "Import started. It shows In Progress until it is done.")
+        return redirect("integrations:run_detail", run_id=run.pk)
+    return render(request, "integrations/runs/import_confirm.html", context)
+
+
+# --- bookmarks: pages that moved here ------------------------------------------------------------
+
+
+# The staff results page's filters that have one shared action ("matched" spans several: all).
+_FORMER_SHOW = {"inactive": "inactivate", "created": "create", "alerts": "alert", "errors": "error"}
+
+
+def moved(name: str, *, data_type: str | None = None) -> Callable:
+    """A redirect from a former URL to the shared page ``name`` for ``data_type``.
+
+    A ``run_id`` in the old URL must be one of the district's runs of that data type (else the
+    same 404 as the page itself); a ``data_type`` argument of the new URL gets ``data_type``."""
+
+    @integration_page
+    @require_GET
+    def view(request: HttpRequest, **kwargs) -> HttpResponse:
+        if "run_id" in kwargs:
+            get_for_district_or_404(
+                ImportRun.objects.filter(data_type=data_type), request.district, pk=kwargs["run_id"]
+            )
+            # The former results filter (?show=created) as the shared one (?action=create).
+            action = _FORMER_SHOW.get(request.GET.get("show", ""))
+            if action:
+                return redirect(reverse(name, kwargs=kwargs) + f"?action={action}")
+        elif data_type is not None:
+            kwargs["data_type"] = data_type
+        return redirect(reverse(name, kwargs=kwargs))
+
+    view.__name__ = view.__qualname__ = f"moved_to_{name.split(':')[-1]}"
+    return view
 
 
 # --- start, follow, approve ------------------------------------------------------------------
@@ -84,9 +179,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     action = action if action in RunResult.Action.values else ""
     page = selectors.run_results(run=run, action=action, cursor=request.GET.get("after"))
     result_counts = selectors.run_result_counts(run=run) if not run.is_active else {}
-    labels = _field_labels(run.data_type)
+    text = _result_text(request.district, run.data_type)
     for row in page.rows:
-        row.lines = _result_lines(row, labels)
+        row.lines = _result_lines(row, text)
     return render(
         request,
         "integrations/runs/detail.html",
@@ -111,7 +206,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_results_csv(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     run = get_for_district_or_404(ImportRun, request.district, pk=run_id)
     action = request.GET.get("action", "")
-    labels = _field_labels(run.data_type)
+    text = _result_text(request.district, run.data_type)
     actions = dict(RunResult.Action.choices)
     rows = (
         [
@@ -121,7 +216,7 @@ def run_results_csv(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
             name,
             code,
             reason,
-            _describe_changes(changes, labels),
+            _describe_changes(changes, text),
         ]
         for act, cid, local_id, name, code, reason, changes in selectors.run_results_iter(
             run=run, action=action
@@ -134,46 +229,71 @@ def run_results_csv(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     )
 
 
-def _describe_changes(changes, labels: dict[str, str]) -> str:
+@dataclass(frozen=True)
+class ResultText:
+    """How one data type's results read: field labels (the spec's), names for stored ids (staff:
+    role, function, zone), and the fields a new record's row already says elsewhere."""
+
+    labels: dict[str, str]
+    names: dict[str, dict[str, str]]
+    said_elsewhere: frozenset[str]
+
+    def label(self, field: str) -> str:
+        return self.labels.get(field, field)
+
+    def value(self, field: str, value) -> str:
+        if value in (None, ""):
+            return "(blank)"
+        return self.names.get(field, {}).get(str(value), str(value))
+
+
+def _result_text(district, data_type: str) -> ResultText:
+    spec = get_spec(data_type)
+    return ResultText(
+        labels=_field_labels(data_type),
+        names=selectors.result_value_names(district=district, data_type=data_type),
+        said_elsewhere=frozenset(getattr(spec, "results_said_elsewhere", ())),
+    )
+
+
+def _describe_changes(changes, text: ResultText) -> str:
     if not isinstance(changes, dict):
         return ""
     parts = []
     for field, value in changes.items():
-        label = labels.get(field, field)
+        if field in text.said_elsewhere and not isinstance(value, list):
+            continue
         if isinstance(value, list) and len(value) == 2:
-            parts.append(f"{label}: {value[0] or '(blank)'} -> {value[1] or '(blank)'}")
+            old, new = text.value(field, value[0]), text.value(field, value[1])
+            parts.append(f"{text.label(field)}: {old} -> {new}")
         elif field == "candidates":
             parts.append(f"possible matches: {', '.join(str(v) for v in value)}")
         else:
-            parts.append(f"{label}: {value}")
+            parts.append(f"{text.label(field)}: {text.value(field, value)}")
     return "; ".join(parts)
 
 
-def _result_lines(row: RunResult, labels: dict[str, str]) -> list[str]:
+def _result_lines(row: RunResult, text: ResultText) -> list[str]:
     changes = row.changes if isinstance(row.changes, dict) else {}
     if row.action == RunResult.Action.CREATE:
-        return (
-            [" · ".join(f"{labels.get(f, f)}: {v}" for f, v in changes.items() if f != "school_id")]
-            if changes
-            else []
-        )
+        shown = [
+            f"{text.label(f)}: {text.value(f, v)}"
+            for f, v in changes.items()
+            if f != "school_id" and f not in text.said_elsewhere
+        ]
+        return [" · ".join(shown)] if shown else []
     lines = []
     for field, value in changes.items():
         if field == "candidates":
             continue
         if isinstance(value, list) and len(value) == 2:
-            lines.append(
-                f"{labels.get(field, field)}: {value[0] or '(blank)'} → {value[1] or '(blank)'}"
-            )
+            old, new = text.value(field, value[0]), text.value(field, value[1])
+            lines.append(f"{text.label(field)}: {old} → {new}")
     return lines
 
 
 def _field_labels(data_type: str) -> dict[str, str]:
-    if data_type == "students":
-        from students.sync import LABELS
-
-        return dict(LABELS)
-    return {}
+    return dict(getattr(get_spec(data_type), "labels", {}))
 
 
 @integration_page

@@ -71,6 +71,23 @@ def _notification_data_types(district) -> list[str]:
     return types
 
 
+def any_integration(view: Callable) -> Callable:
+    """Import permission and either integration switched on: the school matches are shared by
+    every data type (a district may sync staff before students)."""
+
+    @import_permission_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        district = request.district
+        if not (district.clever_students_enabled or district.clever_staff_enabled):
+            return render(
+                request, "integrations/unavailable.html", {"district": district}, status=403
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _setup_first(request: HttpRequest) -> HttpResponse | None:
     if config.setup_done(district=request.district):
         return None
@@ -202,7 +219,7 @@ def setup_reset(request: HttpRequest) -> HttpResponse:
     )
 
 
-@student_integration
+@any_integration
 @require_http_methods(["GET", "POST"])
 def school_matches(request: HttpRequest) -> HttpResponse:
     district = request.district
@@ -245,6 +262,8 @@ def school_matches(request: HttpRequest) -> HttpResponse:
             "rows": form.bound_rows(),
             "clever_count": len(clever_schools),
             "match_counts": school_match_summary(district=district),
+            # No Clever school left to choose: an unmatched school is not in Clever (yet).
+            "free_clever": len(clever_schools) - len(matched_clever),
             # Once schools are matched (or Clever added one since): the Clever schools left over.
             "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever]
             if matched_clever or any(c.new_since_setup for c in clever_schools)

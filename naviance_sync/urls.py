@@ -23,6 +23,8 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("students/", include("students.urls")),
     path("staff/", include("staff.urls")),
+    # Former staff import/results/school-match URLs: redirects to the integration's shared pages.
+    path("staff/", include("integrations.urls_moved")),
     path("admin/", admin.site.urls),
     path("audit/", views_audit.audit_log, name="audit_log"),
 ]

@@ -12,7 +12,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Case, Max, Value, When
 
-from integrations.models import SyncSettings
 from naviance_sync.audit import audit_changes, audit_record
 from naviance_sync.models import District
 from naviance_sync.scoping import for_district
@@ -73,12 +72,6 @@ def staff_settings_ensure(*, district: District) -> StaffImportSettings:
             "district_default_role": district_role,
             "not_in_clever_role": site_manager,
         },
-    )
-    # The guide: staff changes reach the product "within 4 to 6 hours" of Clever's sync.
-    SyncSettings.objects.get_or_create(
-        district=district,
-        data_type="staff",
-        defaults={"frequency": SyncSettings.Frequency.HOURLY_6},
     )
     return settings
 

@@ -17,7 +17,9 @@ The rules, in the guide's words:
 - Job function, user role and the teacher and counselor lists come from title keywords (or the
   defaults) for *newly imported* staff only.
 - Matching: a Clever id link wins; otherwise school staff match by last name + email, or by
-  employee ID; district staff by last name + email. Ambiguity is an alert, never a merge.
+  employee ID; district staff by last name + email. Ambiguity is an alert, never a merge. This
+  module only says which keys a record has (``SPEC.link_keys`` / ``twin_keys``); the one matcher
+  is the engine's ``plan_records``.
 - Errors only when identity is at stake (no Clever id, not staff, another district, no usable
   last name, no school matched); an error still protects the account its keys would match. A
   problem in one field (Clever does not validate emails: ``first_last.example.org``; a title too
@@ -413,173 +415,7 @@ def resolve_title(*, title: str, rules: Sequence[KeywordRule], defaults: Default
     )
 
 
-# --- Matching -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LocalStaff:
-    """A snapshot of one existing staff account, enough to match and diff it."""
-
-    id: int
-    account_type: str
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    employee_id: str = ""
-    clever_id: str | None = None
-    middle_name: str = ""
-    job_title: str = ""
-    inactive_since: Any = None
-    role_source: str = ""
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.last_name}, {self.first_name}".strip(", ")
-
-
-@dataclass
-class StaffIndex:
-    """The district's accounts indexed the three ways staff can match."""
-
-    by_id: dict[int, LocalStaff] = field(default_factory=dict)
-    by_clever_id: dict[str, int] = field(default_factory=dict)
-    by_last_email: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    by_employee_id: dict[str, list[int]] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, accounts: Iterable[LocalStaff]) -> StaffIndex:
-        index = cls()
-        for account in accounts:
-            index.add(account)
-        return index
-
-    def add(self, account: LocalStaff) -> None:
-        self.by_id[account.id] = account
-        if account.clever_id:
-            self.by_clever_id[account.clever_id] = account.id
-        last, email = normalize_text(account.last_name), normalize_email(account.email)
-        if last and email:
-            self.by_last_email.setdefault((last, email), []).append(account.id)
-        employee = normalize_employee_id(account.employee_id)
-        if employee:
-            self.by_employee_id.setdefault(employee, []).append(account.id)
-
-
-@dataclass(frozen=True, slots=True)
-class StaffMatch:
-    """The outcome of matching one Clever record.
-
-    ``kind`` is ``"matched"`` (``local_id`` set), ``"new"`` or ``"ambiguous"`` (``candidates`` set:
-    an alert for a person to resolve, never a merge).
-    """
-
-    kind: Literal["matched", "new", "ambiguous"]
-    local_id: int | None = None
-    candidates: tuple[int, ...] = ()
-    reason: str = ""
-
-
-def _people(ids: Iterable[int], index: StaffIndex) -> str:
-    names = [index.by_id[i].display_name or f"#{i}" for i in ids]
-    return "; ".join(names)
-
-
-def match_staff(
-    values: StaffValues, index: StaffIndex, *, claimed: Mapping[int, str] | None = None
-) -> StaffMatch:
-    """Find the existing account of a Clever staff member.
-
-    ``claimed`` maps local ids already taken in this run to the Clever id that took them, so two
-    Clever records can never land on one account.
-    """
-    claimed = claimed or {}
-    linked = index.by_clever_id.get(values.clever_id)
-    if linked is not None:
-        return StaffMatch("matched", local_id=linked, reason="linked to this Clever record")
-
-    last = normalize_text(values.last_name)
-    email = normalize_email(values.email)
-    by_email = index.by_last_email.get((last, email), []) if last and email else []
-    by_employee: list[int] = []
-    if values.account_type == SCHOOL and values.employee_id:
-        by_employee = index.by_employee_id.get(normalize_employee_id(values.employee_id), [])
-
-    candidates = list(dict.fromkeys([*by_email, *by_employee]))
-    if not candidates:
-        return StaffMatch("new", reason=_new_reason(values))
-
-    # An account linked to another Clever record, or claimed by one earlier in this run, is someone
-    # else's until a person says otherwise.
-    taken = [
-        c
-        for c in candidates
-        if (index.by_id[c].clever_id and index.by_id[c].clever_id != values.clever_id)
-        or (c in claimed and claimed[c] != values.clever_id)
-    ]
-    if len(candidates) > 1:
-        how = _how(by_email, by_employee, candidates)
-        return StaffMatch(
-            "ambiguous",
-            candidates=tuple(candidates),
-            reason=f"{how} match {len(candidates)} accounts ({_people(candidates, index)}): "
-            "choose the right one or create a new account.",
-        )
-    (only,) = candidates
-    if only in taken:
-        return StaffMatch(
-            "ambiguous",
-            candidates=(only,),
-            reason=(
-                f"{_how(by_email, by_employee, candidates)} match {_people([only], index)}, "
-                "whose account is already linked to another Clever record."
-            ),
-        )
-    return StaffMatch("matched", local_id=only, reason=_match_reason(only, by_email, by_employee))
-
-
-def _how(by_email: Sequence[int], by_employee: Sequence[int], candidates: Sequence[int]) -> str:
-    if by_email and by_employee and set(by_email) != set(by_employee):
-        return "Last name and email, and employee ID,"
-    if by_email:
-        return "Last name and email"
-    return "Employee ID"
-
-
-def _match_reason(local_id: int, by_email: Sequence[int], by_employee: Sequence[int]) -> str:
-    if local_id in by_email and local_id in by_employee:
-        return "matched by last name and email, and by employee ID"
-    if local_id in by_email:
-        return "matched by last name and email"
-    return "matched by employee ID"
-
-
-def _new_reason(values: StaffValues) -> str:
-    if values.account_type == DISTRICT:
-        return "no account with this last name and email"
-    if values.employee_id:
-        return "no account with this last name and email, or this employee ID"
-    return "no account with this last name and email (Clever has no employee ID)"
-
-
-# --- Diffing and naming -------------------------------------------------------------------------
-
-
-def staff_changes(local: LocalStaff, values: StaffValues) -> dict[str, list[str]]:
-    """Field -> [old, new] for the fields Clever would change on an existing account.
-
-    A blank value from Clever never wipes a field the account has (email and names are how staff
-    sign in and are found); Clever fills it in once it has one.
-    """
-    changes: dict[str, list[str]] = {}
-    for name, new in values.fields().items():
-        old = getattr(local, name) or ""
-        if not new:
-            continue
-        if new != old:
-            changes[name] = [old, new]
-    if local.clever_id != values.clever_id:
-        changes["clever_id"] = [local.clever_id or "", values.clever_id]
-    return changes
+# --- Naming ------------------------------------------------------------------------------------
 
 
 _USERNAME_OK = re.compile(r"[^\w.@+-]")
@@ -827,7 +663,15 @@ class StaffSpec:
     store_matched = True
     # The guide: Clever changes reach staff accounts "within 4 to 6 hours".
     default_frequency = "6h"
+    # The guide: a real import started by a person needs a succeeded test import from the last
+    # 48 hours (the integration checks it before it starts one).
+    test_import_valid_hours = 48
     labels = LABELS
+    # A new account's values its results row already shows (the name) or its reason explains
+    # (account type, where the role and function came from): not repeated in the details.
+    results_said_elsewhere = frozenset(
+        {"first_name", "middle_name", "last_name", "account_type", "role_source", "function_source"}
+    )
     keep = KEEP
 
     # -- mapping --
@@ -996,13 +840,6 @@ class StaffSpec:
         if kind == "create":
             return _create_reason_text(values, config=config, how=how)
         return ""
-
-    def import_precondition(self, *, district: Any) -> str:
-        """A real import needs a succeeded test import from the last 48 hours (the guide)."""
-        from staff.selectors import test_import_freshness
-
-        allowed, message, _run = test_import_freshness(district=district)
-        return "" if allowed else message
 
     def twin_keys(self, values: tuple[Any, ...]) -> tuple[str, ...]:
         keys = []

@@ -7,12 +7,11 @@ Every page is for admins whose role may import district data, and every object c
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from naviance_sync.csv import csv_response
-from naviance_sync.ids import id_from_text
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 
 from . import selectors, services
@@ -29,13 +28,6 @@ def _not_enabled(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/not_enabled.html", status=403)
 
 
-@import_permission_required
-def home(request: HttpRequest) -> HttpResponse:
-    """The staff integration page: launch date and what is left to do before it."""
-    context = selectors.launch_checklist(district=request.district)
-    return render(request, "staff/home.html", context)
-
-
 # --- Staff Import Settings ------------------------------------------------------------------------
 
 
@@ -45,7 +37,6 @@ def _settings_page(request, *, form, rule_form, status=200):
         form=form,
         rule_form=rule_form,
         rule_explanation=KEYWORD_RULE_EXPLANATION,
-        freshness=selectors.test_import_freshness(district=request.district),
     )
     return render(request, "staff/settings.html", context, status=status)
 
@@ -66,7 +57,11 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 district=district, actor=request.user, values=form.cleaned_data
             )
             if "begin_test" in request.POST:
-                return _start_run(request, mode="test")
+                # Imports are the integration's: the same POST (``mode=test``, the CSRF token)
+                # goes on to its Start (307 keeps the method and the body).
+                return HttpResponseRedirect(
+                    reverse("integrations:run_start", kwargs={"data_type": "staff"}), status=307
+                )
             messages.success(request, "Staff import settings saved.")
             return redirect("staff:settings")
         messages.error(request, "Please correct the settings marked below.")
@@ -203,125 +198,6 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
         return redirect("staff:detail", staff_id=account.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "staff/detail.html", {"account": account, "form": form}, status=status)
-
-
-# --- Test import, real import, results ----------------------------------------------------------
-
-RESULT_FILTERS = {
-    "inactive": ("inactivate",),
-    "created": ("create",),
-    "matched": ("update", "unchanged", "match", "restore"),
-    "alerts": ("alert",),
-    "errors": ("error", "skip"),
-}
-
-
-def _start_run(request: HttpRequest, *, mode: str) -> HttpResponse:
-    from integrations.runs import RunRefused, run_start
-
-    try:
-        run = run_start(district=request.district, data_type="staff", mode=mode, user=request.user)
-    except RunRefused as exc:
-        messages.error(request, str(exc))
-        return redirect("staff:import")
-    label = "Test import" if mode == "test" else "Import"
-    messages.success(request, f"{label} of staff started. It shows In Progress until it is done.")
-    return redirect("staff:run", run_id=run.pk)
-
-
-@import_permission_required
-def import_page(request: HttpRequest) -> HttpResponse:
-    """Import Staff Data: the latest test import, whether a real import may start, history."""
-    if not _staff_enabled(request):
-        return _not_enabled(request)
-    context = selectors.import_overview(district=request.district)
-    return render(request, "staff/import.html", context)
-
-
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def import_confirm(request: HttpRequest) -> HttpResponse:
-    """The warning before a real import; the real import needs a test import from the last 48 h."""
-    if not _staff_enabled(request):
-        return _not_enabled(request)
-    allowed, message, test_run = selectors.test_import_freshness(district=request.district)
-    if not allowed:
-        messages.error(request, message)
-        return redirect("staff:import")
-    if request.method == "POST":
-        if request.POST.get("confirm") != "yes":
-            messages.error(request, "Tick the box to confirm you want to import staff records.")
-            return render(request, "staff/import_confirm.html", {"test_run": test_run}, status=400)
-        return _start_run(request, mode="import")
-    return render(request, "staff/import_confirm.html", {"test_run": test_run})
-
-
-@import_permission_required
-def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Progress, then results per staff member: Inactive, Created, Matched (filterable)."""
-    show = request.GET.get("show", "")
-    context = selectors.run_results(
-        district=request.district,
-        run_id=run_id,
-        show=show if show in RESULT_FILTERS else "",
-        actions=RESULT_FILTERS.get(show),
-        q=(request.GET.get("q") or "").replace("\x00", "").strip()[:100],
-        page=request.GET.get("page"),
-    )
-    context["filters"] = list(RESULT_FILTERS)
-    return render(request, "staff/run.html", context)
-
-
-@import_permission_required
-def run_csv(request: HttpRequest, run_id: int) -> HttpResponse:
-    show = request.GET.get("show", "")
-    run, rows = selectors.run_results_rows(
-        district=request.district, run_id=run_id, actions=RESULT_FILTERS.get(show)
-    )
-    kind = "test-import" if run.mode == "test" else "import"
-    return csv_response(
-        filename=f"staff-{kind}-{run.pk}-{show or 'all'}.csv",
-        header=["Result", "Name", "Clever ID", "Reason", "Changes"],
-        rows=rows,
-    )
-
-
-# --- Set Up Clever ------------------------------------------------------------------------------
-
-
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def setup(request: HttpRequest) -> HttpResponse:
-    """School matches for staff: Select Match / edit, Save Updated Matches; locked after import."""
-    if not _staff_enabled(request):
-        return _not_enabled(request)
-    district = request.district
-    if request.method == "POST":
-        from integrations.schools import SchoolMatchError, school_matches_save
-
-        choices: dict[int, str] = {}
-        foreign = False
-        for key, value in request.POST.items():
-            if key.startswith("school-"):
-                pk = id_from_text(key[7:])
-                foreign = foreign or pk is None
-                if pk is not None:
-                    choices[pk] = value
-        try:
-            if foreign:
-                # The same answer as for another district's school: nothing is saved.
-                raise SchoolMatchError(
-                    "A school on this page is not one of your district's.", errors={}
-                )
-            saved = school_matches_save(district=district, actor=request.user, choices=choices)
-        except SchoolMatchError as exc:
-            context = selectors.school_match_rows(district=district)
-            context["errors"] = exc.errors
-            messages.error(request, exc.message)
-            return render(request, "staff/setup.html", context, status=400)
-        messages.success(request, f"Matches saved ({len(saved)} changed).")
-        return redirect("staff:setup")
-    return render(request, "staff/setup.html", selectors.school_match_rows(district=district))
 
 
 # --- Welcome link (public: the new staff member is not signed in yet) ---------------------------

@@ -354,7 +354,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 prepare_staff(bench, "bench")
                 # The guide's order: a staff real import needs a test import from the last
-                # 48 hours (``StaffSpec.import_precondition``); both are timed.
+                # 48 hours (``StaffSpec.test_import_valid_hours``); both are timed.
                 staff_test = bench.sync("bench", data_type="staff", mode="test", env=env)
                 results["scenarios"].append(
                     scenario("staff test import (plan only)", staff_test, records=args.staff)

@@ -59,19 +59,23 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "integrations:alert_choose": (R, NA, F, F, F),
     "integrations:student_history": (R, OK, F, F, F),
     "integrations:privacy_delete": (R, OK, F, F, F),
-    "staff:home": (R, OK, F, F, F),
-    "staff:setup": (R, OK, F, F, F),
+    "integrations:imports": (R, OK, F, F, F),
+    # Students need no recent test import first (staff do: the staff bookmark below goes back).
+    "integrations:import_confirm": (R, OK, F, F, F),
+    # Former staff URLs (bookmarks): redirects to the shared pages, for importers only.
+    "staff_moved:home": (R, R, F, F, F),
+    "staff_moved:setup": (R, R, F, F, F),
+    "staff_moved:import": (R, R, F, F, F),
+    "staff_moved:import_confirm": (R, R, F, F, F),
+    # The maker's run is a student import: not a staff run, so 404 like any unknown id.
+    "staff_moved:run": (R, 404, F, F, F),
+    "staff_moved:run_csv": (R, 404, F, F, F),
     "staff:settings": (R, OK, F, F, F),
     "staff:rule_add": (R, NA, F, F, F),
     "staff:rule_edit": (R, OK, F, F, F),
     "staff:rule_delete": (R, NA, F, F, F),
     "staff:rule_move": (R, NA, F, F, F),
     "staff:no_schools_zone": (R, NA, F, F, F),
-    "staff:import": (R, OK, F, F, F),
-    "staff:import_confirm": (R, R, F, F, F),  # no test import to confirm: back to Import
-    # The maker's run is a student import: not a staff run, so 404 like any unknown id.
-    "staff:run": (R, 404, F, F, F),
-    "staff:run_csv": (R, 404, F, F, F),
     "staff:list": (R, OK, F, F, F),
     "staff:detail": (R, OK, F, F, F),
 }

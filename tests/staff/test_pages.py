@@ -9,8 +9,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations import selectors as integration_selectors
 from integrations.models import CleverSchool, ImportRun, SchoolMatch
-from staff import selectors, services
+from staff import services
 from staff.models import (
     JobFunction,
     Role,
@@ -20,6 +21,7 @@ from staff.models import (
     User,
     Zone,
 )
+from staff.selectors import staff_settings_saved
 from tests.factories import SchoolFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +53,8 @@ def test_settings_page_saves_and_shows_rule_explanation(admin_client, district):
     assert response.status_code == 302
     settings.refresh_from_db()
     assert settings.school_default_role == role and settings.school_default_teacher_list
-    checklist = selectors.launch_checklist(district=district)["checklist"]
-    assert checklist[1].done
+    checklist = integration_selectors.launch_checklist(district=district, data_type="staff")
+    assert checklist["checklist"][1].done
 
 
 def test_settings_refuses_another_districts_role(admin_client, district, other_district):
@@ -124,30 +126,40 @@ def _run(district, *, mode="test", status="succeeded", hours_ago=1):
     )
 
 
+def _freshness(district):
+    return integration_selectors.test_import_freshness(district=district, data_type="staff")
+
+
+CONFIRM = ("integrations:import_confirm", {"data_type": "staff"})
+
+
 def test_real_import_needs_test_import_from_last_48_hours(admin_client, district):
-    response = admin_client.get(reverse("staff:import_confirm"))
+    response = admin_client.get(reverse(CONFIRM[0], kwargs=CONFIRM[1]))
     assert response.status_code == 302
     _run(district, hours_ago=49)
-    allowed, message, _ = selectors.test_import_freshness(district=district)
+    allowed, message, _ = _freshness(district)
     assert not allowed and "49 hours ago" in message and "run the test import again" in message
-    response = admin_client.get(reverse("staff:import_confirm"), follow=True)
+    response = admin_client.get(reverse(CONFIRM[0], kwargs=CONFIRM[1]), follow=True)
     assert "run the test import again" in response.content.decode()
     _run(district, status="failed", hours_ago=1)
-    assert not selectors.test_import_freshness(district=district)[0]
+    assert not _freshness(district)[0]
     _run(district, hours_ago=47)
-    assert selectors.test_import_freshness(district=district)[0]
-    response = admin_client.get(reverse("staff:import_confirm"))
+    assert _freshness(district)[0]
+    response = admin_client.get(reverse(CONFIRM[0], kwargs=CONFIRM[1]))
     assert b"Yes, permanently import staff records" in response.content
 
 
 def test_import_confirm_requires_the_tick(admin_client, district):
     _run(district)
-    response = admin_client.post(reverse("staff:import_confirm"), {})
+    response = admin_client.post(reverse(CONFIRM[0], kwargs=CONFIRM[1]), {})
     assert response.status_code == 400
     assert not ImportRun.objects.filter(mode="import").exists()
 
 
-def test_school_match_locked_after_import(admin_client, district):
+def test_a_staff_only_district_matches_schools_on_the_shared_page(admin_client, district):
+    district.clever_students_enabled = False
+    district.clever_staff_enabled = True
+    district.save()
     a = SchoolFactory(district=district, name="Alpha High")
     b = SchoolFactory(district=district, name="Beta Middle")
     ca = CleverSchool.objects.create(district=district, clever_id="ca", name="Alpha HS")
@@ -155,37 +167,56 @@ def test_school_match_locked_after_import(admin_client, district):
     SchoolMatch.objects.create(
         district=district, school=a, clever_school=ca, locked_at=timezone.now()
     )
-    response = admin_client.get(reverse("staff:setup"))
-    assert b"matches can't be edited after import" in response.content
-    response = admin_client.post(reverse("staff:setup"), {f"school-{a.pk}": "cb"})
-    assert response.status_code == 400 and "cannot change" in response.content.decode()
-    assert SchoolMatch.objects.get(school=a).clever_school == ca
+    page = admin_client.get(reverse("integrations:school_matches"))
+    assert page.status_code == 200 and b"Locked" in page.content
     response = admin_client.post(
-        reverse("staff:setup"), {f"school-{a.pk}": "ca", f"school-{b.pk}": "cb"}
+        reverse("integrations:school_matches"), {f"school_{a.pk}": "cb", f"school_{b.pk}": "cb"}
     )
-    assert response.status_code == 302
+    assert SchoolMatch.objects.get(school=a).clever_school == ca  # locked: unchanged
     assert SchoolMatch.objects.get(school=b).clever_school == cb
-    response = admin_client.post(reverse("staff:setup"), {f"school-{b.pk}": "ca"})
-    assert response.status_code == 400 and "only one local school" in response.content.decode()
+    assert response.status_code == 302
 
 
-def test_setup_lists_unmatched_first_and_not_in_clever_last(district):
-    m = SchoolFactory(district=district, name="Matched")
-    SchoolFactory(district=district, name="Zed Unmatched", nces_id="999")
-    c = CleverSchool.objects.create(district=district, clever_id="c1", name="Matched")
-    CleverSchool.objects.create(district=district, clever_id="c2", name="Other", nces_id="999")
-    SchoolMatch.objects.create(district=district, school=m, clever_school=c)
-    rows = selectors.school_match_rows(district=district)["rows"]
-    assert [r["school"].name for r in rows] == ["Zed Unmatched", "Matched"]
-    assert rows[0]["suggested"].method == "nces" and rows[0]["chosen"] == "c2"
-    zed = rows[0]["school"]
-    SchoolMatch.objects.create(
-        district=district, school=zed, clever_school=CleverSchool.objects.get(clever_id="c2")
-    )
-    SchoolFactory(district=district, name="Aardvark Not In Clever", nces_id="123")
-    rows = selectors.school_match_rows(district=district)["rows"]
-    assert rows[-1]["school"].name == "Aardvark Not In Clever" and rows[-1]["place"] == 2
-    assert b"Not in Clever" in client_get_setup(district)
+# Bookmarked staff URLs (before the integration served every data type) and where they lead.
+MOVED = [
+    ("/staff/", "integrations:imports", {"data_type": "staff"}),
+    ("/staff/import/", "integrations:imports", {"data_type": "staff"}),
+    ("/staff/import/start/", "integrations:import_confirm", {"data_type": "staff"}),
+    ("/staff/setup/", "integrations:school_matches", {}),
+    ("/staff/runs/{run}/", "integrations:run_detail", {"run_id": "{run}"}),
+    ("/staff/runs/{run}/results.csv", "integrations:run_results_csv", {"run_id": "{run}"}),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "new_kwargs"), MOVED)
+def test_a_bookmarked_staff_url_redirects_to_the_integration_page(
+    admin_client, district, old, new, new_kwargs
+):
+    run = _run(district).pk
+    kwargs = {k: (run if v == "{run}" else v) for k, v in new_kwargs.items()}
+    response = admin_client.get(old.format(run=run))
+    assert response.status_code == 302
+    assert response["Location"] == reverse(new, kwargs=kwargs)
+
+
+def test_a_bookmarked_run_of_another_district_or_data_type_is_404(
+    admin_client, district, other_district
+):
+    foreign = _run(other_district).pk
+    students = ImportRun.objects.create(district=district, data_type="students", mode="test").pk
+    for run in (foreign, students):
+        assert admin_client.get(f"/staff/runs/{run}/").status_code == 404
+        assert admin_client.get(f"/staff/runs/{run}/results.csv").status_code == 404
+
+
+def test_the_staff_redirects_keep_the_import_permission(client, district):
+    from tests.factories import DistrictAdminFactory
+
+    user = DistrictAdminFactory(district=district)
+    user.role.can_import_district_data = False
+    user.role.save()
+    client.force_login(user)
+    assert client.get("/staff/import/").status_code == 403
 
 
 def _staff(district, **kw):
@@ -232,10 +263,12 @@ def test_setting_role_by_hand_marks_source_manual(admin_client, district):
     assert account.role == role and account.role_source == "manual"
 
 
-def test_launch_checklist_on_home(admin_client, district):
+def test_launch_checklist_on_the_staff_import_page(admin_client, district):
     district.launch_date = timezone.localdate() + dt.timedelta(days=20)
     district.save()
-    body = admin_client.get(reverse("staff:home")).content.decode()
+    body = admin_client.get(
+        reverse("integrations:imports", kwargs={"data_type": "staff"})
+    ).content.decode()
     assert "Launch date" in body and "4 steps left before launch" in body
 
 
@@ -323,11 +356,36 @@ def test_welcome_link_sets_password_once(client, district):
     assert b"expired or was already used" in client.get(path, follow=True).content
 
 
-def client_get_setup(district):
-    from django.test import Client
+def test_save_and_begin_test_import_hands_the_post_to_the_integrations_start(
+    admin_client, district
+):
+    settings = services.staff_settings_ensure(district=district)
+    data = {
+        "school_default_role": settings.school_default_role_id,
+        "district_default_role": settings.district_default_role_id,
+        "not_in_clever_role": settings.not_in_clever_role_id,
+        "mode": "test",
+        "begin_test": "1",
+    }
+    response = admin_client.post(reverse("staff:settings"), data)
+    assert response.status_code == 307  # the same POST (mode=test, CSRF token) goes on
+    assert response["Location"] == reverse("integrations:run_start", kwargs={"data_type": "staff"})
+    assert staff_settings_saved(district=district)
 
-    from tests.factories import DistrictAdminFactory
 
-    client = Client()
-    client.force_login(DistrictAdminFactory(district=district))
-    return client.get(reverse("staff:setup")).content
+def test_a_school_no_clever_school_is_left_for_says_not_in_clever(admin_client, district):
+    matched = SchoolFactory(district=district, name="Matched")
+    SchoolFactory(district=district, name="Aardvark Not In Clever")
+    clever = CleverSchool.objects.create(district=district, clever_id="c1", name="Matched")
+    SchoolMatch.objects.create(district=district, school=matched, clever_school=clever)
+    page = admin_client.get(reverse("integrations:school_matches")).content.decode()
+    assert page.count("Not in Clever") == 1
+
+
+def test_a_bookmarked_results_filter_becomes_the_shared_one(admin_client, district):
+    run = _run(district).pk
+    response = admin_client.get(f"/staff/runs/{run}/", {"show": "created"})
+    detail = reverse("integrations:run_detail", kwargs={"run_id": run})
+    assert response["Location"] == f"{detail}?action=create"
+    response = admin_client.get(f"/staff/runs/{run}/", {"show": "matched"})
+    assert response["Location"] == detail

@@ -259,19 +259,26 @@ def test_test_import_reports_inactive_created_matched_with_reasons(setup):
     # A test import writes nothing to accounts.
     assert list(User.objects.filter(district=district).order_by("pk").values_list()) == before
     assert not welcome_emails()
-    # The results page lists every group, with the reasons.
+    # The shared results page lists every group, with the reasons and the roles' names.
     client = _client_for(setup)
-    for show, text in (
-        ("inactive", "Nobody, Zed"),
-        ("created", "Chavez, Charlotte"),
-        ("matched", "Gray, Emma"),
-        ("alerts", "Stewart, Robert"),
+    for action, text in (
+        ("inactivate", "Nobody, Zed"),
+        ("create", "Chavez, Charlotte"),
+        ("alert", "Stewart, Robert"),
     ):
-        page = client.get(reverse("staff:run", args=[run.pk]), {"show": show})
+        page = client.get(reverse("integrations:run_detail", args=[run.pk]), {"action": action})
         assert page.status_code == 200
-        assert text in page.content.decode(), show
-    page = client.get(reverse("staff:run", args=[run.pk]), {"show": "created"}).content.decode()
-    assert "School Administrator" in page  # the role's name, not its id
+        assert text in page.content.decode(), action
+    page = client.get(reverse("integrations:run_detail", args=[run.pk]), {"action": "create"})
+    created = page.content.decode()
+    assert "School Administrator" in created  # the role's name, not its id
+    assert run.results.get(name__startswith="Chavez").reason in created
+    csv = b"".join(
+        client.get(reverse("integrations:run_results_csv", args=[run.pk])).streaming_content
+    ).decode()
+    for text in ("Nobody, Zed", "Chavez, Charlotte", "Gray, Emma", "Stewart, Robert"):
+        assert text in csv
+    assert "School Administrator" in csv
 
 
 def _client_for(setup):
@@ -762,7 +769,9 @@ def test_real_import_needs_a_recent_test_import(setup):
     assert "test import from the last 48 hours" in refused.value.message
     # The page says the same and starts nothing.
     client = _client_for(setup)
-    response = client.get(reverse("staff:import_confirm"), follow=True)
+    response = client.get(
+        reverse("integrations:import_confirm", kwargs={"data_type": "staff"}), follow=True
+    )
     assert "49 hours ago" in response.content.decode()
     assert not ImportRun.objects.filter(district=district, mode="import").exists()
     # Scheduled syncs after the first import are not held back by it.

@@ -6,25 +6,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from integrations.engine.matching import build_index, plan_records
+from integrations.engine.spec import SyncConfig
 from staff.sync import (
     DISTRICT,
+    EXTRA_FIELDS,
+    FIELDS,
     SCHOOL,
+    SPEC,
     Defaults,
     KeywordRule,
-    LocalStaff,
-    StaffIndex,
+    StaffConfig,
     StaffRecordError,
     StaffValues,
     keyword_matches,
     map_staff,
-    match_staff,
     normalize_email,
     normalize_employee_id,
     normalize_text,
     resolve_title,
     school_access,
     sections_by_teacher,
-    staff_changes,
     username_candidates,
     winning_rule,
 )
@@ -213,98 +215,154 @@ def test_resolve_title_without_keyword_gets_defaults():
     assert got.role_source == got.function_source == "default"
 
 
-# --- matching --------------------------------------------------------------------------------------
+# --- matching: the engine's one matcher (``plan_records``) with the staff spec -----------------------
+# These prove the code that runs: the same ``build_index`` + ``plan_records`` a sync calls.
 
 
-def local(i, **kw):
-    base = {"account_type": SCHOOL, "first_name": "Ana", "last_name": "Lopez"}
-    base.update(kw)
-    return LocalStaff(id=i, **base)
+def _config() -> SyncConfig:
+    return SyncConfig(
+        district_id=1,
+        clever_district_id="d1",
+        data_type="staff",
+        mapping={},
+        codes={},
+        school_matches={"cs7": 7},
+        extra={"staff": StaffConfig()},
+    )
 
 
-def teacher(**kw):
-    roles = {"teacher": {"sis_id": kw.pop("sis_id", ""), "teacher_number": kw.pop("number", "")}}
-    return map_staff(user(kw.pop("uid", "c1"), **kw, **roles))
+def local(pk, *, account_type=SCHOOL, clever_id=None, **kw):
+    """An existing account as the engine's index reads it (``build_index`` rows)."""
+    row = dict.fromkeys(FIELDS, "")
+    row.update(
+        first_name="Ana",
+        last_name="Lopez",
+        account_type=account_type,
+        role_id=None,
+        job_function_id=None,
+        on_teacher_list=False,
+        on_counselor_list=False,
+        zone_id=None,
+    )
+    row.update(kw)
+    values = tuple(row[f] for f in FIELDS) + (None,) * len(EXTRA_FIELDS)
+    return (pk, clever_id, None, pk, *values)
+
+
+def teacher(uid="c1", *, number="", **kw):
+    return user(uid, **kw, teacher={"teacher_number": number, "schools": ["cs7"]})
+
+
+def district_admin(uid="c1", **kw):
+    return user(uid, **kw, district_admin={"title": "Superintendent"})
+
+
+def plan(raws, locals_):
+    cfg = _config()
+    mapped = [SPEC.map_record(raw, cfg) for raw in raws]
+    records = [m for m in mapped if hasattr(m, "values")]
+    errors = [m for m in mapped if not hasattr(m, "values")]
+    return plan_records(SPEC, cfg, records, errors, build_index(SPEC, locals_))
+
+
+def matched(result) -> list[int]:
+    return sorted([u[0] for u in result.updates] + list(result.unchanged_pks))
 
 
 def test_staff_match_by_last_name_and_email_ignoring_case_and_spaces():
-    index = StaffIndex.build([local(1, last_name="  LOPEZ ", email="Ana.Lopez@MV.k12.us ")])
-    got = match_staff(teacher(last="lopez", email="ana.lopez@mv.k12.us"), index)
-    assert got.kind == "matched" and got.local_id == 1
-    assert "last name and email" in got.reason
+    result = plan(
+        [teacher(last="lopez", email="ana.lopez@mv.k12.us")],
+        [local(1, last_name="  LOPEZ ", email="Ana.Lopez@MV.k12.us ")],
+    )
+    assert matched(result) == [1]
+    assert "last name and email" in result.reasons[("match", 1)]
 
 
 def test_staff_match_by_employee_id_when_email_is_personal():
-    index = StaffIndex.build([local(1, email="ana@gmail.com", employee_id="E100")])
-    got = match_staff(teacher(email="ana.lopez@mv.k12.us", number="e100"), index)
-    assert (got.kind, got.local_id, got.reason) == ("matched", 1, "matched by employee ID")
+    result = plan(
+        [teacher(email="ana.lopez@mv.k12.us", number="e100")],
+        [local(1, email="ana@gmail.com", employee_id="E100")],
+    )
+    assert matched(result) == [1]
+    assert result.reasons[("match", 1)] == "In both: matched by employee ID."
 
 
 def test_employee_id_keeps_leading_zeros():
-    index = StaffIndex.build([local(1, email="x@y.z", employee_id="42")])
-    assert match_staff(teacher(email="", number="0042"), index).kind == "new"
+    # Another first name: not even "looks alike", so the only question is the employee ID.
+    result = plan(
+        [teacher(email="", number="0042")],
+        [local(1, first_name="Bo", email="x@y.z", employee_id="42")],
+    )
+    assert matched(result) == [] and len(result.creates) == 1
 
 
-def test_same_email_but_other_last_name_is_not_a_match():
-    index = StaffIndex.build([local(1, last_name="Garcia", email="ana.lopez@mv.k12.us")])
-    assert match_staff(teacher(), index).kind == "new"
+def test_same_email_but_other_last_name_is_never_a_match():
+    result = plan([teacher()], [local(1, last_name="Garcia", email="ana.lopez@mv.k12.us")])
+    assert matched(result) == []
+    # Looks alike (same email): a person decides, never a merge.
+    assert [a[2] for a in result.alerts] == [(1,)]
 
 
 def test_clever_id_link_wins_over_everything():
-    index = StaffIndex.build(
+    result = plan(
+        [teacher(uid="c1")],
         [
             local(1, last_name="Married-Name", email="new@x.org", clever_id="c1"),
             local(2, email="ana.lopez@mv.k12.us"),
-        ]
+        ],
     )
-    got = match_staff(teacher(uid="c1"), index)
-    assert (got.kind, got.local_id) == ("matched", 1)
+    assert 1 in matched(result) and 2 not in matched(result)
 
 
 def test_email_and_employee_id_pointing_at_two_accounts_is_an_alert():
-    index = StaffIndex.build(
-        [local(1, email="ana.lopez@mv.k12.us"), local(2, email="other@x.org", employee_id="T1")]
+    result = plan(
+        [teacher(number="T1")],
+        [local(1, email="ana.lopez@mv.k12.us"), local(2, email="other@x.org", employee_id="T1")],
     )
-    got = match_staff(teacher(number="T1"), index)
-    assert got.kind == "ambiguous" and set(got.candidates) == {1, 2}
+    assert matched(result) == [] and not result.creates
+    assert set(result.alerts[0][2]) == {1, 2}
 
 
 def test_two_local_accounts_with_same_last_name_and_email_is_an_alert():
-    index = StaffIndex.build(
-        [local(1, email="ana.lopez@mv.k12.us"), local(2, email="ANA.LOPEZ@mv.k12.us")]
+    result = plan(
+        [teacher()],
+        [local(1, email="ana.lopez@mv.k12.us"), local(2, email="ANA.LOPEZ@mv.k12.us")],
     )
-    got = match_staff(teacher(), index)
-    assert got.kind == "ambiguous" and got.candidates == (1, 2)
-    assert "Lopez, Ana" in got.reason
+    assert matched(result) == [] and not result.creates
+    assert set(result.alerts[0][2]) == {1, 2}
 
 
 def test_account_linked_to_another_clever_record_is_never_taken():
-    index = StaffIndex.build([local(1, email="ana.lopez@mv.k12.us", clever_id="someone-else")])
-    got = match_staff(teacher(uid="c1"), index)
-    assert got.kind == "ambiguous" and "another Clever record" in got.reason
+    result = plan(
+        [teacher(uid="c1")], [local(1, email="ana.lopez@mv.k12.us", clever_id="someone-else")]
+    )
+    assert matched(result) == []
 
 
-def test_account_claimed_earlier_in_the_run_is_an_alert_for_the_second_record():
-    index = StaffIndex.build([local(1, email="x@y.z", employee_id="T1")])
-    got = match_staff(teacher(uid="c2", number="T1"), index, claimed={1: "c1"})
-    assert got.kind == "ambiguous"
+def test_two_clever_records_with_one_employee_id_never_share_an_account():
+    result = plan(
+        [teacher(uid="c1", number="T1"), teacher(uid="c2", last="Diaz", number="T1")],
+        [local(1, email="x@y.z", employee_id="T1")],
+    )
+    assert matched(result) == []
+    assert {e.code for e in result.errors} == {"duplicate_link_id"}
 
 
 def test_district_staff_never_match_by_employee_id():
-    index = StaffIndex.build([local(1, email="other@x.org", employee_id="T1")])
-    admin = map_staff(user(district_admin={"title": "Superintendent"}))
-    assert match_staff(admin, index).kind == "new"
+    result = plan([district_admin()], [local(1, email="other@x.org", employee_id="T1")])
+    assert matched(result) == []
 
 
 def test_district_staff_match_by_last_name_and_email():
-    index = StaffIndex.build([local(1, account_type=DISTRICT, email="ana.lopez@mv.k12.us")])
-    admin = map_staff(user(district_admin={"title": "Superintendent"}))
-    assert match_staff(admin, index).local_id == 1
+    result = plan(
+        [district_admin()], [local(1, account_type=DISTRICT, email="ana.lopez@mv.k12.us")]
+    )
+    assert matched(result) == [1]
 
 
 def test_blank_email_never_matches_blank_email():
-    index = StaffIndex.build([local(1, email="")])
-    assert match_staff(teacher(email=""), index).kind == "new"
+    result = plan([teacher(email="")], [local(1, email="")])
+    assert matched(result) == []
 
 
 @settings(max_examples=500)
@@ -324,17 +382,22 @@ def test_full_width_and_non_breaking_spaces_compare_equal():
 
 def test_changes_only_for_supplied_non_blank_fields():
     account = local(
-        1, email="ana@x.org", job_title="Teacher", middle_name="M", employee_id="E1", clever_id=None
+        1,
+        clever_id="c9",
+        email="ana@x.org",
+        job_title="Teacher",
+        middle_name="M",
+        employee_id="E1",
     )
-    staff_values = map_staff(
-        user("c9", middle="", email="", staff={"staff_id": "E2", "title": "Registrar"})
-    )
-    changes = staff_changes(account, staff_values)
-    assert changes == {
-        "job_title": ["Teacher", "Registrar"],
-        "employee_id": ["E1", "E2"],
-        "clever_id": ["", "c9"],
-    }
+    raw = user("c9", middle="", email="", staff={"staff_id": "E2", "title": "Registrar"})
+    raw["roles"]["staff"]["schools"] = ["cs7"]
+    ((pk, _cid, _name, changes, _restore),) = plan([raw], [account]).updates
+    got = {c[0]: (c[1], c[2]) for c in changes}
+    assert pk == 1
+    assert got["job_title"] == ("Teacher", "Registrar")
+    assert got["employee_id"] == ("E1", "E2")
+    # A blank from Clever never wipes what the account has.
+    assert "email" not in got and "middle_name" not in got
 
 
 def test_usernames_are_stable_and_fall_back_to_clever_id():
