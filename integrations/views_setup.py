@@ -99,9 +99,10 @@ def _setup_first(request: HttpRequest) -> HttpResponse | None:
 
 
 def _after_save(request: HttpRequest, action: str, *, here: str, next_url: str) -> HttpResponse:
-    """Save stays on the page, Save and Close returns to Configure, Next goes to the next step."""
+    """Save stays on the page, Save and Close returns to Configure (or, for a district that syncs
+    staff only, to its staff integration), Next goes to the next step."""
     if action == "close":
-        return redirect("integrations:configure")
+        return redirect(_integration_home(request.district))
     if action == "next":
         return redirect(next_url)
     return redirect(here)
@@ -219,6 +220,14 @@ def setup_reset(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _integration_home(district) -> str:
+    """Where "Save and Close" returns: the student configuration, or for a district that syncs
+    staff only, the staff integration's import page (the student pages would refuse it)."""
+    if district.clever_students_enabled:
+        return reverse("integrations:configure")
+    return reverse("integrations:imports", kwargs={"data_type": "staff"})
+
+
 @any_integration
 @require_http_methods(["GET", "POST"])
 def school_matches(request: HttpRequest) -> HttpResponse:
@@ -228,7 +237,11 @@ def school_matches(request: HttpRequest) -> HttpResponse:
         messages.warning(
             request, "Connect to Clever first: the Clever schools are listed once connected."
         )
-        return redirect("integrations:setup")
+        return redirect(
+            "integrations:setup"
+            if district.clever_students_enabled
+            else _integration_home(district)
+        )
     rows = school_match_rows(district=district)
     matched_clever = {r.match.clever_school_id for r in rows if r.is_matched}
     form = SchoolMatchForm(
@@ -252,7 +265,7 @@ def school_matches(request: HttpRequest) -> HttpResponse:
                 request,
                 request.POST.get("action", "save"),
                 here=reverse("integrations:school_matches"),
-                next_url=reverse("integrations:configure"),
+                next_url=_integration_home(district),
             )
     return render(
         request,

@@ -193,6 +193,23 @@ def test_school_matches_page_suggests_and_saves(admin_client, connected, local_s
     assert not SchoolMatch.objects.filter(school=online).exists()
 
 
+def test_save_and_close_on_school_matches_never_leads_a_staff_only_district_to_a_refusal(
+    admin_client, connected, local_schools, clever_ids
+):
+    """The seam of the merged pages: the school matches are shared by both data types, and a
+    district that syncs staff only was sent to the student configuration, a 403."""
+    _, _, schools = clever_ids
+    type(connected).objects.filter(pk=connected.pk).update(
+        clever_students_enabled=False, clever_staff_enabled=True
+    )
+    data = {f"school_{s.pk}": "" for s in local_schools}
+    data[f"school_{local_schools[0].pk}"] = schools[0]["id"]
+    response = admin_client.post(url("school_matches"), {**data, "action": "close"})
+    assert response.status_code == 302
+    assert admin_client.get(response["Location"]).status_code == 200
+    assert response["Location"] == url("imports", data_type="staff")
+
+
 def test_one_clever_school_for_two_local_schools_is_refused(
     admin_client, connected, local_schools, clever_ids
 ):
