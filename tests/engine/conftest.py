@@ -137,6 +137,13 @@ def no_broker(request, monkeypatch):
 
     sent: list[tuple[str, int]] = []
     monkeypatch.setattr(tasks.run_import, "delay", lambda run_id: sent.append(("run", run_id)))
+    # runs._send_run publishes with apply_async: recorded too, never sent to a broker where a
+    # worker of another test could run it beside the test's own run_execute.
+    monkeypatch.setattr(
+        tasks.run_import,
+        "apply_async",
+        lambda args=(), kwargs=None, **options: sent.append(("run", args[0])),
+    )
 
     def summary(run_id):
         sent.append(("mail", run_id))
