@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from naviance_sync.audit import audit_changes, audit_record
@@ -287,6 +287,56 @@ class PreparedConnection:
     scopes: tuple[str, ...]
     api_url: str
     check: Any  # integrations.clever.ConnectionCheck: the district and its schools
+    by_support: bool = False  # support connected it: the Clever district id is confirmed
+
+
+ALREADY_CONNECTED = (
+    "Clever district {id} is already connected to another district, so it cannot be connected "
+    "to yours. Check the Clever district ID in your Clever dashboard; if it is right, contact "
+    "support."
+)
+NOT_CONFIRMED = (
+    "Naviance support has not confirmed this Clever district for your district. Support confirms "
+    "your Clever district ID with you when they enable Clever; check the ID, or contact support "
+    "to confirm it."
+)
+CONFIRMED_OTHER = (
+    "Support confirmed Clever district {confirmed} for this district, not {id}. Change the "
+    "confirmed Clever district ID on the district first (Django admin or district_enable "
+    "--clever-district), then connect."
+)
+
+
+def clever_district_claim_check(
+    *, district: District, clever_district_id: str, by_support: bool
+) -> None:
+    """Refuse a Clever district id this district may not connect (before anything asks Clever).
+
+    A Clever district belongs to one district (also a database constraint). A district admin
+    connects only the id support confirmed with the district; support (Django admin,
+    ``clever_setup``) confirms it by connecting, unless another id was confirmed already.
+    """
+    taken = (
+        CleverConnection.objects.filter(clever_district_id=clever_district_id)
+        .exclude(district=district)
+        .exists()
+    )
+    if taken:
+        message = ALREADY_CONNECTED.format(id=clever_district_id)
+        raise ConfigError(message, errors={"clever_district_id": message})
+    confirmed = (
+        District.objects.filter(pk=district.pk)
+        .values_list("confirmed_clever_district_id", flat=True)
+        .first()
+        or ""
+    )
+    if by_support:
+        if confirmed and confirmed != clever_district_id:
+            message = CONFIRMED_OTHER.format(confirmed=confirmed, id=clever_district_id)
+            raise ConfigError(message, errors={"clever_district_id": message})
+        return
+    if confirmed != clever_district_id:
+        raise ConfigError(NOT_CONFIRMED, errors={"clever_district_id": NOT_CONFIRMED})
 
 
 def connection_connect(
@@ -299,6 +349,7 @@ def connection_connect(
     previous_integration: str | None = None,
     check: Callable[..., Any] | None = None,
     lookup: Callable[..., Any] | None = None,
+    by_support: bool = False,
 ) -> CleverConnection:
     """Connect the district to Clever by its Clever district ID and launch the integration:
     :func:`connection_prepare` (everything that asks Clever), then :func:`connection_save`.
@@ -311,6 +362,7 @@ def connection_connect(
         api_url=api_url,
         check=check,
         lookup=lookup,
+        by_support=by_support,
     )
     return connection_save(
         district=district,
@@ -328,6 +380,7 @@ def connection_prepare(
     api_url: str | None = None,
     check: Callable[..., Any] | None = None,
     lookup: Callable[..., Any] | None = None,
+    by_support: bool = False,
 ) -> PreparedConnection:
     """Find the district's token and check it with Clever; writes nothing.
 
@@ -338,6 +391,9 @@ def connection_prepare(
     ``token`` is support's: it is stored as set by hand. ``api_url`` None keeps the stored
     address (only support changes it). The token must see the district
     (:func:`integrations.clever.check_connection`).
+
+    The Clever district id must be this district's (:func:`clever_district_claim_check`):
+    ``by_support`` False (the district admin's Save) needs the id support confirmed.
     """
     from .clever import CleverError, token_scopes
     from .connect import app_oauth_url, district_token_lookup
@@ -358,6 +414,9 @@ def connection_prepare(
             "Enter the Clever district ID.",
             errors={"clever_district_id": "Enter the Clever district ID found in Clever."},
         )
+    clever_district_claim_check(
+        district=district, clever_district_id=clever_district_id, by_support=by_support
+    )
     source = CleverConnection.TokenSource.SUPPORT
     scopes: tuple[str, ...] | None = None
     fetched, set_by_hand = False, bool(token)
@@ -391,6 +450,7 @@ def connection_prepare(
         scopes=scopes,
         api_url=api_url,
         check=result,
+        by_support=by_support,
     )
 
 
@@ -407,6 +467,26 @@ def connection_save(
     token = prepared.token
     result = prepared.check
     with transaction.atomic():
+        # Checked again under the district's lock: the admin's Save may have waited on Clever
+        # while support changed the confirmation; the constraint settles a race between two.
+        locked = District.objects.select_for_update().get(pk=district.pk)
+        clever_district_claim_check(
+            district=locked,
+            clever_district_id=prepared.clever_district_id,
+            by_support=prepared.by_support,
+        )
+        if prepared.by_support and not locked.confirmed_clever_district_id:
+            locked.confirmed_clever_district_id = prepared.clever_district_id
+            locked.save(update_fields=["confirmed_clever_district_id"])
+            audit_record(
+                district=district,
+                actor=actor,
+                action="clever.district_id.confirmed",
+                obj=locked,
+                field="confirmed_clever_district_id",
+                old="",
+                new=prepared.clever_district_id,
+            )
         connection = CleverConnection.objects.select_for_update().filter(
             district=district
         ).first() or CleverConnection(district=district)
@@ -429,7 +509,12 @@ def connection_save(
         connection.connected_at = connection.connected_at or now
         connection.last_checked_at = now
         connection.last_error = ""
-        connection.save()
+        try:
+            with transaction.atomic():
+                connection.save()
+        except IntegrityError:
+            message = ALREADY_CONNECTED.format(id=prepared.clever_district_id)
+            raise ConfigError(message, errors={"clever_district_id": message}) from None
         clever_schools_snapshot(district=district, schools=result.schools)
         audit_changes(
             district=district,

@@ -147,7 +147,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     types only the Clever district ID) and says in the admin's words what is wrong if it can't."""
     district = request.district
     connection = config.connection_get(district=district)
-    initial = {}
+    initial = {"clever_district_id": district.confirmed_clever_district_id}
     if connection is not None:
         initial = {
             "clever_district_id": connection.clever_district_id,

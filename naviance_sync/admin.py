@@ -100,9 +100,15 @@ class DistrictAdmin(admin.ModelAdmin):
         if not change:
             wanted = {k: form.cleaned_data.get(f) for k, f in services.INTEGRATIONS.items()}
             wanted_date = form.cleaned_data.get("launch_date")
+            wanted_confirmed = obj.confirmed_clever_district_id
             obj.clever_students_enabled = obj.clever_staff_enabled = False
             obj.launch_date = None
+            obj.confirmed_clever_district_id = ""
             super().save_model(request, obj, form, change)
+            if wanted_confirmed:
+                obj = services.district_clever_id_confirm(
+                    district=obj, clever_district_id=wanted_confirmed, actor=request.user
+                )
             for integration, on in wanted.items():
                 if on:
                     obj = services.district_enable_clever(
@@ -114,10 +120,15 @@ class DistrictAdmin(admin.ModelAdmin):
         before = District.objects.get(pk=obj.pk)
         new_flags = {k: getattr(obj, f) for k, f in services.INTEGRATIONS.items()}
         new_date: dt.date | None = obj.launch_date
+        new_confirmed = obj.confirmed_clever_district_id
         for f in services.INTEGRATIONS.values():
             setattr(obj, f, getattr(before, f))
         obj.launch_date = before.launch_date
+        obj.confirmed_clever_district_id = before.confirmed_clever_district_id
         super().save_model(request, obj, form, change)
+        services.district_clever_id_confirm(
+            district=obj, clever_district_id=new_confirmed, actor=request.user
+        )
         for integration, on in new_flags.items():
             if on:
                 services.district_enable_clever(
