@@ -278,7 +278,18 @@ class CleverClient:
     # --- one request, with retries ---------------------------------------------------------
 
     def _url(self, path_or_uri: str) -> str:
-        if path_or_uri.startswith(("http://", "https://")):
+        """The address to ask: a path on the base URL, or an absolute link Clever sent (a
+        paging link) only when it is on the base URL's host: the token goes nowhere else."""
+        if "://" in path_or_uri or path_or_uri.startswith("//"):
+            if not _same_origin(path_or_uri, self.base_url):
+                raise CleverBadResponseError(
+                    "Clever's answer pointed to another web address, which was not followed "
+                    "(this district's access is only ever sent to the Clever API address). "
+                    "Please contact support.",
+                    detail=self._scrub(
+                        f"link to {urlsplit(path_or_uri).netloc or path_or_uri[:80]!r} refused"
+                    ),
+                )
             return path_or_uri
         return self.base_url + "/" + path_or_uri.lstrip("/")
 
@@ -377,8 +388,15 @@ class CleverClient:
     ) -> Any:
         self.requests_made += 1
         try:
+            # Redirects are never followed: requests would send the Authorization header to
+            # another host of the same scheme (and any host for a relative Location).
             response = self.session.get(
-                url, params=params, headers=self._headers, timeout=self.timeout, stream=True
+                url,
+                params=params,
+                headers=self._headers,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
             )
             _read_body(response)
         except (
@@ -419,6 +437,15 @@ class CleverClient:
         status = response.status_code
         if status == 200:
             return self._decode(response, path=path, what=what)
+        if 300 <= status < 400:
+            target = urlsplit(response.headers.get("Location", "")).netloc or "another address"
+            raise CleverBadResponseError(
+                f"The Clever API address answered with a redirect (HTTP {status}) to {target}, "
+                "which was not followed: this district's access is only ever sent to the Clever "
+                "API address. Please contact support.",
+                status=status,
+                detail=self._scrub(f"{path}: HTTP {status} redirect to {target} not followed"),
+            )
         message = self._server_message(response)
         detail = self._scrub(f"{path}: HTTP {status} {message}".strip())
         if status == 401:
@@ -582,6 +609,20 @@ def _read_body(response: requests.Response) -> None:
     response._content = content or b""  # what response.content would have read
     response._content_consumed = True
     response.close()
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    """Same scheme, host and port (pure)."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    default = {"http": 80, "https": 443}
+    try:
+        return bool(a.hostname) and (
+            a.scheme,
+            a.hostname,
+            a.port or default.get(a.scheme),
+        ) == (b.scheme, b.hostname, b.port or default.get(b.scheme))
+    except ValueError:  # a port that is not a number
+        return False
 
 
 def _district_not_found(district_id: str) -> str:
