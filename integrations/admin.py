@@ -64,6 +64,7 @@ class CleverConnectionForm(forms.ModelForm):
                 token=data.get("new_token") or "",
                 api_url=data.get("api_url") or "",
                 by_support=True,
+                deadline=config.PORTAL,
             )
         except config.ConfigError as exc:
             raise ValidationError(exc.message) from exc

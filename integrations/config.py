@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -350,6 +351,7 @@ def connection_connect(
     check: Callable[..., Any] | None = None,
     lookup: Callable[..., Any] | None = None,
     by_support: bool = False,
+    deadline: float | str | None = None,
 ) -> CleverConnection:
     """Connect the district to Clever by its Clever district ID and launch the integration:
     :func:`connection_prepare` (everything that asks Clever), then :func:`connection_save`.
@@ -363,6 +365,7 @@ def connection_connect(
         check=check,
         lookup=lookup,
         by_support=by_support,
+        deadline=deadline,
     )
     return connection_save(
         district=district,
@@ -381,6 +384,7 @@ def connection_prepare(
     check: Callable[..., Any] | None = None,
     lookup: Callable[..., Any] | None = None,
     by_support: bool = False,
+    deadline: float | str | None = None,
 ) -> PreparedConnection:
     """Find the district's token and check it with Clever; writes nothing.
 
@@ -394,6 +398,7 @@ def connection_prepare(
 
     The Clever district id must be this district's (:func:`clever_district_claim_check`):
     ``by_support`` False (the district admin's Save) needs the id support confirmed.
+    ``deadline`` (``PORTAL`` from a page) bounds every request to Clever together.
     """
     from .clever import CleverError, token_scopes
     from .connect import app_oauth_url, district_token_lookup
@@ -417,6 +422,13 @@ def connection_prepare(
     clever_district_claim_check(
         district=district, clever_district_id=clever_district_id, by_support=by_support
     )
+    limit = portal_deadline(deadline)
+    ends_at = time.monotonic() + limit if limit is not None else None
+
+    def left() -> dict[str, float]:
+        """The client option for what is left of the one deadline (none: no option)."""
+        return {} if ends_at is None else {"deadline": max(0.0, ends_at - time.monotonic())}
+
     source = CleverConnection.TokenSource.SUPPORT
     scopes: tuple[str, ...] | None = None
     fetched, set_by_hand = False, bool(token)
@@ -428,17 +440,22 @@ def connection_prepare(
     ):
         token = decrypt_token(existing.token_encrypted)
     elif not token:
-        found = lookup(district=district, clever_district_id=clever_district_id, api_url=api_url)
+        found = lookup(
+            district=district, clever_district_id=clever_district_id, api_url=api_url, **left()
+        )
         token, scopes = found.access_token, tuple(found.scopes)
         source, fetched = CleverConnection.TokenSource.CLEVER, True
     result = check(
         clever_district_id=clever_district_id,
         token=token,
         base_url=api_url or settings.CLEVER_API_URL,
+        **left(),
     )
     if scopes is None:  # a token set by hand: show what it grants when Clever says
         try:
-            scopes = tuple(token_scopes(token=token, oauth_url=app_oauth_url(api_url)) or ())
+            scopes = tuple(
+                token_scopes(token=token, oauth_url=app_oauth_url(api_url), **left()) or ()
+            )
         except CleverError:
             scopes = ()
     return PreparedConnection(
@@ -645,7 +662,17 @@ def _forget_samples(district: District) -> None:
         cache.delete(_cache_key(district, "values", data_type))
 
 
-def _client(district: District, *, page_size: int):
+PORTAL = "portal"  # a page waits: the overall CLEVER_PORTAL_DEADLINE_SECONDS
+
+
+def portal_deadline(deadline: float | str | None) -> float | None:
+    """Seconds a client may take in all: ``PORTAL`` is the portal's setting, None no limit."""
+    if deadline == PORTAL:
+        return float(settings.CLEVER_PORTAL_DEADLINE_SECONDS)
+    return None if deadline is None else float(deadline)
+
+
+def _client(district: District, *, page_size: int, deadline: float | str | None = PORTAL):
     from .clever import CleverClient
 
     creds = clever_credentials(district=district)
@@ -654,6 +681,7 @@ def _client(district: District, *, page_size: int):
         base_url=creds.base_url,
         page_size=page_size,
         token_refresher=_token_refresher(district),
+        deadline=portal_deadline(deadline),
     )
 
 
@@ -670,7 +698,11 @@ def _token_refresher(district: District) -> Callable[[], str]:
 
 
 def available_clever_fields(
-    *, district: District, data_type: str, refresh: bool = False
+    *,
+    district: District,
+    data_type: str,
+    refresh: bool = False,
+    deadline: float | str | None = PORTAL,
 ) -> CleverSample:
     """The Clever field paths the district actually sends, ``ext`` fields included.
 
@@ -678,7 +710,8 @@ def available_clever_fields(
     some later records carry must still be offered. Only the paths are kept, never the records,
     so memory stays bounded by the number of distinct fields. Cached for a while (the Match Fields
     page is opened many times while an admin configures; reconnecting or a reset forgets it). A
-    Clever error is returned (not raised) so the page still shows the saved mapping.
+    Clever error is returned (not raised) so the page still shows the saved mapping. A page
+    waits at most ``deadline`` (the portal's, by default; ``clever_setup`` passes None).
     """
     from .clever import CleverError, flatten_fields
     from .crypto import TokenDecryptError
@@ -692,7 +725,7 @@ def available_clever_fields(
     found: dict[str, None] = {}
     records = 0
     try:
-        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE, deadline=deadline) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:
@@ -708,7 +741,12 @@ def available_clever_fields(
 
 
 def clever_values(
-    *, district: District, data_type: str, paths: Sequence[str], refresh: bool = False
+    *,
+    district: District,
+    data_type: str,
+    paths: Sequence[str],
+    refresh: bool = False,
+    deadline: float | str | None = PORTAL,
 ) -> tuple[dict[str, list[str]], str]:
     """Every distinct value the district's records have at each path (a full scan, cached).
 
@@ -726,7 +764,7 @@ def clever_values(
         return {p: cached[p] for p in paths}, ""
     values: dict[str, dict[str, None]] = {p: {} for p in missing}
     try:
-        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE, deadline=deadline) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:

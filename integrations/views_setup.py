@@ -162,6 +162,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 clever_district_id=data["clever_district_id"],
                 previous_integration=data["previous_integration"],
+                deadline=config.PORTAL,  # the page waits: a slow Clever is a message, not a hang
             )
         except CleverError as exc:
             form.add_service_errors({None: exc.admin_message})

@@ -129,7 +129,7 @@ class Command(BaseCommand):
     def _accept_fields_codes_settings(self, district: District) -> None:
         data_type = "students"
         sample = config.available_clever_fields(
-            district=district, data_type=data_type, refresh=True
+            district=district, data_type=data_type, refresh=True, deadline=None
         )
         if sample.error:
             raise CommandError(f"Could not read the district's Clever fields: {sample.error}")
@@ -146,7 +146,11 @@ class Command(BaseCommand):
 
         paths = config.coded_field_paths(mapping, data_type=data_type)
         found, error = config.clever_values(
-            district=district, data_type=data_type, paths=list(paths.values()), refresh=True
+            district=district,
+            data_type=data_type,
+            paths=list(paths.values()),
+            refresh=True,
+            deadline=None,
         )
         if error:
             raise CommandError(f"Could not read the district's Clever values: {error}")
