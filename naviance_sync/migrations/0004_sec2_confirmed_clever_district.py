@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
             name="confirmed_clever_district_id",
             field=models.CharField(
                 blank=True,
+                db_default="",
                 help_text="The Clever district ID confirmed with the district: its admins can "
                 "connect only this Clever district.",
                 max_length=64,
