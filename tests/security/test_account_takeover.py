@@ -14,7 +14,6 @@ import copy
 import datetime as dt
 
 import pytest
-from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,12 +25,24 @@ from naviance_sync.models import District
 from staff import services
 from staff.models import User
 from tests.engine.conftest import connect_district
+from tests.security.test_headers_csrf import PRODUCTION
 from tests.sso.conftest import clever_sign_in
 from tests.support.clever import fast_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ADMIN_EMAIL = "pat.alpha@maplevalley.example"
 MALLORY_ID = "66aa00000000000000000bad"
+
+
+@pytest.fixture(autouse=True)
+def production(settings):
+    """Production settings (DEBUG off, HTTPS on) through the ``settings`` fixture: mixing it
+    with ``override_settings`` would leave them on for later tests."""
+    settings.DEBUG = False
+    for name, value in PRODUCTION.items():
+        # The Clever sign-in helpers (tests/sso) speak plain HTTP to the test server.
+        if name != "SECURE_SSL_REDIRECT":
+            setattr(settings, name, value)
 
 
 def sync(district, mode: str):
@@ -70,7 +81,6 @@ def world(district, admin_user, clever_simulator, settings):
     return district, admin_user
 
 
-@override_settings(DEBUG=False)
 def test_a_clever_record_with_an_admins_email_and_last_name_cannot_take_the_account_over(
     world, client
 ):
@@ -87,7 +97,9 @@ def test_a_clever_record_with_an_admins_email_and_last_name_cannot_take_the_acco
 
     # The alert page shows the Clever record and the account it would take.
     client.force_login(admin)
-    page = client.get(reverse("integrations:alerts", args=["staff"])).content.decode()
+    response = client.get(reverse("integrations:alerts", args=["staff"]), secure=True)
+    assert response.status_code == 200, (response.status_code, response.get("Location"))
+    page = response.content.decode()
     assert "Mallory" in page and "Pat" in page and ADMIN_EMAIL in page, page[-3000:]
     client.logout()
 
@@ -109,7 +121,6 @@ def test_a_clever_record_with_an_admins_email_and_last_name_cannot_take_the_acco
     assert signed_in_pk(client) == str(admin.pk)
 
 
-@override_settings(DEBUG=False)
 def test_an_ordinary_teacher_account_is_still_linked_by_last_name_and_email(world):
     district, admin = world
     User.objects.filter(pk=admin.pk).update(email="pat.alpha.other@maplevalley.example")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
-from django.test import override_settings
 from django.urls import reverse
 
 from integrations.models import CleverConnection
@@ -20,6 +19,15 @@ from tests.factories import DistrictAdminFactory
 from tests.security.test_headers_csrf import PRODUCTION
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def production(settings):
+    """Production settings (DEBUG off, HTTPS on) through the ``settings`` fixture: mixing it
+    with ``override_settings`` would leave them on for later tests."""
+    settings.DEBUG = False
+    for name, value in PRODUCTION.items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture
@@ -56,7 +64,6 @@ def connect_other(other_district, clever_district_id):
     )
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_an_admin_cannot_connect_a_clever_district_support_has_not_confirmed(
     admin_client, district, clever_app
 ):
@@ -69,7 +76,6 @@ def test_an_admin_cannot_connect_a_clever_district_support_has_not_confirmed(
     assert not CleverConnection.objects.filter(district=district).exists()
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_an_admin_cannot_connect_another_id_than_the_confirmed_one(
     admin_client, district, clever_app
 ):
@@ -80,7 +86,6 @@ def test_an_admin_cannot_connect_another_id_than_the_confirmed_one(
     assert not CleverConnection.objects.filter(district=district).exists()
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_a_second_district_cannot_connect_an_already_connected_clever_district_on_the_page(
     client, district, other_district, clever_app
 ):
@@ -121,7 +126,6 @@ def test_the_database_refuses_one_clever_district_for_two_districts(district, ot
         )
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_support_confirms_with_district_enable_and_then_the_admin_connects(
     admin_client, district, clever_app
 ):

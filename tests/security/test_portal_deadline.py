@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.test import override_settings
 from django.urls import reverse
 
 from integrations.models import CleverConnection
@@ -23,6 +22,15 @@ DEADLINE = 1.0
 LATENCY_MS = 2500  # every request to the simulator: longer than the whole deadline
 MARGIN = 1.2  # rendering and test-client overhead
 MESSAGE = "Clever did not answer within 1 second, so this page stopped waiting"
+
+
+@pytest.fixture(autouse=True)
+def production(settings):
+    """Production settings (DEBUG off, HTTPS on) through the ``settings`` fixture: mixing it
+    with ``override_settings`` would leave them on for later tests."""
+    settings.DEBUG = False
+    for name, value in PRODUCTION.items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture
@@ -41,7 +49,6 @@ def timed(call):
     return response, time.monotonic() - started
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_match_fields_answers_within_the_deadline_when_clever_stalls(
     admin_client, district, slow_clever
 ):
@@ -54,7 +61,6 @@ def test_match_fields_answers_within_the_deadline_when_clever_stalls(
     assert MESSAGE in response.content.decode()
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_define_codes_answers_within_the_deadline_when_clever_stalls(
     admin_client, district, slow_clever
 ):
@@ -67,7 +73,6 @@ def test_define_codes_answers_within_the_deadline_when_clever_stalls(
     assert MESSAGE in response.content.decode()
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_setup_save_answers_within_the_deadline_when_clever_stalls(
     admin_client, district, slow_clever
 ):

@@ -13,7 +13,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.test import override_settings
 from django.urls import reverse
 
 from integrations import config
@@ -24,6 +23,15 @@ from tests.security.test_headers_csrf import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 TOKEN = "district-token-that-must-stay-home-1234"
+
+
+@pytest.fixture(autouse=True)
+def production(settings):
+    """Production settings (DEBUG off, HTTPS on) through the ``settings`` fixture: mixing it
+    with ``override_settings`` would leave them on for later tests."""
+    settings.DEBUG = False
+    for name, value in PRODUCTION.items():
+        setattr(settings, name, value)
 
 
 class _Server:
@@ -104,7 +112,6 @@ def test_a_paging_link_to_another_host_is_refused_and_the_token_stays_home(
     assert attacker.seen == []
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_match_fields_against_a_redirecting_api_address_sends_the_token_nowhere_else(
     admin_client, district, clever_simulator, redirecting, attacker
 ):
@@ -117,7 +124,6 @@ def test_match_fields_against_a_redirecting_api_address_sends_the_token_nowhere_
     assert redirecting.seen and attacker.seen == []
 
 
-@override_settings(DEBUG=False, **PRODUCTION)
 def test_no_district_admin_form_takes_an_api_or_oauth_address(
     admin_client, district, settings, clever_simulator, attacker
 ):
