@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from . import services
+from .admin_audit import DistrictAuditedAdmin
 from .models import AuditEvent, District, LaunchDateChange, School
 
 admin.site.site_header = "Naviance Sync support"
@@ -70,7 +71,15 @@ def _enable_action(integration: str, label: str):
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
+    # Enablement, launch date and the confirmed Clever district id are audited by the services.
+    audit_exclude = (
+        *DistrictAuditedAdmin.audit_exclude,
+        "clever_students_enabled",
+        "clever_staff_enabled",
+        "launch_date",
+        "confirmed_clever_district_id",
+    )
     list_display = (
         "name",
         "slug",
@@ -145,7 +154,7 @@ class DistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
     list_display = ("name", "district", "nces_id", "state_id", "city", "state")
     list_filter = ("state",)
     search_fields = ("name", "nces_id", "state_id", "district__name")
