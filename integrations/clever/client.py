@@ -290,7 +290,8 @@ class CleverClient:
     def _url(self, path_or_uri: str) -> str:
         """The address to ask: a path on the base URL, or an absolute link Clever sent (a
         paging link) only when it is on the base URL's host: the token goes nowhere else."""
-        if "://" in path_or_uri or path_or_uri.startswith("//"):
+        parts = urlsplit(path_or_uri)
+        if parts.scheme or parts.netloc or path_or_uri.startswith("//"):
             if not _same_origin(path_or_uri, self.base_url):
                 raise CleverBadResponseError(
                     "Clever's answer pointed to another web address, which was not followed "

@@ -145,3 +145,33 @@ def test_no_district_admin_form_takes_an_api_or_oauth_address(
     assert response.status_code == 302, response.content[:400]
     assert CleverConnection.objects.get(district=district).api_url == ""
     assert attacker.seen == []
+
+
+def test_a_relative_paging_link_with_an_address_in_its_query_stays_on_the_clever_host(
+    attacker,
+):
+    """Only the link's own address counts: a query that merely contains a URL is still a
+    path on the Clever API host."""
+    seen: list[str] = []
+
+    def respond(path):
+        seen.append(path)
+        if "starting_after" in path:
+            return 200, {}, {"data": [], "links": []}
+        nxt = "/v3.0/schools?starting_after=" + attacker.url
+        return (
+            200,
+            {},
+            {
+                "data": [{"data": {"id": "s1", "name": "One"}}],
+                "links": [{"rel": "next", "uri": nxt}],
+            },
+        )
+
+    server = _Server(respond)
+    try:
+        with CleverClient(token=TOKEN, base_url=server.url) as client:
+            assert [s.id for s in client.schools()] == ["s1"]
+    finally:
+        server.close()
+    assert len(seen) == 2 and attacker.seen == []
