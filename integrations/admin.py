@@ -63,6 +63,8 @@ class CleverConnectionForm(forms.ModelForm):
                 clever_district_id=data.get("clever_district_id") or "",
                 token=data.get("new_token") or "",
                 api_url=data.get("api_url") or "",
+                by_support=True,
+                deadline=config.PORTAL,
             )
         except config.ConfigError as exc:
             raise ValidationError(exc.message) from exc

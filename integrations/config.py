@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from naviance_sync.audit import audit_changes, audit_record
@@ -287,6 +288,56 @@ class PreparedConnection:
     scopes: tuple[str, ...]
     api_url: str
     check: Any  # integrations.clever.ConnectionCheck: the district and its schools
+    by_support: bool = False  # support connected it: the Clever district id is confirmed
+
+
+ALREADY_CONNECTED = (
+    "Clever district {id} is already connected to another district, so it cannot be connected "
+    "to yours. Check the Clever district ID in your Clever dashboard; if it is right, contact "
+    "support."
+)
+NOT_CONFIRMED = (
+    "Naviance support has not confirmed this Clever district for your district. Support confirms "
+    "your Clever district ID with you when they enable Clever; check the ID, or contact support "
+    "to confirm it."
+)
+CONFIRMED_OTHER = (
+    "Support confirmed Clever district {confirmed} for this district, not {id}. Change the "
+    "confirmed Clever district ID on the district first (Django admin or district_enable "
+    "--clever-district), then connect."
+)
+
+
+def clever_district_claim_check(
+    *, district: District, clever_district_id: str, by_support: bool
+) -> None:
+    """Refuse a Clever district id this district may not connect (before anything asks Clever).
+
+    A Clever district belongs to one district (also a database constraint). A district admin
+    connects only the id support confirmed with the district; support (Django admin,
+    ``clever_setup``) confirms it by connecting, unless another id was confirmed already.
+    """
+    taken = (
+        CleverConnection.objects.filter(clever_district_id=clever_district_id)
+        .exclude(district=district)
+        .exists()
+    )
+    if taken:
+        message = ALREADY_CONNECTED.format(id=clever_district_id)
+        raise ConfigError(message, errors={"clever_district_id": message})
+    confirmed = (
+        District.objects.filter(pk=district.pk)
+        .values_list("confirmed_clever_district_id", flat=True)
+        .first()
+        or ""
+    )
+    if by_support:
+        if confirmed and confirmed != clever_district_id:
+            message = CONFIRMED_OTHER.format(confirmed=confirmed, id=clever_district_id)
+            raise ConfigError(message, errors={"clever_district_id": message})
+        return
+    if confirmed != clever_district_id:
+        raise ConfigError(NOT_CONFIRMED, errors={"clever_district_id": NOT_CONFIRMED})
 
 
 def connection_connect(
@@ -299,6 +350,8 @@ def connection_connect(
     previous_integration: str | None = None,
     check: Callable[..., Any] | None = None,
     lookup: Callable[..., Any] | None = None,
+    by_support: bool = False,
+    deadline: float | str | None = None,
 ) -> CleverConnection:
     """Connect the district to Clever by its Clever district ID and launch the integration:
     :func:`connection_prepare` (everything that asks Clever), then :func:`connection_save`.
@@ -311,6 +364,8 @@ def connection_connect(
         api_url=api_url,
         check=check,
         lookup=lookup,
+        by_support=by_support,
+        deadline=deadline,
     )
     return connection_save(
         district=district,
@@ -328,6 +383,8 @@ def connection_prepare(
     api_url: str | None = None,
     check: Callable[..., Any] | None = None,
     lookup: Callable[..., Any] | None = None,
+    by_support: bool = False,
+    deadline: float | str | None = None,
 ) -> PreparedConnection:
     """Find the district's token and check it with Clever; writes nothing.
 
@@ -338,6 +395,10 @@ def connection_prepare(
     ``token`` is support's: it is stored as set by hand. ``api_url`` None keeps the stored
     address (only support changes it). The token must see the district
     (:func:`integrations.clever.check_connection`).
+
+    The Clever district id must be this district's (:func:`clever_district_claim_check`):
+    ``by_support`` False (the district admin's Save) needs the id support confirmed.
+    ``deadline`` (``PORTAL`` from a page) bounds every request to Clever together.
     """
     from .clever import CleverError, token_scopes
     from .connect import app_oauth_url, district_token_lookup
@@ -358,6 +419,16 @@ def connection_prepare(
             "Enter the Clever district ID.",
             errors={"clever_district_id": "Enter the Clever district ID found in Clever."},
         )
+    clever_district_claim_check(
+        district=district, clever_district_id=clever_district_id, by_support=by_support
+    )
+    limit = portal_deadline(deadline)
+    ends_at = time.monotonic() + limit if limit is not None else None
+
+    def left() -> dict[str, float]:
+        """The client option for what is left of the one deadline (none: no option)."""
+        return {} if ends_at is None else {"deadline": max(0.0, ends_at - time.monotonic())}
+
     source = CleverConnection.TokenSource.SUPPORT
     scopes: tuple[str, ...] | None = None
     fetched, set_by_hand = False, bool(token)
@@ -369,17 +440,22 @@ def connection_prepare(
     ):
         token = decrypt_token(existing.token_encrypted)
     elif not token:
-        found = lookup(district=district, clever_district_id=clever_district_id, api_url=api_url)
+        found = lookup(
+            district=district, clever_district_id=clever_district_id, api_url=api_url, **left()
+        )
         token, scopes = found.access_token, tuple(found.scopes)
         source, fetched = CleverConnection.TokenSource.CLEVER, True
     result = check(
         clever_district_id=clever_district_id,
         token=token,
         base_url=api_url or settings.CLEVER_API_URL,
+        **left(),
     )
     if scopes is None:  # a token set by hand: show what it grants when Clever says
         try:
-            scopes = tuple(token_scopes(token=token, oauth_url=app_oauth_url(api_url)) or ())
+            scopes = tuple(
+                token_scopes(token=token, oauth_url=app_oauth_url(api_url), **left()) or ()
+            )
         except CleverError:
             scopes = ()
     return PreparedConnection(
@@ -391,6 +467,7 @@ def connection_prepare(
         scopes=scopes,
         api_url=api_url,
         check=result,
+        by_support=by_support,
     )
 
 
@@ -407,6 +484,26 @@ def connection_save(
     token = prepared.token
     result = prepared.check
     with transaction.atomic():
+        # Checked again under the district's lock: the admin's Save may have waited on Clever
+        # while support changed the confirmation; the constraint settles a race between two.
+        locked = District.objects.select_for_update().get(pk=district.pk)
+        clever_district_claim_check(
+            district=locked,
+            clever_district_id=prepared.clever_district_id,
+            by_support=prepared.by_support,
+        )
+        if prepared.by_support and not locked.confirmed_clever_district_id:
+            locked.confirmed_clever_district_id = prepared.clever_district_id
+            locked.save(update_fields=["confirmed_clever_district_id"])
+            audit_record(
+                district=district,
+                actor=actor,
+                action="clever.district_id.confirmed",
+                obj=locked,
+                field="confirmed_clever_district_id",
+                old="",
+                new=prepared.clever_district_id,
+            )
         connection = CleverConnection.objects.select_for_update().filter(
             district=district
         ).first() or CleverConnection(district=district)
@@ -429,7 +526,12 @@ def connection_save(
         connection.connected_at = connection.connected_at or now
         connection.last_checked_at = now
         connection.last_error = ""
-        connection.save()
+        try:
+            with transaction.atomic():
+                connection.save()
+        except IntegrityError:
+            message = ALREADY_CONNECTED.format(id=prepared.clever_district_id)
+            raise ConfigError(message, errors={"clever_district_id": message}) from None
         clever_schools_snapshot(district=district, schools=result.schools)
         audit_changes(
             district=district,
@@ -560,7 +662,17 @@ def _forget_samples(district: District) -> None:
         cache.delete(_cache_key(district, "values", data_type))
 
 
-def _client(district: District, *, page_size: int):
+PORTAL = "portal"  # a page waits: the overall CLEVER_PORTAL_DEADLINE_SECONDS
+
+
+def portal_deadline(deadline: float | str | None) -> float | None:
+    """Seconds a client may take in all: ``PORTAL`` is the portal's setting, None no limit."""
+    if deadline == PORTAL:
+        return float(settings.CLEVER_PORTAL_DEADLINE_SECONDS)
+    return None if deadline is None else float(deadline)
+
+
+def _client(district: District, *, page_size: int, deadline: float | str | None = PORTAL):
     from .clever import CleverClient
 
     creds = clever_credentials(district=district)
@@ -569,6 +681,7 @@ def _client(district: District, *, page_size: int):
         base_url=creds.base_url,
         page_size=page_size,
         token_refresher=_token_refresher(district),
+        deadline=portal_deadline(deadline),
     )
 
 
@@ -585,7 +698,11 @@ def _token_refresher(district: District) -> Callable[[], str]:
 
 
 def available_clever_fields(
-    *, district: District, data_type: str, refresh: bool = False
+    *,
+    district: District,
+    data_type: str,
+    refresh: bool = False,
+    deadline: float | str | None = PORTAL,
 ) -> CleverSample:
     """The Clever field paths the district actually sends, ``ext`` fields included.
 
@@ -593,7 +710,8 @@ def available_clever_fields(
     some later records carry must still be offered. Only the paths are kept, never the records,
     so memory stays bounded by the number of distinct fields. Cached for a while (the Match Fields
     page is opened many times while an admin configures; reconnecting or a reset forgets it). A
-    Clever error is returned (not raised) so the page still shows the saved mapping.
+    Clever error is returned (not raised) so the page still shows the saved mapping. A page
+    waits at most ``deadline`` (the portal's, by default; ``clever_setup`` passes None).
     """
     from .clever import CleverError, flatten_fields
     from .crypto import TokenDecryptError
@@ -607,7 +725,7 @@ def available_clever_fields(
     found: dict[str, None] = {}
     records = 0
     try:
-        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE, deadline=deadline) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:
@@ -623,7 +741,12 @@ def available_clever_fields(
 
 
 def clever_values(
-    *, district: District, data_type: str, paths: Sequence[str], refresh: bool = False
+    *,
+    district: District,
+    data_type: str,
+    paths: Sequence[str],
+    refresh: bool = False,
+    deadline: float | str | None = PORTAL,
 ) -> tuple[dict[str, list[str]], str]:
     """Every distinct value the district's records have at each path (a full scan, cached).
 
@@ -641,7 +764,7 @@ def clever_values(
         return {p: cached[p] for p in paths}, ""
     values: dict[str, dict[str, None]] = {p: {} for p in missing}
     try:
-        with _client(district, page_size=SCAN_PAGE_SIZE) as client:
+        with _client(district, page_size=SCAN_PAGE_SIZE, deadline=deadline) as client:
             for role in CLEVER_ROLES[data_type]:
                 for page in client.user_pages(role):
                     for user in page:

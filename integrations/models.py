@@ -58,7 +58,13 @@ class CleverConnection(DistrictOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["district"], name="connection_one_per_district")
+            models.UniqueConstraint(fields=["district"], name="connection_one_per_district"),
+            # A Clever district's data belongs to one district: never to two tenants.
+            models.UniqueConstraint(
+                fields=["clever_district_id"],
+                condition=~models.Q(clever_district_id=""),
+                name="connection_one_district_per_clever_district",
+            ),
         ]
 
     def __str__(self) -> str:

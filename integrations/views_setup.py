@@ -165,7 +165,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     types only the Clever district ID) and says in the admin's words what is wrong if it can't."""
     district = request.district
     connection = config.connection_get(district=district)
-    initial = {}
+    initial = {"clever_district_id": district.confirmed_clever_district_id}
     if connection is not None:
         initial = {
             "clever_district_id": connection.clever_district_id,
@@ -180,6 +180,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 clever_district_id=data["clever_district_id"],
                 previous_integration=data["previous_integration"],
+                deadline=config.PORTAL,  # the page waits: a slow Clever is a message, not a hang
             )
         except CleverError as exc:
             form.add_service_errors({None: exc.admin_message})

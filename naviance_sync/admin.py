@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from . import services
+from .admin_audit import DistrictAuditedAdmin
 from .models import AuditEvent, District, LaunchDateChange, School
 
 admin.site.site_header = "Naviance Sync support"
@@ -70,7 +71,15 @@ def _enable_action(integration: str, label: str):
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
+    # Enablement, launch date and the confirmed Clever district id are audited by the services.
+    audit_exclude = (
+        *DistrictAuditedAdmin.audit_exclude,
+        "clever_students_enabled",
+        "clever_staff_enabled",
+        "launch_date",
+        "confirmed_clever_district_id",
+    )
     list_display = (
         "name",
         "slug",
@@ -100,9 +109,15 @@ class DistrictAdmin(admin.ModelAdmin):
         if not change:
             wanted = {k: form.cleaned_data.get(f) for k, f in services.INTEGRATIONS.items()}
             wanted_date = form.cleaned_data.get("launch_date")
+            wanted_confirmed = obj.confirmed_clever_district_id
             obj.clever_students_enabled = obj.clever_staff_enabled = False
             obj.launch_date = None
+            obj.confirmed_clever_district_id = ""
             super().save_model(request, obj, form, change)
+            if wanted_confirmed:
+                obj = services.district_clever_id_confirm(
+                    district=obj, clever_district_id=wanted_confirmed, actor=request.user
+                )
             for integration, on in wanted.items():
                 if on:
                     obj = services.district_enable_clever(
@@ -114,10 +129,15 @@ class DistrictAdmin(admin.ModelAdmin):
         before = District.objects.get(pk=obj.pk)
         new_flags = {k: getattr(obj, f) for k, f in services.INTEGRATIONS.items()}
         new_date: dt.date | None = obj.launch_date
+        new_confirmed = obj.confirmed_clever_district_id
         for f in services.INTEGRATIONS.values():
             setattr(obj, f, getattr(before, f))
         obj.launch_date = before.launch_date
+        obj.confirmed_clever_district_id = before.confirmed_clever_district_id
         super().save_model(request, obj, form, change)
+        services.district_clever_id_confirm(
+            district=obj, clever_district_id=new_confirmed, actor=request.user
+        )
         for integration, on in new_flags.items():
             if on:
                 services.district_enable_clever(
@@ -134,7 +154,7 @@ class DistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
     list_display = ("name", "district", "nces_id", "state_id", "city", "state")
     list_filter = ("state",)
     search_fields = ("name", "nces_id", "state_id", "district__name")

@@ -6,6 +6,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -32,6 +33,20 @@ class District(models.Model):
     )
     clever_staff_enabled = models.BooleanField("Clever staff application enabled", default=False)
     launch_date = models.DateField(null=True, blank=True)
+    # The Clever district id support confirmed with the district when enabling Clever (the
+    # guide: support "confirm[s] the request with your district"). The district's admins can
+    # connect this Clever district and no other: typing an id proves nothing.
+    confirmed_clever_district_id = models.CharField(
+        "Clever district ID confirmed by support",
+        max_length=64,
+        blank=True,
+        db_default="",  # rows written by code that predates the field (older migrations' tests)
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9]*$", "A Clever district ID has only letters and digits.")
+        ],
+        help_text="The Clever district ID confirmed with the district: its admins can connect "
+        "only this Clever district.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DistrictQuerySet.as_manager()

@@ -47,16 +47,58 @@ def _record(district, *, kind, integration="", old, new, actor, note=""):
 
 
 @transaction.atomic
+def district_clever_id_confirm(
+    *, district: District, clever_district_id: str, actor=None
+) -> District:
+    """Record the Clever district id support confirmed with the district (audited).
+
+    The district's admins can then connect that Clever district and no other. Blank withdraws
+    the confirmation (an existing connection stays; the admin's next Save is refused).
+    """
+    clever_district_id = (clever_district_id or "").strip()
+    if len(clever_district_id) > 64 or not all(
+        ch.isascii() and ch.isalnum() for ch in clever_district_id
+    ):
+        raise LaunchDateError("A Clever district ID has only letters and digits (24 characters).")
+    district = District.objects.select_for_update().get(pk=district.pk)
+    old = district.confirmed_clever_district_id
+    if old == clever_district_id:
+        return district
+    district.confirmed_clever_district_id = clever_district_id
+    district.save(update_fields=["confirmed_clever_district_id"])
+    audit_record(
+        district=district,
+        actor=actor,
+        action="clever.district_id.confirmed",
+        obj=district,
+        field="confirmed_clever_district_id",
+        old=old,
+        new=clever_district_id,
+    )
+    return district
+
+
+@transaction.atomic
 def district_enable_clever(
-    *, district: District, integration: str, actor=None, today: dt.date | None = None
+    *,
+    district: District,
+    integration: str,
+    actor=None,
+    today: dt.date | None = None,
+    clever_district_id: str = "",
 ) -> District:
     """Enable the Clever student integration or staff application.
 
     The first enablement sets the launch date four weeks out; enabling the second integration
-    keeps the date already agreed with the district.
+    keeps the date already agreed with the district. ``clever_district_id``: the Clever district
+    support confirmed with the district (:func:`district_clever_id_confirm`).
     """
     if integration not in INTEGRATIONS:
         raise LaunchDateError(f"Unknown integration {integration!r}: use students or staff.")
+    if clever_district_id:
+        district_clever_id_confirm(
+            district=district, clever_district_id=clever_district_id, actor=actor
+        )
     district = District.objects.select_for_update().get(pk=district.pk)
     flag = INTEGRATIONS[integration]
     if getattr(district, flag):

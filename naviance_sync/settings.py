@@ -282,6 +282,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- Product settings -------------------------------------------------------------------------------
 CLEVER_API_URL = env.str("CLEVER_API_URL", default="https://api.clever.com")
 CLEVER_OAUTH_URL = env.str("CLEVER_OAUTH_URL", default="https://clever.com")
+# Overall seconds a portal page waits on Clever (setup Save, Match Fields, Define Codes): one
+# district's slow or stalled Clever must not hold the web workers every district shares.
+CLEVER_PORTAL_DEADLINE_SECONDS = env.float("CLEVER_PORTAL_DEADLINE_SECONDS", default=8.0)
 # Fernet keys (comma-separated, newest first) for Clever tokens at rest; derived from SECRET_KEY
 # when unset so development needs no setup.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])

@@ -1,11 +1,63 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+"""Support staff: district accounts, roles and staff settings, every change in the district's
+audit log (:class:`naviance_sync.admin_audit.DistrictAuditedAdmin`).
 
+Support never sets or sees a password: the set-password page is refused and an account gets a
+password link by email instead (the welcome email's link, audited); accounts support adds start
+without a usable password.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+
+from naviance_sync.admin_audit import DistrictAuditedAdmin
+from naviance_sync.audit import audit_record
+
+from .emails import send_password_link
 from .models import JobFunction, Role, StaffImportSettings, TitleKeywordRule, User, Zone
 
 
+class SupportUserCreationForm(forms.ModelForm):
+    """A new account without a password: the person sets one from the emailed link."""
+
+    class Meta:
+        model = User
+        fields = ("username", "email", "first_name", "last_name", "district", "role")
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
+
+
+@admin.action(description="Send a password link by email (support never sets a password)")
+def send_password_links(modeladmin, request, queryset):
+    sent = 0
+    for user in queryset.select_related("district"):
+        if not user.email:
+            continue
+        send_password_link(user)
+        audit_record(
+            district=user.district,
+            actor=request.user,
+            action="support.user.password_link_sent",
+            obj=user,
+            field="email",
+            new=user.email,
+        )
+        sent += 1
+    modeladmin.message_user(
+        request,
+        f"Password link sent to {sent} account(s); accounts without an email were skipped.",
+        messages.SUCCESS,
+    )
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
     list_display = (
         "username",
         "email",
@@ -30,7 +82,18 @@ class UserAdmin(BaseUserAdmin):
     autocomplete_fields = ("district",)
     raw_id_fields = ("role", "job_function", "zone")
     show_full_result_count = False
-    fieldsets = BaseUserAdmin.fieldsets + (
+    actions = [send_password_links]
+    add_form = SupportUserCreationForm
+    add_fieldsets = (
+        (
+            None,
+            {"fields": ("username", "email", "first_name", "last_name", "district", "role")},
+        ),
+    )
+    fieldsets = (
+        (None, {"fields": ("username",)}),
+        *BaseUserAdmin.fieldsets[1:],
+    ) + (
         (
             "District account",
             {
@@ -54,9 +117,13 @@ class UserAdmin(BaseUserAdmin):
         ),
     )
 
+    def user_change_password(self, request, id, form_url=""):
+        """Support never sets a password (it would know it): send a password link instead."""
+        raise PermissionDenied("Support sends a password link; it never sets a password.")
+
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
     list_display = ("name", "district", "can_import_district_data", "is_limited")
     list_filter = ("can_import_district_data", "is_limited")
     search_fields = ("name", "district__name")
@@ -65,18 +132,24 @@ class RoleAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobFunction)
-class JobFunctionAdmin(admin.ModelAdmin):
+class JobFunctionAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
     list_display = ("name", "district")
     search_fields = ("name", "district__name")
     autocomplete_fields = ("district",)
 
 
 @admin.register(Zone)
-class ZoneAdmin(admin.ModelAdmin):
+class ZoneAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
     list_display = ("name", "district", "full_access")
     search_fields = ("name", "district__name")
     autocomplete_fields = ("district",)
 
 
-admin.site.register(TitleKeywordRule)
-admin.site.register(StaffImportSettings)
+@admin.register(TitleKeywordRule)
+class TitleKeywordRuleAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
+    pass
+
+
+@admin.register(StaffImportSettings)
+class StaffImportSettingsAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
+    pass

@@ -53,3 +53,19 @@ def send_welcome_emails(users: Iterable[User]) -> int:
         return 0
     with mail.get_connection() as connection:
         return connection.send_messages(messages) or 0
+
+
+def send_password_link(user: User) -> int:
+    """Support's way to give an account a password: the set-password link by email (support
+    never types or sees one). The link stops working once a password is set."""
+    url = account_setup_url(user)
+    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    where = user.district.name if user.district_id else "Naviance Sync"
+    body = (
+        f"Hello {user.get_full_name() or user.username},\n\n"
+        f"Support sent you a link to set a new password for your {where} account "
+        f"({user.username}):\n\n{url}\n\n"
+        f"The link works once and for {days} day{'s' if days != 1 else ''}. If you did not ask "
+        "for it, you can ignore this email: your password has not changed.\n"
+    )
+    return mail.EmailMessage(f"{where}: set a new password", body, to=[user.email]).send()

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db.models import F
+from django.db.models import F, Q
 
 from staff.models import User
 
@@ -947,6 +947,25 @@ class StaffSpec:
         staff = staff if isinstance(staff, StaffConfig) else StaffConfig()
         by_teacher = {t: frozenset(s) for t, s in sections_by_teacher(sections).items()}
         return {**extra, "staff": replace(staff, section_schools=by_teacher)}
+
+    def link_needs_confirmation(self, *, district_id: int) -> list[int]:
+        """Accounts an import never links by last name + email or employee ID alone: those
+        that can import district data, district staff accounts and support/superusers. A Clever
+        record matching one is an alert the district admin confirms (Match), so a Clever record
+        with an admin's email and last name cannot take the admin's account over."""
+        return list(
+            User.objects.filter(district_id=district_id)
+            .filter(
+                # The not-in-Clever role is the import's, given back when the person returns:
+                # what counts is the role the admin gave (``replaced_role``).
+                Q(role__can_import_district_data=True) & ~Q(role_source=NOT_IN_CLEVER)
+                | Q(role_source=NOT_IN_CLEVER, replaced_role__can_import_district_data=True)
+                | Q(account_type=User.AccountType.DISTRICT)
+                | Q(is_staff=True)
+                | Q(is_superuser=True)
+            )
+            .values_list("pk", flat=True)
+        )
 
     def read_extra(self, *, district_id: int) -> dict[int, tuple]:
         from staff.services import staff_read_access

@@ -23,6 +23,21 @@ def pytest_report_header(config):
     ]
 
 
+@pytest.fixture(autouse=True)
+def _support_confirmed_the_simulators_district(request):
+    """A test with the ``district`` and the Clever simulator starts where support left it after
+    enabling Clever: the simulator's Clever district confirmed for the district (its admins may
+    connect it). Tests of the confirmation itself clear or change it."""
+    if not {"district", "clever_simulator"} <= set(request.fixturenames):
+        return
+    sim = request.getfixturevalue("clever_simulator")
+    district = request.getfixturevalue("district")
+    ids = sim.dataset.district_ids()
+    if ids:
+        type(district).objects.filter(pk=district.pk).update(confirmed_clever_district_id=ids[0])
+        district.confirmed_clever_district_id = ids[0]
+
+
 @pytest.fixture
 def password():
     return PASSWORD

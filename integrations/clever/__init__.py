@@ -5,6 +5,7 @@ from .connection import ConnectionCheck, check_connection
 from .errors import (
     CleverAuthError,
     CleverBadResponseError,
+    CleverDeadlineError,
     CleverError,
     CleverNotFoundError,
     CleverRateLimitError,
@@ -54,6 +55,7 @@ __all__ = [
     "CleverRequestError",
     "CleverSchool",
     "CleverSection",
+    "CleverDeadlineError",
     "CleverServerError",
     "CleverTerm",
     "CleverUser",

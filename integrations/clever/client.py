@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import gc
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from naviance_sync.text import clever_loads
 from .errors import (
     CleverAuthError,
     CleverBadResponseError,
+    CleverDeadlineError,
     CleverError,
     CleverNotFoundError,
     CleverRateLimitError,
@@ -73,6 +75,11 @@ class CleverClient:
     401: it returns the district's current token (a district that re-authorises the application
     gets a new one, and the old one stops working), and the request is retried with it; it raises
     a :class:`CleverError` saying why when there is none. ``token_refreshes`` counts its calls.
+
+    ``deadline`` (seconds, counted from the client's creation) bounds everything the client does
+    (every attempt, backoff and rate-limit wait): a page that waits on Clever passes one, so a
+    slow or stalled Clever answers the page within it with :class:`CleverDeadlineError`
+    instead of holding a web worker through retries of a long timeout. Syncs pass none.
     """
 
     def __init__(
@@ -94,6 +101,7 @@ class CleverClient:
         rng: random.Random | None = None,
         max_rate_limit_wait: float = 900.0,
         token_refresher: Callable[[], str] | None = None,
+        deadline: float | None = None,
     ) -> None:
         if not isinstance(token, str) or not token.strip():
             raise CleverAuthError(
@@ -136,6 +144,8 @@ class CleverClient:
         }
         self.requests_made = 0
         self.retries = 0
+        self.deadline = deadline
+        self._deadline_at = time.monotonic() + deadline if deadline is not None else None
 
     # --- context manager ---------------------------------------------------------------------
 
@@ -278,7 +288,19 @@ class CleverClient:
     # --- one request, with retries ---------------------------------------------------------
 
     def _url(self, path_or_uri: str) -> str:
-        if path_or_uri.startswith(("http://", "https://")):
+        """The address to ask: a path on the base URL, or an absolute link Clever sent (a
+        paging link) only when it is on the base URL's host: the token goes nowhere else."""
+        parts = urlsplit(path_or_uri)
+        if parts.scheme or parts.netloc or path_or_uri.startswith("//"):
+            if not _same_origin(path_or_uri, self.base_url):
+                raise CleverBadResponseError(
+                    "Clever's answer pointed to another web address, which was not followed "
+                    "(this district's access is only ever sent to the Clever API address). "
+                    "Please contact support.",
+                    detail=self._scrub(
+                        f"link to {urlsplit(path_or_uri).netloc or path_or_uri[:80]!r} refused"
+                    ),
+                )
             return path_or_uri
         return self.base_url + "/" + path_or_uri.lstrip("/")
 
@@ -296,14 +318,19 @@ class CleverClient:
         for attempt in range(1, self.max_attempts + 1):
             if attempt > 1:
                 self.retries += 1
+            self._check_deadline(path)
             try:
                 return self._attempt_with_refresh(url, params, path=path, what=what, nf=not_found)
             except _Retryable as retry:
                 last = retry.error
                 last.attempts = attempt
+                self._check_deadline(path, cause=last)
                 if attempt == self.max_attempts:
                     break
                 wait = retry.wait if retry.wait is not None else self._backoff(attempt)
+                remaining = self._remaining()
+                if remaining is not None and wait >= remaining:
+                    raise self._deadline_error(path, cause=last) from None
                 logger.warning(
                     "Clever request %s failed (attempt %d of %d): %s; retrying in %.1f s",
                     path,
@@ -356,6 +383,34 @@ class CleverClient:
                 detail=exc.detail + " (after fetching the current token)",
             ) from None
 
+    def _remaining(self) -> float | None:
+        if self._deadline_at is None:
+            return None
+        return self._deadline_at - time.monotonic()
+
+    def _check_deadline(self, path: str, *, cause: CleverError | None = None) -> None:
+        remaining = self._remaining()
+        if remaining is not None and remaining <= 0:
+            raise self._deadline_error(path, cause=cause)
+
+    def _deadline_error(self, path: str, *, cause: CleverError | None) -> CleverDeadlineError:
+        why = f" ({cause.detail})" if cause is not None and cause.detail else ""
+        seconds = max(1, math.ceil(self.deadline or 0))
+        return CleverDeadlineError(
+            f"Clever did not answer within {seconds} second{'s' if seconds != 1 else ''}, so "
+            "this page stopped "
+            "waiting. Try again in a few minutes; if Clever stays slow, please contact support.",
+            detail=self._scrub(f"{path}: deadline of {self.deadline:g} s passed{why}"),
+        )
+
+    def _timeouts(self) -> tuple[float, float]:
+        """The connect and read timeouts, never past the deadline."""
+        remaining = self._remaining()
+        if remaining is None:
+            return self.timeout
+        left = max(0.05, remaining)
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
     def _use_token(self, token: str) -> None:
         self._old_tokens.append(self._token)
         self._token = token
@@ -377,8 +432,15 @@ class CleverClient:
     ) -> Any:
         self.requests_made += 1
         try:
+            # Redirects are never followed: requests would send the Authorization header to
+            # another host of the same scheme (and any host for a relative Location).
             response = self.session.get(
-                url, params=params, headers=self._headers, timeout=self.timeout, stream=True
+                url,
+                params=params,
+                headers=self._headers,
+                timeout=self._timeouts(),
+                stream=True,
+                allow_redirects=False,
             )
             _read_body(response)
         except (
@@ -419,6 +481,15 @@ class CleverClient:
         status = response.status_code
         if status == 200:
             return self._decode(response, path=path, what=what)
+        if 300 <= status < 400:
+            target = urlsplit(response.headers.get("Location", "")).netloc or "another address"
+            raise CleverBadResponseError(
+                f"The Clever API address answered with a redirect (HTTP {status}) to {target}, "
+                "which was not followed: this district's access is only ever sent to the Clever "
+                "API address. Please contact support.",
+                status=status,
+                detail=self._scrub(f"{path}: HTTP {status} redirect to {target} not followed"),
+            )
         message = self._server_message(response)
         detail = self._scrub(f"{path}: HTTP {status} {message}".strip())
         if status == 401:
@@ -582,6 +653,20 @@ def _read_body(response: requests.Response) -> None:
     response._content = content or b""  # what response.content would have read
     response._content_consumed = True
     response.close()
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    """Same scheme, host and port (pure)."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    default = {"http": 80, "https": 443}
+    try:
+        return bool(a.hostname) and (
+            a.scheme,
+            a.hostname,
+            a.port or default.get(a.scheme),
+        ) == (b.scheme, b.hostname, b.port or default.get(b.scheme))
+    except ValueError:  # a port that is not a number
+        return False
 
 
 def _district_not_found(district_id: str) -> str:

@@ -79,3 +79,11 @@ class CleverRequestError(CleverError):
     """400/413/501 or an unusable API address: our request itself is wrong. Never retried."""
 
     default_message = "Clever rejected the request as invalid. Please contact support."
+
+
+class CleverDeadlineError(CleverServerError):
+    """A page's overall deadline passed while waiting on Clever (slow, stalled or retrying)."""
+
+    default_message = (
+        "Clever did not answer in time, so this page stopped waiting. Try again in a few minutes."
+    )

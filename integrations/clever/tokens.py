@@ -23,6 +23,7 @@ from .client import CleverClient
 from .errors import (
     CleverAuthError,
     CleverBadResponseError,
+    CleverDeadlineError,
     CleverError,
     CleverNotFoundError,
     CleverRateLimitError,
@@ -181,6 +182,8 @@ def district_token(
             **{"max_attempts": 3, **client_options},
         ) as client:
             items = client.tokens(clever_district_id)
+    except CleverDeadlineError:
+        raise  # the page's deadline: say so, not "unreachable"
     except CleverAuthError as exc:
         raise CleverAppCredentialsError(status=exc.status, detail=exc.detail) from None
     except (CleverNotFoundError, CleverRequestError) as exc:
@@ -227,7 +230,7 @@ def token_scopes(*, token: str, oauth_url: str, **client_options: Any) -> tuple[
             token=token, base_url=oauth_url, **{"max_attempts": 2, **client_options}
         ) as client:
             body = client._get_json("/oauth/tokeninfo", what="the token's scopes")
-    except CleverAuthError:
+    except (CleverAuthError, CleverDeadlineError):
         raise
     except CleverError:
         return None

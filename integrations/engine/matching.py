@@ -30,6 +30,14 @@ LINKED_ELSEWHERE = (
     "system."
 )
 
+# Why a record matching a privileged local record by its keys alone is an alert, not a link.
+CONFIRM_PRIVILEGED = (
+    "Matches an existing account that can import district data or has district or support "
+    "rights: an import never links such an account on its own (a Clever record with the same "
+    "last name and email could otherwise sign in as it). Check that this Clever record is that "
+    "person, then choose Match, or create a new account."
+)
+
 # Resolution kinds remembered from Alert rows (Match / Create Record).
 RESOLVE_MATCH = "match"
 RESOLVE_CREATE = "create"
@@ -50,6 +58,9 @@ class LocalIndex:
     _twin_keys: Any = None
     _link_keys: Any = None
     _by_pk: dict[int, int] | None = None
+    # Local records an import never links on a matching key alone (staff: accounts that can
+    # import district data or hold district rights): a match is an alert a person confirms.
+    confirm_pks: frozenset[int] = frozenset()
 
     @property
     def by_twin(self) -> dict[str, list[int]]:
@@ -361,6 +372,9 @@ def plan_records(
                 )
                 continue
             if len(unlinked) == 1 and len(candidates) == 1:
+                if index.pks[unlinked[0]] in index.confirm_pks:
+                    _alert(plan, index, rec, candidates, CONFIRM_PRIVILEGED, alert_candidates)
+                    continue
                 pending.append((rec, unlinked[0], "link"))
                 continue
             reason = (

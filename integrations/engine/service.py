@@ -136,7 +136,11 @@ def read_index(*, spec: Any, district_id: int) -> LocalIndex:
         extra = spec.read_extra(district_id=district_id)
         blank = tuple(None for _ in extra_fields)
         rows = (tuple(row) + tuple(extra.get(row[0], blank)) for row in rows)
-    return build_index(spec, rows)
+    index = build_index(spec, rows)
+    confirm = getattr(spec, "link_needs_confirmation", None)
+    if confirm is not None:
+        index.confirm_pks = frozenset(confirm(district_id=district_id))
+    return index
 
 
 def read_feed(

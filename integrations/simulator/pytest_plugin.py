@@ -35,3 +35,12 @@ def clever_simulator() -> Iterator[SimulatorServer]:
     server = SimulatorServer(Dataset(small_district()), Faults())
     with server:
         yield server
+
+
+@pytest.fixture
+def other_clever_simulator() -> Iterator[SimulatorServer]:
+    """A second Clever district (seed 43) on its own server: a Clever district belongs to one
+    district, so a test with two connected districts connects the second one here."""
+    server = SimulatorServer(Dataset(generate_district(**{**_SMALL, "seed": 43})), Faults())
+    with server:
+        yield server

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.providers.clever.views import CleverOAuth2Adapter
@@ -52,13 +53,21 @@ class SettingsCleverOAuth2Adapter(CleverOAuth2Adapter):
         headers = {"Authorization": f"Bearer {token}"}
         try:
             with get_adapter().get_requests_session() as session:
-                me = session.get(self.identity_url, headers=headers)
+                # Never follow a redirect: it would carry the user's token to another host.
+                me = session.get(
+                    self.identity_url, headers=headers, allow_redirects=False, timeout=(5, 10)
+                )
                 if me.status_code != HTTPStatus.OK:
                     raise OAuth2Error(f"Clever answered {me.status_code} to /me.")
                 user_id = (me.json().get("data") or {}).get("id")
                 if not isinstance(user_id, str) or not user_id:
                     raise OAuth2Error("Clever's /me answer names no user.")
-                details = session.get(f"{self.user_details_url}/{user_id}", headers=headers)
+                details = session.get(
+                    f"{self.user_details_url}/{quote(user_id, safe='')}",
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=(5, 10),
+                )
                 if details.status_code != HTTPStatus.OK:
                     raise OAuth2Error(f"Clever answered {details.status_code} to /users/{user_id}.")
                 payload = details.json()

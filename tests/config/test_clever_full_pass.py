@@ -46,6 +46,7 @@ def late_field_simulator():
 def late_district(district, admin_user, late_field_simulator, monkeypatch):
     monkeypatch.setattr(config, "SCAN_PAGE_SIZE", 250, raising=False)
     district_id = late_field_simulator.dataset.district_ids()[0]
+    type(district).objects.filter(pk=district.pk).update(confirmed_clever_district_id=district_id)
     config.connection_connect(
         district=district,
         actor=admin_user,

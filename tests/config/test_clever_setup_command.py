@@ -76,6 +76,7 @@ def test_unknown_district_without_name_is_an_error(db):
 
 def test_clever_errors_are_clear(district, clever_simulator, clever_ids):
     _, token, _ = clever_ids
+    type(district).objects.filter(pk=district.pk).update(confirmed_clever_district_id="")
     with pytest.raises(CommandError, match="district id is wrong or data sharing"):
         call_command(
             "clever_setup",

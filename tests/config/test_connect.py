@@ -51,7 +51,11 @@ def test_a_token_set_by_hand_is_audited_and_kept_when_the_admin_saves_again(
     settings.CLEVER_CLIENT_SECRET = ""
     config.connection_connect(district=district, actor=admin_user, clever_district_id=district_id)
     assert CleverConnection.objects.get(district=district).token_source == "support"
-    # A different Clever district is looked up, and without credentials that is support's.
+    # A different Clever district (confirmed by support) is looked up, and without credentials
+    # that is support's.
+    type(district).objects.filter(pk=district.pk).update(
+        confirmed_clever_district_id="5f0e0e0e0e0e0e0e0e0e0e0e"
+    )
     with pytest.raises(CleverAppCredentialsError):
         config.connection_connect(
             district=district, actor=admin_user, clever_district_id="5f0e0e0e0e0e0e0e0e0e0e0e"

@@ -110,7 +110,7 @@ def test_setup_connects_by_clever_district_id_alone_and_goes_to_school_matching(
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("wrong_id", "does not share its data with this application"),
+        ("wrong_id", "support has not confirmed this Clever district for your district"),
         ("not_shared", "does not share its data with this application"),
         ("no_students_scope", "Clever does not share students, school staff and district"),
         ("bad_app_credentials", "please contact support"),

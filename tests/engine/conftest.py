@@ -26,13 +26,20 @@ from students.models import Student
 SCHOOL_YEAR_END = 2027
 
 
-def connect_district(district, sim, *, match_schools: int | None = None) -> CleverConnection:
-    """Connect ``district`` to the simulator's only district with every suggestion accepted."""
+def connect_district(
+    district, sim, *, match_schools: int | None = None, record_clever_district_id: bool = True
+) -> CleverConnection:
+    """Connect ``district`` to the simulator's only district with every suggestion accepted.
+
+    A Clever district id belongs to one district (a unique constraint). The fault battery reads
+    one simulator district from several local districts (a reference and its victims): those
+    pass ``record_clever_district_id=False`` and connect by token alone (a blank id, which the
+    engine does not check records against)."""
     data = sim.dataset
     clever_district_id = data.district_ids()[0]
     conn = CleverConnection.objects.create(
         district=district,
-        clever_district_id=clever_district_id,
+        clever_district_id=clever_district_id if record_clever_district_id else "",
         token_encrypted=encrypt_token(sim.token()),
         token_last4=sim.token()[-4:],
         api_url=sim.url,

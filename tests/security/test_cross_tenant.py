@@ -71,12 +71,12 @@ def _normalised(body: bytes, url: str = "", as_url: str = "") -> str:
 
 
 @pytest.fixture
-def tenants(db, clever_simulator, settings):
+def tenants(db, clever_simulator, other_clever_simulator, settings):
     settings.CLEVER_API_URL = clever_simulator.url
     a = DistrictFactory(name="Alpha Unified", slug="alpha-x")
     b = DistrictFactory(name="Bravo Marker County", slug="bravo-x")
     connect_district(a, clever_simulator)
-    connect_district(b, clever_simulator)
+    connect_district(b, other_clever_simulator)  # a Clever district belongs to one district
     admin = DistrictAdminFactory(district=a, username="alpha-x-admin")
     return a, b, admin
 

@@ -53,11 +53,12 @@ def table_counts(district) -> dict[str, int]:
 
 
 @pytest.fixture
-def two_connected(clever_simulator, run_sync):
+def two_connected(clever_simulator, other_clever_simulator, run_sync):
     a = DistrictFactory(name="Maple Valley Unified", slug="maple")
     b = DistrictFactory(name="Bravo County Schools", slug="bravo")
-    for d in (a, b):
-        connect_district(d, clever_simulator)
+    # A Clever district belongs to one district: the second is another Clever district.
+    for d, sim in ((a, clever_simulator), (b, other_clever_simulator)):
+        connect_district(d, sim)
         run = run_sync("import", target=d)
         assert run.status == "succeeded", run.error_message
     admin = DistrictAdminFactory(district=a, username="maple-admin", clever_id="c-admin")

@@ -8,6 +8,9 @@ Without ``--token`` the district's token is fetched with the application's clien
 when given: the simulator serves both), as a Clever application does. ``--token`` is support's
 way in (self-hosting without application credentials): it is recorded in the audit log.
 
+Support's command: connecting confirms the Clever district id for the district (unless support
+confirmed another one already); a Clever district connected to another district is refused.
+
 Uses the same services as the configuration pages (so the audit trail shows the same events).
 Safe to run again: saved choices are kept, only what is missing is filled in.
 """
@@ -70,6 +73,7 @@ class Command(BaseCommand):
                 clever_district_id=opts["clever_district"],
                 token=opts["token"] or "",
                 api_url=opts["api_url"],
+                by_support=True,  # support's command: it confirms the Clever district id
             )
         except CleverError as exc:
             raise CommandError(f"Could not connect to Clever: {exc.admin_message}") from exc
@@ -125,7 +129,7 @@ class Command(BaseCommand):
     def _accept_fields_codes_settings(self, district: District) -> None:
         data_type = "students"
         sample = config.available_clever_fields(
-            district=district, data_type=data_type, refresh=True
+            district=district, data_type=data_type, refresh=True, deadline=None
         )
         if sample.error:
             raise CommandError(f"Could not read the district's Clever fields: {sample.error}")
@@ -142,7 +146,11 @@ class Command(BaseCommand):
 
         paths = config.coded_field_paths(mapping, data_type=data_type)
         found, error = config.clever_values(
-            district=district, data_type=data_type, paths=list(paths.values()), refresh=True
+            district=district,
+            data_type=data_type,
+            paths=list(paths.values()),
+            refresh=True,
+            deadline=None,
         )
         if error:
             raise CommandError(f"Could not read the district's Clever values: {error}")

@@ -14,6 +14,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--district", required=True, help="district slug")
         parser.add_argument("--integration", choices=["students", "staff", "both"], default="both")
+        parser.add_argument(
+            "--clever-district",
+            default="",
+            help="The Clever district ID confirmed with the district: its admins can connect "
+            "only this one.",
+        )
 
     def handle(self, *args, **opts):
         try:
@@ -21,8 +27,17 @@ class Command(BaseCommand):
         except District.DoesNotExist:
             raise CommandError(f"No district with slug {opts['district']!r}.") from None
         wanted = ["students", "staff"] if opts["integration"] == "both" else [opts["integration"]]
-        for integration in wanted:
-            district = services.district_enable_clever(district=district, integration=integration)
+        try:
+            for integration in wanted:
+                district = services.district_enable_clever(
+                    district=district,
+                    integration=integration,
+                    clever_district_id=opts["clever_district"],
+                )
+        except services.LaunchDateError as exc:
+            raise CommandError(str(exc)) from None
+        confirmed = district.confirmed_clever_district_id
         self.stdout.write(
-            f"{district.name}: Clever {', '.join(wanted)} enabled; launch date {district.launch_date}."
+            f"{district.name}: Clever {', '.join(wanted)} enabled; launch date {district.launch_date}"
+            + (f"; Clever district {confirmed} confirmed." if confirmed else ".")
         )
