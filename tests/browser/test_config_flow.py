@@ -65,7 +65,10 @@ def test_configure_the_student_integration(
         "demo-client-secret",
     )
     cache.clear()
-    district = DistrictFactory(name="Maple Valley Unified", slug="maple-valley")
+    # Support confirmed the district's Clever district ID when enabling Clever (issue 20).
+    district = DistrictFactory(
+        name="Maple Valley Unified", slug="maple-valley", confirmed_clever_district_id=clever_id
+    )
     SchoolFactory(district=district, name="Old Name", nces_id=clever_schools[0]["nces_id"])
     SchoolFactory(
         district=district,
@@ -102,13 +105,19 @@ def test_configure_the_student_integration(
         assert page.get_by_label("PowerSchool SIS integration").is_checked()
         screenshot(page, shot)
 
-    # The district has not shared its data with the application (no token for that id).
-    server.dataset.unshare(other_id)
+    # Another Clever district's id (the application holds its token too): support never
+    # confirmed it for this district, so typing it is not enough.
     try_connect(
-        other_id,
+        other_id, "config-02b-error-not-confirmed", "has not confirmed this Clever district"
+    )
+    # The district has not shared its data with the application (no token for that id).
+    server.dataset.unshare(clever_id)
+    try_connect(
+        clever_id,
         "config-02-error-not-shared",
         "does not share its data with this application",
     )
+    server.dataset.share(clever_id)
     # The district shares data, but not the students the integration reads.
     server.dataset.set_scopes(clever_id, ["read:teachers", "read:school_admins", "read:user_id"])
     try_connect(clever_id, "config-03-error-missing-scope", "Clever does not share students")
