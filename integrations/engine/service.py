@@ -582,15 +582,17 @@ def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None
         SyncSettings.objects.filter(pk=sync.pk, first_import_at__isnull=True).update(
             first_import_at=now,
             enabled=True,
-            next_run_at=first_run_at(
-                frequency=sync.frequency,
-                daily_at=sync.daily_at,
-                tz=run.district.time_zone,
-                now=now,
-            ),
+            next_run_at=_first_run(run=run, sync=sync, now=now),
         )
     elif not sync.enabled:
         _schedule_back_on(run=run, sync=sync, now=now)
+
+
+def _first_run(*, run: ImportRun, sync: SyncSettings, now: datetime) -> datetime | None:
+    """The schedule's first run from ``now`` in the district's time zone."""
+    return first_run_at(
+        frequency=sync.frequency, daily_at=sync.daily_at, tz=run.district.time_zone, now=now
+    )
 
 
 def _schedule_back_on(*, run: ImportRun, sync: SyncSettings, now: datetime) -> None:
@@ -605,12 +607,7 @@ def _schedule_back_on(*, run: ImportRun, sync: SyncSettings, now: datetime) -> N
         return
     turned_on = SyncSettings.objects.filter(pk=sync.pk, enabled=False).update(
         enabled=True,
-        next_run_at=first_run_at(
-            frequency=sync.frequency,
-            daily_at=sync.daily_at,
-            tz=run.district.time_zone,
-            now=now,
-        ),
+        next_run_at=_first_run(run=run, sync=sync, now=now),
     )
     if turned_on:
         audit_record(
