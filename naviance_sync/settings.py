@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "integrations.sso",
+    # A second factor (TOTP + recovery codes) for accounts with Django admin access (issue 20,
+    # item 8): enforced by naviance_sync.mfa.StaffMFAMiddleware, asked at sign-in by allauth's
+    # login stages (password sign-in and Clever sign-in alike).
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +76,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff and superusers without an authenticator app are sent to set one up, not into admin.
+    "naviance_sync.mfa.StaffMFAMiddleware",
     # After CSPMiddleware, so it runs first on the way out: lets forms post to Clever's authorize URL.
     "integrations.sso.middleware.CleverFormActionMiddleware",
 ]
@@ -310,6 +316,24 @@ SOCIALACCOUNT_STORE_TOKENS = False  # the SSO token is used once, to ask Clever 
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the button POSTs (with a CSRF token)
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 ACCOUNT_EMAIL_VERIFICATION = "none"
+# allauth's account pages are not mounted (Django's LoginView stays the password sign-in), but its
+# login stages run behind it: staff.views_signin hands a right password to allauth, whose
+# MFA stage asks for the code before anyone is signed in.
+ACCOUNT_LOGIN_METHODS = {"username"}
+
+# --- Second factor (allauth.mfa; docs/operations.md "Second factor for support staff") -----------
+# Authenticator apps (TOTP) with recovery codes; no WebAuthn (it needs allauth's own scripts).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Naviance Sync")
+# Authenticator keys encrypted at rest with the Clever tokens' Fernet keys.
+MFA_ADAPTER = "integrations.sso.adapter.EncryptedMFAAdapter"
+# A wrong code counts as a failed sign-in in django-axes' lockout (naviance_sync.mfa).
+MFA_FORMS = {
+    "authenticate": "naviance_sync.mfa.LockoutAuthenticateForm",
+    "reauthenticate": "naviance_sync.mfa.LockoutReauthenticateForm",
+}
+# No "trust this browser": every sign-in of a support account asks for a code.
+MFA_TRUST_ENABLED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SECURE_SSL else "http"
 
 LOGGING = {

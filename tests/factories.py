@@ -66,11 +66,30 @@ class DistrictAdminFactory(UserFactory):
     pass
 
 
+# The authenticator-app key of every SupportStaffFactory account (tests compute codes from it).
+SUPPORT_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105
+
+
+def enroll_totp(user, secret: str = SUPPORT_TOTP_SECRET):
+    """Give ``user`` an authenticator app, as the setup page does (allauth.mfa)."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    return TOTP.activate(user, secret).instance
+
+
 class SupportStaffFactory(UserFactory):
+    """Support staff as production has them: Django admin access and an authenticator app
+    (issue 20 item 8). ``SupportStaffFactory(totp=False)`` makes one that has not set it up."""
+
     district = None
     role = None
     is_staff = True
     is_superuser = True
+
+    @factory.post_generation
+    def totp(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            enroll_totp(obj)
 
 
 class StudentFactory(factory.django.DjangoModelFactory):

@@ -19,8 +19,18 @@ from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 
 ROLES = ("anonymous", "admin", "no_import", "support", "superuser")
 # Not portal pages: Django admin (own matrix below), sign-in/out, health, allauth and the Clever
-# sign-in callbacks (tested in tests/sso).
-SKIPPED_PREFIXES = ("admin:", "login", "logout", "healthz", "account_", "socialaccount_", "clever_")
+# sign-in callbacks (tested in tests/sso), and the second-factor pages, each about the signed-in
+# account's own sign-in (tests/security/test_admin_mfa.py has their matrix).
+SKIPPED_PREFIXES = (
+    "admin:",
+    "login",
+    "logout",
+    "healthz",
+    "account_",
+    "socialaccount_",
+    "clever_",
+    "mfa_",
+)
 
 R = 302  # anonymous -> sign-in page
 F = 403
