@@ -296,3 +296,11 @@ def test_who_may_open_the_second_factor_pages(client, password, district):
     client.force_login(SupportStaffFactory(username="support-sam"))
     page = client.get("/accounts/2fa/", secure=True)
     assert page.status_code == 200 and "Go to Django admin" in page.content.decode()
+
+
+def test_signed_in_support_at_the_admin_sign_in_goes_on_but_never_off_site(client):
+    client.force_login(SupportStaffFactory(username="support-sam"))
+    response = client.get(ADMIN_LOGIN, {"next": "/admin/staff/user/"}, secure=True)
+    assert response.status_code == 302 and response["Location"] == "/admin/staff/user/"
+    response = client.get(ADMIN_LOGIN, {"next": "https://evil.example/"}, secure=True)
+    assert response.status_code == 302 and response["Location"] == "/admin/"
