@@ -56,7 +56,9 @@ def test_a_district_added_in_django_admin_has_them(client):
         },
     )
     assert response.status_code == 302, [
-        line for line in response.content.decode().splitlines() if "errorlist" in line or "TOTAL_FORMS" in line
+        line
+        for line in response.content.decode().splitlines()
+        if "errorlist" in line or "TOTAL_FORMS" in line
     ]
     district = District.objects.get(slug="birch")
     assert GUIDE_ROLES <= role_names(district)
