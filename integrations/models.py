@@ -362,6 +362,8 @@ class RunResult(models.Model):
         WARNING = "warning", "Warning"
         ALERT = "alert", "Possible duplicate"
         SKIP = "skip", "Skipped by import rule"
+        # Left as it is so the district keeps an account that can import district data.
+        KEEP = "keep", "Kept"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="results")
     action = models.CharField(max_length=12, choices=Action.choices)

@@ -182,6 +182,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     text = _result_text(request.district, run.data_type)
     for row in page.rows:
         row.lines = _result_lines(row, text)
+        # The signed-in admin's own account (staff runs): said on its row, never left to guess.
+        row.is_you = run.data_type == "staff" and row.local_id == request.user.pk
     return render(
         request,
         "integrations/runs/detail.html",

@@ -557,6 +557,76 @@ class StaffConfig:
     school_names: Mapping[int, str] = field(default_factory=dict)
     # Clever teacher id -> Clever school ids of their sections (filled from Clever's sections).
     section_schools: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Roles that may import district data, and the accounts that can import it now (active,
+    # with such a role): an import never leaves the district without one.
+    import_role_ids: frozenset[int] = frozenset()
+    importer_ids: frozenset[int] = frozenset()
+
+
+KEPT_HAND_MADE = (
+    "Kept as it is: this account can import district data and was made by hand, not in "
+    "Clever, so the import leaves its role and status alone (the accounts that run the "
+    "integration are never changed by it; change them on the Staff page)."
+)
+KEPT_LAST = (
+    "Kept: would remove the last account that can import district data. The import leaves "
+    "this account's role and status as they are until another account can import."
+)
+LOSES_IMPORT = "Can import district data now, and would no longer after this import."
+
+
+@dataclass(frozen=True, slots=True)
+class AccessReview:
+    """What a planned import does to the accounts that can import district data.
+
+    ``keep``: account id -> why it is left as it is (its planned inactivation and role change
+    are dropped); ``losing``: account id -> the sentence put before its result's reason.
+    """
+
+    keep: Mapping[int, str]
+    losing: Mapping[int, str]
+    role_fields: frozenset[str] = frozenset({"role_id", "role_source"})
+
+    @property
+    def note(self) -> str:
+        n = len(self.keep)
+        return (
+            f"{n} account{'s' if n != 1 else ''} that can import district data "
+            f"{'were' if n != 1 else 'was'} kept as {'they were' if n != 1 else 'it was'} "
+            "(see Kept)."
+        )
+
+
+def import_access_review(
+    *,
+    inactivations: Iterable[tuple[int, str]],
+    role_changes: Mapping[int, Any],
+    staff: StaffConfig,
+) -> AccessReview:
+    """Who would lose the right to import district data, and who is kept (pure).
+
+    A hand-made account (never linked to Clever) that can import is kept whenever the
+    not-in-Clever rule would touch it. Any other account that can import loses it when it is
+    deactivated (it left Clever) or its role changes to one that cannot; if that would leave no
+    account that can import, all of them are kept.
+    """
+    holders = staff.importer_ids
+    keep: dict[int, str] = {}
+    losing: dict[int, str] = {}
+    for pk, clever_id in inactivations:
+        if pk not in holders:
+            continue
+        if not clever_id:
+            keep[pk] = KEPT_HAND_MADE
+        else:
+            losing[pk] = LOSES_IMPORT
+    for pk, role_id in role_changes.items():
+        if pk in holders and pk not in keep and role_id not in staff.import_role_ids:
+            losing[pk] = LOSES_IMPORT
+    if losing and not (holders - set(losing)):
+        keep.update(dict.fromkeys(losing, KEPT_LAST))
+        losing = {}
+    return AccessReview(keep=keep, losing=losing)
 
 
 def _bad_characters(text: str, *, name: bool) -> str | None:
@@ -947,6 +1017,18 @@ class StaffSpec:
         staff = staff if isinstance(staff, StaffConfig) else StaffConfig()
         by_teacher = {t: frozenset(s) for t, s in sections_by_teacher(sections).items()}
         return {**extra, "staff": replace(staff, section_schools=by_teacher)}
+
+    def import_access_review(
+        self,
+        *,
+        inactivations: Iterable[tuple[int, str]],
+        role_changes: Mapping[int, Any],
+        config: Any,
+    ) -> AccessReview:
+        """The engine asks after planning: see :func:`import_access_review`."""
+        return import_access_review(
+            inactivations=inactivations, role_changes=role_changes, staff=_staff_config(config)
+        )
 
     def link_needs_confirmation(self, *, district_id: int) -> list[int]:
         """Accounts an import never links by last name + email or employee ID alone: those

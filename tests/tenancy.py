@@ -75,6 +75,13 @@ def _role(district):
     return factories.RoleFactory(district=district, name=f"Role {district.slug}").pk
 
 
+def _function(district):
+    from staff.models import JobFunction
+
+    n = JobFunction.objects.filter(district=district).count()
+    return JobFunction.objects.create(district=district, name=f"Function {district.slug} {n}").pk
+
+
 def _zone(district):
     from staff.models import Zone
 
@@ -99,6 +106,7 @@ ID_MAKERS: dict[str, Callable] = {
     "match_id": _school_match,
     "rule_id": _keyword_rule,
     "role_id": _role,
+    "function_id": _function,
     "zone_id": _zone,
     "recipient_id": _recipient,
 }

@@ -165,6 +165,9 @@ class Plan:
     # Only for specs with ``inactivation_changes``: pk -> ((field, old, new), ...) that an
     # inactivation makes besides the status (staff: the not-in-Clever role), for the update log.
     inactivation_changes: dict[int, tuple[Change, ...]] = field(default_factory=dict)
+    # Only for specs with ``import_access_review`` (staff): (pk, clever_id, name) of accounts the
+    # plan leaves as they are so the district keeps an account that can import district data.
+    kept: list[tuple[int, str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         restores = sum(1 for u in self.updates if u[4])
@@ -531,7 +534,56 @@ def plan_records(
             )
     plan.matched_clever_ids = frozenset(matched_ids)
     plan.schools_imported = frozenset(schools)
+    if getattr(spec, "import_access_review", None) is not None:
+        _review_import_access(spec, plan, config)
     return plan
+
+
+def _review_import_access(spec: Any, plan: Plan, config: SyncConfig) -> None:
+    """Keep the accounts that run the integration (staff: those that can import district data).
+
+    The spec says, from the planned inactivations and role changes, which accounts would lose
+    the right to import and which must be left as they are; kept accounts leave the plan (no
+    inactivation, no role change) and get a "kept" row, and the others who lose it say so in
+    their row's reason. Every kind of run plans here, so no import (test or real, manual,
+    scheduled or events) leaves a district without an account that can import district data.
+    """
+    role_changes = {
+        pk: new
+        for pk, _cid, _name, changes, _restore in plan.updates
+        for name, _old, new in changes
+        if name == "role_id"
+    }
+    review = spec.import_access_review(
+        inactivations=[(pk, cid) for pk, cid, _name in plan.inactivations],
+        role_changes=role_changes,
+        config=config,
+    )
+    for pk, note in review.losing.items():
+        for kind in ("inactivate", "match"):
+            if (kind, pk) in plan.reasons:
+                plan.reasons[(kind, pk)] = f"{note} {plan.reasons[(kind, pk)]}"
+    if not review.keep:
+        return
+    kept_inactive = [row for row in plan.inactivations if row[0] in review.keep]
+    plan.inactivations = [row for row in plan.inactivations if row[0] not in review.keep]
+    for pk, cid, name in kept_inactive:
+        plan.inactivation_changes.pop(pk, None)
+        plan.reasons.pop(("inactivate", pk), None)
+        plan.kept.append((pk, cid, name))
+        plan.reasons[("keep", pk)] = review.keep[pk]
+    updates = []
+    for pk, cid, name, changes, restore in plan.updates:
+        if pk in review.keep:
+            changes = tuple(c for c in changes if c[0] not in review.role_fields)
+            plan.kept.append((pk, cid, name))
+            plan.reasons[("keep", pk)] = review.keep[pk]
+            if not changes:
+                plan.unchanged_pks.append(pk)
+                continue
+        updates.append((pk, cid, name, changes, restore))
+    plan.updates = updates
+    plan.notes.append(review.note)
 
 
 def _schools_of(rec: Any) -> tuple[int, ...] | frozenset[int]:

@@ -113,6 +113,15 @@ def result_rows(
             if pk in more
             else {},
         )
+    for pk, cid, name in plan.kept:
+        yield dict(
+            run_id=run.pk,
+            action=Action.KEEP,
+            clever_id=cid,
+            local_id=pk,
+            name=name,
+            reason=reasons.get(("keep", pk), "")[:500],
+        )
     for error in plan.errors:
         yield dict(
             run_id=run.pk,

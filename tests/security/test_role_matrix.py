@@ -86,6 +86,12 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "staff:rule_delete": (R, NA, F, F, F),
     "staff:rule_move": (R, NA, F, F, F),
     "staff:no_schools_zone": (R, NA, F, F, F),
+    "staff:roles": (R, OK, F, F, F),
+    "staff:role_edit": (R, OK, F, F, F),
+    "staff:role_delete": (R, NA, F, F, F),
+    "staff:functions": (R, OK, F, F, F),
+    "staff:function_edit": (R, OK, F, F, F),
+    "staff:function_delete": (R, NA, F, F, F),
     "staff:list": (R, OK, F, F, F),
     "staff:detail": (R, OK, F, F, F),
 }
