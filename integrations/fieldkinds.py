@@ -126,6 +126,7 @@ PATH_LABELS: dict[str, str] = {
     _S + "location.city": "Home city",
     _S + "location.state": "Home state",
     _S + "location.zip": "Home ZIP code",
+    _S + "school": "School (through your school matches)",
 }
 
 # What each changeable local student field accepts (Clever ID and school always come from
