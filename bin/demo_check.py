@@ -174,7 +174,6 @@ def sign_in_and_look(check: Check, base: str) -> None:
         f"{clever.group(1)} ({clever.group(2)}); {matched.group(0)}"
     )
 
-
     # Match Fields reads the district's Clever data on the worker (another process): Refresh from
     # Clever, poll the status URL the waiting page names, then the page lists the fields.
     fields = "/integrations/settings/students/fields/"

@@ -726,6 +726,11 @@ def clever_scan_cached(*, district: District, data_type: str) -> CleverScanResul
     return cached if isinstance(cached, CleverScanResult) else None
 
 
+def clever_scan_forget(*, district: District, data_type: str) -> None:
+    """Drop the cached scan (Refresh from Clever: the pages wait for a new read)."""
+    cache.delete(_cache_key(district, "scan", check_data_type(data_type)))
+
+
 def clever_scan_collect(
     *,
     district: District,

@@ -117,7 +117,9 @@ def scan_for_page(*, district: District, data_type: str, refresh: bool = False) 
     failure is shown as is (the page offers Retry) instead of starting again on every reload.
     """
     config.check_data_type(data_type)
-    if not refresh:
+    if refresh:
+        config.clever_scan_forget(district=district, data_type=data_type)
+    else:
         result = config.clever_scan_cached(district=district, data_type=data_type)
         if result is not None:
             return ScanState(result=result, scan=None)

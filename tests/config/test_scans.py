@@ -162,3 +162,17 @@ def test_clever_setup_and_the_engine_still_scan_in_place(district, slow_clever):
     assert config.clever_scan_cached(district=district, data_type="students").records == (
         sample.records
     )
+
+
+def test_refresh_from_clever_drops_the_cached_read_and_waits_for_a_new_one(
+    admin_client, district, slow_clever, record_scans
+):
+    admin_client.get(FIELDS)
+    scans.scan_execute(scan_id=record_scans[0])
+    assert "Reading your Clever data" not in admin_client.get(FIELDS).content.decode()
+    response = admin_client.post(
+        reverse("integrations:scan_refresh", args=["students"]), {"page": "fields"}
+    )
+    assert response["Location"] == FIELDS
+    assert "Reading your Clever data" in admin_client.get(FIELDS).content.decode()
+    assert len(record_scans) == 2
