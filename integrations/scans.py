@@ -39,6 +39,14 @@ HEARTBEAT_EXPIRY = timedelta(minutes=10)
 # A failure is shown (with Retry) for this long, then the next visit simply tries again.
 FAILURE_SHOWN = timedelta(seconds=config.CACHE_SECONDS)
 
+# A scan done this recently whose result is not in the cache: the portal and the workers do not
+# share the cache (or it evicts at once). Reading again would only loop; say so instead.
+LOST_WITHIN = timedelta(minutes=2)
+LOST = (
+    "Naviance read your Clever data but could not keep the result for this page. Try again; if "
+    "it happens again, contact support (the portal and its workers must share one cache)."
+)
+
 UNEXPECTED = (
     "Naviance could not read your Clever data because of an unexpected error. Try again; if it "
     "happens again, contact support."
@@ -128,6 +136,15 @@ def scan_for_page(*, district: District, data_type: str, refresh: bool = False) 
             if row.finished_at and row.finished_at > timezone.now() - FAILURE_SHOWN:
                 return ScanState(result=None, scan=row)
         if row is not None and CleverScan.objects.filter(pk=row.pk).filter(_busy()).exists():
+            return ScanState(result=None, scan=row)
+        if (
+            row is not None
+            and row.state == CleverScan.State.DONE
+            and CleverScan.objects.filter(
+                pk=row.pk, finished_at__gt=timezone.now() - LOST_WITHIN
+            ).update(state=CleverScan.State.FAILED, error=LOST)
+        ):
+            row.refresh_from_db()
             return ScanState(result=None, scan=row)
     scan = scan_request(district=district, data_type=data_type)
     # A worker may have been quicker than this request (or the send ran it here, in tests).

@@ -176,3 +176,42 @@ def test_refresh_from_clever_drops_the_cached_read_and_waits_for_a_new_one(
     assert response["Location"] == FIELDS
     assert "Reading your Clever data" in admin_client.get(FIELDS).content.decode()
     assert len(record_scans) == 2
+
+
+def test_a_save_after_the_cached_read_expired_keeps_what_was_chosen_and_saves_nothing(
+    admin_client, district, slow_clever, record_scans
+):
+    from django.core.cache import cache
+
+    from integrations.models import FieldMapping
+
+    admin_client.get(FIELDS)
+    scans.scan_execute(scan_id=record_scans[0])
+    FieldMapping.objects.filter(district=district).delete()
+    form = admin_client.get(FIELDS).context["form"]
+    data = {name: field.initial or "" for name, field in form.fields.items()}
+    data["map_middle_name"] = ""
+    data["map_gender"] = "roles.student.gender"
+    cache.clear()  # the 15 minutes passed while the admin chose
+    CleverScan.objects.update(finished_at=timezone.now() - timedelta(minutes=16))
+    page = admin_client.post(FIELDS, data).content.decode()
+    assert "Not saved yet: Naviance is reading your Clever data again" in page
+    assert '<option value="roles.student.gender" selected>' in page
+    assert not FieldMapping.objects.filter(district=district).exists()
+    assert len(record_scans) == 2
+
+
+def test_a_read_the_page_cannot_find_in_the_cache_is_an_error_not_a_loop(
+    admin_client, district, slow_clever, record_scans
+):
+    """Portal and worker on different caches (bin/demo without its file cache did this): the
+    worker's read never reaches the page. The page says so instead of reading again forever."""
+    from django.core.cache import cache
+
+    admin_client.get(FIELDS)
+    scans.scan_execute(scan_id=record_scans[0])
+    cache.clear()
+    page = admin_client.get(FIELDS).content.decode()
+    assert "could not keep the result" in page and "Retry" in page
+    assert len(record_scans) == 1
+    assert status_of(admin_client, record_scans[0])["state"] == "failed"
