@@ -177,6 +177,35 @@ def sign_in_and_look(check: Check, base: str) -> None:
         f"{clever.group(1)} ({clever.group(2)}); {matched.group(0)}"
     )
 
+    # Match Fields reads the district's Clever data on the worker (another process): Refresh from
+    # Clever, poll the status URL the waiting page names, then the page lists the fields.
+    fields = "/integrations/settings/students/fields/"
+    _, page = get(fields)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if not token:
+        raise Failed("Match Fields has no form with a CSRF token")
+    _, page = get(
+        "/integrations/settings/students/scan/",
+        {"csrfmiddlewaretoken": token.group(1), "page": "fields"},
+    )
+    status_url = re.search(r'data-scan-status="([^"]+)"', page)
+    state = "ready"
+    if status_url:
+        while check.left() > 5:
+            _, answer = get(status_url.group(1))
+            state = json.loads(answer)["state"]
+            if state != "reading":
+                break
+            time.sleep(0.5)
+        _, page = get(fields)
+    counted = re.search(r"found in your district's (\d+) student records?", page)
+    if state != "ready" or not counted or 'name="map_student_id"' not in page:
+        raise Failed(f"Match Fields: the worker's read of the Clever data did not arrive ({state})")
+    check.ok(
+        f"Match Fields: the worker read {counted.group(1)} student records; the portal lists "
+        "their fields"
+    )
+
 
 def totp_now(key: str) -> str:
     """The code an authenticator app shows for ``key`` now (RFC 6238: SHA-1, 30 s, 6 digits)."""

@@ -14,6 +14,7 @@ from django.db import connections
 from .emails import run_summary_send
 from .engine.service import run_execute
 from .runs import MAX_ATTEMPTS, run_fail_orphaned, schedule_tick
+from .scans import scan_execute
 
 DB_LOST_MESSAGE = (
     "The import stopped because the connection to the database was lost, {tries} times in a row. "
@@ -59,3 +60,13 @@ def tick() -> None:
 def send_run_summary(run_id: int) -> None:
     """Email the run's summary to the data type's recipients (at most once per run)."""
     run_summary_send(run_id=run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def clever_scan(scan_id: int) -> None:
+    """Read a district's Clever data for Match Fields and Define Codes (no portal deadline).
+
+    The scan row's conditional claim makes a redelivery harmless; a failure is recorded on the
+    row in the admin's words (the page shows it with Retry), so nothing is retried here.
+    """
+    scan_execute(scan_id=scan_id)

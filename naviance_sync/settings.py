@@ -133,6 +133,15 @@ elif REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+elif env.bool("NAVIANCE_EMBEDDED_FILE_CACHE", default=False):
+    # bin/demo: the portal and the worker are separate processes, and the Clever data a worker
+    # reads for Match Fields (integrations.scans) must reach the portal's pages.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from tests.factories import PASSWORD, DistrictAdminFactory, DistrictFactory, SchoolFactory
 
 # The Clever simulator fixture (started in a thread, served over real HTTP on loopback).
-pytest_plugins = ["integrations.simulator.pytest_plugin"]
+pytest_plugins = ["integrations.simulator.pytest_plugin", "tests.support.scans"]
 
 
 def pytest_report_header(config):

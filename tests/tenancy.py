@@ -96,6 +96,15 @@ def _recipient(district):
     ).pk
 
 
+def _scan(district):
+    from integrations.models import CleverScan
+
+    scan, _ = CleverScan.objects.get_or_create(
+        district=district, data_type="students", defaults={"state": "running", "records": 7}
+    )
+    return scan.pk
+
+
 ID_MAKERS: dict[str, Callable] = {
     "school_id": _school,
     "student_id": _student,
@@ -109,6 +118,7 @@ ID_MAKERS: dict[str, Callable] = {
     "function_id": _function,
     "zone_id": _zone,
     "recipient_id": _recipient,
+    "scan_id": _scan,
 }
 
 # Public (not a portal page): the welcome email's set-password link.

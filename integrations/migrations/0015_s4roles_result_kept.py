@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0011_sec2_unique_clever_district'),
+        ('integrations', '0012_s4poll_clever_scan'),
     ]
 
     operations = [

@@ -52,6 +52,8 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "integrations:data_settings": (R, R, F, F, F),
     "integrations:fields": (R, R, F, F, F),
     "integrations:codes": (R, R, F, F, F),
+    "integrations:scan_refresh": (R, NA, F, F, F),
+    "integrations:scan_status": (R, OK, F, F, F),
     "integrations:sync_settings": (R, R, F, F, F),
     "integrations:summary": (R, R, F, F, F),
     "integrations:notifications": (R, R, F, F, F),

@@ -147,8 +147,7 @@ class Command(BaseCommand):
             district=district,
             data_type=data_type,
             paths=list(paths.values()),
-            refresh=True,
-            deadline=None,
+            deadline=None,  # the scan that listed the fields above is cached
         )
         if error:
             raise CommandError(f"Could not read the district's Clever values: {error}")
