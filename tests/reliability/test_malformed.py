@@ -11,11 +11,11 @@ import os
 import pytest
 from django.urls import reverse
 
-from integrations.engine.spec import ErrorCode
 from integrations.models import ImportRun, RunResult
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.generator import generate_district
 from integrations.simulator.malformed import ERROR, WARNING, defect_outcome
+from naviance_sync.sync_contract import ErrorCode
 from students.models import Student
 from tests.engine.conftest import connect_district
 

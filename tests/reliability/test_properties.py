@@ -20,8 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from integrations.engine.matching import build_index, plan_records
-from integrations.engine.spec import ErrorCode, SyncConfig
 from integrations.simulator.generator import generate_district
+from naviance_sync.sync_contract import ErrorCode, SyncConfig
 from students import fields as student_fields
 from students.models import Student
 from students.sync import FIELDS, KEEP, SPEC
