@@ -38,7 +38,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import F, Q
@@ -55,8 +55,8 @@ from naviance_sync.sync_contract import (
 )
 from staff.models import User
 
-SCHOOL = "school"
-DISTRICT = "district"
+SCHOOL: Final = "school"
+DISTRICT: Final = "district"
 AccountType = Literal["school", "district"]
 
 # Sources of a school access and of a role / function (the values of the model's choices).
@@ -168,6 +168,10 @@ def _ids(role: Mapping[str, Any] | None) -> list[str]:
     return out
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _role(roles: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     value = roles.get(name)
     return value if isinstance(value, dict) else None
@@ -182,7 +186,7 @@ def map_staff(raw: Mapping[str, Any]) -> StaffValues | StaffRecordError:
     if not isinstance(raw, Mapping):
         return StaffRecordError("", "", "Clever sent a record that is not an object.", "malformed")
     clever_id = raw.get("id") if isinstance(raw.get("id"), str) else ""
-    name = raw.get("name") if isinstance(raw.get("name"), Mapping) else {}
+    name = _mapping(raw.get("name"))
     first, middle, last = (
         _text(name.get("first")),
         _text(name.get("middle")),
@@ -191,7 +195,7 @@ def map_staff(raw: Mapping[str, Any]) -> StaffValues | StaffRecordError:
     display = f"{last}, {first}".strip(", ")
     if not clever_id:
         return StaffRecordError("", display, "Clever sent this record without an id.", "no_id")
-    roles = raw.get("roles") if isinstance(raw.get("roles"), Mapping) else {}
+    roles = _mapping(raw.get("roles"))
     teacher, staff, admin = (
         _role(roles, "teacher"),
         _role(roles, "staff"),
@@ -577,7 +581,7 @@ def _keys(last: Any, email: Any, employee: Any) -> tuple[str, ...]:
 def _keys_without_last_name(raw: Mapping[str, Any]) -> tuple[str, ...]:
     """A record without a last name can still be matched by employee ID: that account is
     protected while the record is an error."""
-    name = raw.get("name") if isinstance(raw.get("name"), Mapping) else {}
+    name = _mapping(raw.get("name"))
     values = map_staff({**raw, "name": {**name, "last": "-"}})
     if isinstance(values, StaffRecordError) or values.employee_id is None:
         return ()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -189,14 +190,14 @@ def _text(field: str, value: Any) -> str:
     problem = _bad_characters(value)
     if problem:
         raise _Warn(ErrorCode.INVALID_CHARACTERS, f"{_label(field)} contains {problem}.")
-    value = value.strip()
+    text = value.strip()
     limit = _MAX_LENGTH.get(field)
-    if limit and len(value) > limit:
+    if limit and len(text) > limit:
         raise _Warn(
             ErrorCode.TOO_LONG,
-            f"{_label(field)} is {len(value):,} characters long (at most {limit}).",
+            f"{_label(field)} is {len(text):,} characters long (at most {limit}).",
         )
-    return value
+    return text
 
 
 def _date(field: str, value: Any) -> date | None:
@@ -259,7 +260,7 @@ def _decimal(field: str, value: Any) -> Decimal | None:
     return number.quantize(_THOUSANDTH)
 
 
-def _code(field: str, value: Any, codes: Any) -> Any:
+def _code(field: str, value: Any, codes: Mapping[str, str]) -> Any:
     """A Clever value through the district's code definitions.
 
     A blank value (Clever's ``""`` grade, or none at all) takes the code defined for "(blank)", or
@@ -445,7 +446,7 @@ class StudentSpec(SyncSpec):
     # -- status --
 
     def is_active(self, value: Any) -> bool:
-        return value == Student.Status.ACTIVE
+        return bool(value == Student.Status.ACTIVE)
 
     def active_values(self) -> dict[str, Any]:
         return {"status": Student.Status.ACTIVE, "inactive_since": None}
@@ -477,16 +478,30 @@ class StudentSpec(SyncSpec):
         return str(value)
 
 
-_PLAN_CACHE: list[Any] = [None, None]
+# How one field is read: (position, field, path, path parts, from grade, is a grade, the field's
+# codes, conversion, the dotted keys per level); see ``_plan_for``.
+_Step = tuple[
+    int,
+    str,
+    str,
+    tuple[str, ...],
+    bool,
+    bool,
+    Mapping[str, str] | None,
+    Callable[[str, Any], Any],
+    tuple[tuple[str, ...], ...],
+]
+# The configuration of the run in progress and its steps (one entry).
+_PLAN_CACHE: list[tuple[SyncConfig, list[_Step]]] = []
 
 
-def _plan_for(config: Any) -> list[tuple[Any, ...]]:
+def _plan_for(config: SyncConfig) -> list[_Step]:
     """Per-field reading instructions, worked out once per configuration (not per record)."""
-    if _PLAN_CACHE[0] is config:
-        return _PLAN_CACHE[1]
+    if _PLAN_CACHE and _PLAN_CACHE[0][0] is config:
+        return _PLAN_CACHE[0][1]
     mapping = config.mapping
     codes = config.codes or {}
-    steps = []
+    steps: list[_Step] = []
     for i, field in enumerate(FIELDS[1:], start=1):
         path = _path_for(mapping, field)
         if path is None:
@@ -495,6 +510,7 @@ def _plan_for(config: Any) -> list[tuple[Any, ...]]:
         read = GRADE_PATH if from_grade else path
         is_grade = field == "grade" or from_grade or path == GRADE_PATH
         field_codes = codes.get(field) or None
+        convert: Callable[[str, Any], Any]
         if field == "birth_date":
             convert = _date
         elif field in INT_FIELDS:
@@ -512,7 +528,7 @@ def _plan_for(config: Any) -> list[tuple[Any, ...]]:
             for k in range(len(parts))
         )
         steps.append((i, field, read, parts, from_grade, is_grade, field_codes, convert, dotted))
-    _PLAN_CACHE[0], _PLAN_CACHE[1] = config, steps
+    _PLAN_CACHE[:] = [(config, steps)]
     return steps
 
 
@@ -563,7 +579,7 @@ def _email(value: Any) -> str:
     return text
 
 
-def _path_for(mapping: Any, field: str) -> str | None:
+def _path_for(mapping: Mapping[str, str], field: str) -> str | None:
     """The Clever path for a local field; None = Do Not Import."""
     if field in mapping:
         return mapping[field] or None

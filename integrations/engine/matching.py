@@ -474,10 +474,10 @@ def plan_records(
 
     if rule != CREATE_ONLY:
         if full and plan.records_read > 0:
-            for pos, cid in enumerate(index.clever_ids):
-                if not index.active[pos] or cid in seen or pos in protected:
+            for pos, linked_to in enumerate(index.clever_ids):
+                if not index.active[pos] or linked_to in seen or pos in protected:
                     continue
-                if not cid:
+                if not linked_to:
                     # Never linked: "not in Clever" only for specs that say so (staff), and
                     # only when no Clever record carries one of its keys (an error or a skip
                     # may still be this person).
@@ -489,7 +489,7 @@ def plan_records(
                     continue
                 if not _in_scope(index.scope[pos], spec, scope_ids, matched_schools):
                     continue
-                inactivate(pos, cid or "")
+                inactivate(pos, linked_to or "")
         elif not full:
             for cid in dict.fromkeys(deleted_clever_ids):
                 pos = index.by_clever.get(cid)

@@ -35,6 +35,7 @@ from ..clever import (
     CleverScopeError,
     CleverSection,
     CleverServerError,
+    CleverUser,
 )
 from ..connect import SHARING_PAUSE_REASON
 from ..crypto import TokenDecryptError
@@ -158,6 +159,10 @@ def read_feed(
     seen: set[str] | None = set() if len(roles) > 1 else None
     count = 0
     map_record = spec.map_record
+    # Dropped after each page (below) so the page is freed before the next one is fetched.
+    page: list[CleverUser] | None
+    user: CleverUser | None
+    raw: dict[str, Any] | None
     by_clever = index.by_clever
     local_values = index.values
     for role in roles:

@@ -60,7 +60,7 @@ def result_rows(
     Action = RunResult.Action
     reasons = plan.reasons
     for i, (cid, values, name) in enumerate(plan.creates):
-        changes = (
+        shown = (
             {}
             if created_pks
             else {
@@ -75,7 +75,7 @@ def result_rows(
             clever_id=cid,
             local_id=created_pks[i] if created_pks else None,
             name=name,
-            changes=changes,
+            changes=shown,
             reason=reasons.get(("create", cid), "")[:500],
         )
     for pk, cid, name, changes, restore in plan.updates:
@@ -138,12 +138,12 @@ def result_rows(
             else {}
         )
         labels = spec.labels
-        for cid, name, pk, problems in plan.warnings:
+        for cid, name, local_pk, problems in plan.warnings:
             yield dict(
                 run_id=run.pk,
                 action=Action.WARNING,
                 clever_id=cid,
-                local_id=pk if pk is not None else new_pks.get(cid),
+                local_id=local_pk if local_pk is not None else new_pks.get(cid),
                 name=name,
                 reason=warning_reason(problems, labels)[:500],
                 code=str(problems[0][1])[:40],
@@ -323,8 +323,8 @@ def apply_plan(
             touched.append("updated_at")
         if touched:
             groups[tuple(sorted(touched))].append(obj)
-    for touched, objs in groups.items():
-        model.objects.bulk_update(objs, list(touched), batch_size=1000)
+    for group, objs in groups.items():
+        model.objects.bulk_update(objs, list(group), batch_size=1000)
 
     # Inactivations: never a delete. ``inactive_values`` is asked separately for records Clever
     # linked (they left Clever) and records it never linked (staff: the former are deactivated,
