@@ -1,5 +1,5 @@
 """Shared pieces of the reliability battery (RELIABILITY 6): Hypothesis profiles, a district
-connected to the simulator, a fast client, and skips for what needs PostgreSQL or Redis.
+connected to the simulator, a foreground run, and skips for what needs PostgreSQL or Redis.
 
 Hypothesis profiles are applied per test (``@PROFILE``), never loaded globally, so other packages'
 property tests keep their own settings. ``RELIABILITY_PROFILE=full`` raises the example counts to
@@ -14,9 +14,9 @@ import pytest
 from django.conf import settings as django_settings
 from hypothesis import HealthCheck, settings
 
-from integrations.clever import CleverClient
-from integrations.crypto import decrypt_token
-from integrations.models import CleverConnection
+from tests.support.clever import fast_client
+from tests.support.districts import connect_district
+from tests.support.tasks import record_sent_tasks
 
 settings.register_profile(
     "reliability-ci",
@@ -50,24 +50,8 @@ needs_postgresql = pytest.mark.skipif(
 )
 
 
-def fast_client(page_size: int = 50):
-    """The real client against the simulator: small pages, no real sleeping between retries."""
-
-    def make(conn: CleverConnection) -> CleverClient:
-        return CleverClient(
-            token=decrypt_token(conn.token_encrypted),
-            base_url=conn.api_url,
-            page_size=page_size,
-            sleep=lambda _s: None,
-        )
-
-    return make
-
-
 @pytest.fixture
 def connected(district, clever_simulator):
-    from tests.engine.conftest import connect_district
-
     connect_district(district, clever_simulator)
     return district
 
@@ -75,18 +59,7 @@ def connected(district, clever_simulator):
 @pytest.fixture
 def sent(monkeypatch):
     """Tasks started on commit are recorded, not sent; the summary email is sent in-process."""
-    from integrations import tasks
-    from integrations.emails import run_summary_send
-
-    out: list[tuple[str, int]] = []
-    monkeypatch.setattr(tasks.run_import, "delay", lambda run_id: out.append(("run", run_id)))
-
-    def summary(run_id):
-        out.append(("mail", run_id))
-        run_summary_send(run_id=run_id)
-
-    monkeypatch.setattr(tasks.send_run_summary, "delay", summary)
-    return out
+    return record_sent_tasks(monkeypatch)
 
 
 @pytest.fixture
@@ -300,7 +273,6 @@ def chaos_sim(chaos_dataset):
 @pytest.fixture
 def new_district(db):
     """A fresh district connected to a simulator with every suggestion accepted."""
-    from tests.engine.conftest import connect_district
     from tests.factories import DistrictFactory
 
     counter = iter(range(1, 10_000))

@@ -14,10 +14,15 @@ import pytest
 import requests
 from django.utils import timezone
 
-from integrations.models import CleverConnection
 from naviance_sync.models import District, School
 from staff.models import StaffSchoolAccess, User
-from tests.factories import DistrictFactory, RoleFactory, SchoolFactory, UserFactory
+from tests.factories import (
+    CleverConnectionFactory,
+    DistrictFactory,
+    RoleFactory,
+    SchoolFactory,
+    UserFactory,
+)
 
 
 @dataclass
@@ -45,8 +50,9 @@ def build_world(sim, *, launch_date: dt.date | None = None) -> CleverWorld:
     district = DistrictFactory(name="Oakwood ISD", slug="oakwood", time_zone="America/Chicago")
     district.launch_date = launch_date or (timezone.localdate() - dt.timedelta(days=3))
     district.save(update_fields=["launch_date"])
-    CleverConnection.objects.create(
-        district=district, clever_district_id=clever_district, status="connected"
+    # Signing in needs the district's Clever id, never its data token.
+    CleverConnectionFactory(
+        district=district, clever_district_id=clever_district, token_encrypted="", token_last4=""
     )
     schools = {
         record["id"]: SchoolFactory(district=district, name=record["name"])
