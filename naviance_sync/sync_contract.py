@@ -156,6 +156,14 @@ def get_path(raw: Any, path: str) -> Any:
             return None
 
 
+def last_first(first: Any, last: Any) -> str:
+    """ "Last, First" of two mapped values for result pages (a field left alone counts as blank),
+    at most 300 characters."""
+    first_text = "" if first is KEEP or first is None else str(first)
+    last_text = "" if last is KEEP or last is None else str(last)
+    return f"{last_text}, {first_text}".strip(", ")[:300]
+
+
 _NO_LABELS: Mapping[str, str] = MappingProxyType({})
 
 

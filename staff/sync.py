@@ -52,6 +52,7 @@ from naviance_sync.sync_contract import (
     RecordError,
     SyncConfig,
     SyncSpec,
+    last_first,
 )
 from staff.models import User
 
@@ -956,11 +957,7 @@ class StaffSpec(SyncSpec):
     # -- display --
 
     def display_name(self, values: tuple[Any, ...]) -> str:
-        first = values[FIELD_INDEX["first_name"]]
-        last = values[FIELD_INDEX["last_name"]]
-        first = "" if first is KEEP or first is None else str(first)
-        last = "" if last is KEEP or last is None else str(last)
-        return f"{last}, {first}".strip(", ")[:300]
+        return last_first(values[FIELD_INDEX["first_name"]], values[FIELD_INDEX["last_name"]])
 
     def format_value(self, field_name: str, value: Any) -> str:
         if field_name == "inactive_since" and value is not KEEP:

@@ -36,6 +36,7 @@ from naviance_sync.sync_contract import (
     SyncConfig,
     SyncSpec,
     get_path,
+    last_first,
 )
 from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
 from students.models import Student
@@ -462,11 +463,7 @@ class StudentSpec(SyncSpec):
     # -- display --
 
     def display_name(self, values: tuple[Any, ...]) -> str:
-        first = values[FIELD_INDEX["first_name"]]
-        last = values[FIELD_INDEX["last_name"]]
-        first = "" if first is KEEP or first is None else str(first)
-        last = "" if last is KEEP or last is None else str(last)
-        return f"{last}, {first}".strip(", ")[:300]
+        return last_first(values[FIELD_INDEX["first_name"]], values[FIELD_INDEX["last_name"]])
 
     def format_value(self, field_name: str, value: Any) -> str:
         if value is None or value is KEEP:
