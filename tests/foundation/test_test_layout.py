@@ -1,7 +1,9 @@
-"""Shared test helpers live in ``tests/support/``: no test module imports another test module.
+"""Shared test helpers live in ``tests/support/``: no test module imports another test module, and
+only a conftest imports a conftest (to share its fixtures).
 
 Importing a test module runs its module-level code and pytest may collect its tests twice (under
-the importer's name too); a helper kept there is found by nobody looking for helpers.
+the importer's name too); a helper kept in a test module or a conftest is found by nobody looking
+for helpers.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def _is_test_module(dotted: str) -> bool:
-    return dotted.rsplit(".", 1)[-1].startswith("test_")
+def _is_test_module(part: str) -> bool:
+    return part.startswith("test_")
 
 
 def imports_of_test_modules(path: Path) -> list[str]:
@@ -33,13 +35,15 @@ def imports_of_test_modules(path: Path) -> list[str]:
         else:
             continue
         for name in names:
-            if name.startswith("tests.") and any(_is_test_module(p) for p in name.split(".")[1:]):
+            parts = name.split(".")[1:] if name.startswith("tests.") else []
+            conftest = "conftest" in parts and path.name != "conftest.py"
+            if conftest or any(_is_test_module(p) for p in parts):
                 found.append(f"{rel}:{node.lineno} imports {name}")
                 break
     return found
 
 
-def test_no_test_module_is_imported_by_another():
+def test_no_test_module_or_conftest_is_imported_by_a_test_module():
     found = [hit for path in sorted(TESTS.rglob("*.py")) for hit in imports_of_test_modules(path)]
     assert found == []
 
@@ -53,6 +57,7 @@ def test_the_check_sees_absolute_and_relative_imports_of_test_modules(tmp_path):
         "from .test_lockout import attempt\n"
         "from tests.support.settings import PRODUCTION\n"
         "from . import test_role_matrix\n"
+        "from tests.sso.conftest import build_world\n"
     )
     global TESTS
     saved, TESTS = TESTS, tmp_path / "tests"
@@ -61,6 +66,7 @@ def test_the_check_sees_absolute_and_relative_imports_of_test_modules(tmp_path):
             "tests/security/test_sample.py:1",
             "tests/security/test_sample.py:2",
             "tests/security/test_sample.py:4",
+            "tests/security/test_sample.py:5",
         ]
     finally:
         TESTS = saved

@@ -1,9 +1,6 @@
-"""Shared pieces of the reliability battery (RELIABILITY 6): Hypothesis profiles, a district
-connected to the simulator, a foreground run, and skips for what needs PostgreSQL or Redis.
-
-Hypothesis profiles are applied per test (``@PROFILE``), never loaded globally, so other packages'
-property tests keep their own settings. ``RELIABILITY_PROFILE=full`` raises the example counts to
-the battery's full sizes (bin/chaos runs that).
+"""Fixtures of the reliability battery (RELIABILITY 6): a district connected to the simulator, a
+foreground run, the fault battery's pieces. Its Hypothesis profiles and PostgreSQL skip are in
+``tests.support.reliability``.
 """
 
 from __future__ import annotations
@@ -11,43 +8,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings as django_settings
-from hypothesis import HealthCheck, settings
 
 from tests.support.clever import fast_client
 from tests.support.districts import connect_district
+from tests.support.reliability import on_postgresql
 from tests.support.tasks import record_sent_tasks
-
-settings.register_profile(
-    "reliability-ci",
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "reliability-full",
-    max_examples=2000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-PROFILE_NAME = (
-    "reliability-full" if os.environ.get("RELIABILITY_PROFILE") == "full" else "reliability-ci"
-)
-
-
-def profile(**overrides) -> settings:
-    """The battery's Hypothesis settings (CI or full), with per-test overrides."""
-    return settings(settings.get_profile(PROFILE_NAME), **overrides)
-
-
-def on_postgresql() -> bool:
-    return django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-
-
-needs_postgresql = pytest.mark.skipif(
-    not on_postgresql(),
-    reason="needs PostgreSQL (real row locks and concurrent connections); set DATABASE_URL",
-)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from naviance_sync.sync_contract import ErrorCode, SyncConfig
 from students import fields as student_fields
 from students.models import Student
 from students.sync import FIELDS, KEEP, SPEC
-from tests.reliability.conftest import profile
+from tests.support.reliability import profile
 
 ERROR_CODES = frozenset(ErrorCode)
 COLUMNS = {f.attname: f for f in Student._meta.concrete_fields}
