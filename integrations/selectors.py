@@ -462,7 +462,7 @@ def test_import_freshness(
 
     A spec with ``test_import_valid_hours`` (staff: 48, the guide) needs a succeeded test import
     that recent; a spec without one may always import (the latest succeeded test is returned)."""
-    hours = getattr(get_spec(data_type), "test_import_valid_hours", None)
+    hours = get_spec(data_type).test_import_valid_hours
     run = (
         for_district(ImportRun, district)
         .filter(data_type=data_type, mode=ImportRun.Mode.TEST, status=ImportRun.Status.SUCCEEDED)
@@ -567,7 +567,7 @@ def launch_checklist(
 
 
 def _valid_hours(data_type: str) -> int | None:
-    return getattr(get_spec(data_type), "test_import_valid_hours", None)
+    return get_spec(data_type).test_import_valid_hours
 
 
 def import_overview(*, district: District, data_type: str) -> dict[str, Any]:

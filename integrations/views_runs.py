@@ -254,7 +254,7 @@ def _result_text(district, data_type: str) -> ResultText:
     return ResultText(
         labels=_field_labels(data_type),
         names=selectors.result_value_names(district=district, data_type=data_type),
-        said_elsewhere=frozenset(getattr(spec, "results_said_elsewhere", ())),
+        said_elsewhere=spec.results_said_elsewhere,
     )
 
 
@@ -295,7 +295,7 @@ def _result_lines(row: RunResult, text: ResultText) -> list[str]:
 
 
 def _field_labels(data_type: str) -> dict[str, str]:
-    return dict(getattr(get_spec(data_type), "labels", {}))
+    return dict(get_spec(data_type).labels)
 
 
 @integration_page

@@ -98,7 +98,7 @@ class _LockoutMixin:
             request.axes_credentials = credentials
             raise forms.ValidationError(LOCKED_MESSAGE, code="locked_out")
         try:
-            return super().clean_code()
+            return super().clean_code()  # type: ignore[misc]  # the mixin sits before the allauth form
         except forms.ValidationError:
             user_login_failed.send(sender=type(self), credentials=credentials, request=request)
             raise

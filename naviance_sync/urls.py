@@ -9,7 +9,7 @@ from staff import views_signin
 from . import views, views_audit
 
 # Django admin signs in through the product's sign-in, which asks for the second factor.
-admin.site.login = views_signin.admin_sign_in
+admin.site.login = views_signin.admin_sign_in  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -574,7 +574,7 @@ def _clean_name(name: str, *, what: str) -> str:
 
 
 def _check_name_free(model: type, district: District, name: str, *, what: str, pk=None) -> None:
-    clash = for_district(model, district).filter(name__iexact=name)
+    clash: Any = for_district(model, district).filter(name__iexact=name)
     if pk is not None:
         clash = clash.exclude(pk=pk)
     if clash.exists():

@@ -89,10 +89,8 @@ def _zone(district):
 
 
 def _recipient(district):
-    from integrations.models import NotificationRecipient
-
-    return NotificationRecipient.objects.create(
-        district=district, data_type="students", email=f"n@{district.slug}.example.org"
+    return factories.NotificationRecipientFactory(
+        district=district, email=f"n@{district.slug}.example.org"
     ).pk
 
 

@@ -13,9 +13,8 @@ import pytest
 
 from integrations.models import ImportRun
 from staff.models import JobFunction, Role, StaffSchoolAccess, User
-from tests.engine.conftest import connect_district
-from tests.engine.test_worker import memory_worker  # noqa: F401 - fixture
 from tests.factories import DistrictAdminFactory, DistrictFactory
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +35,7 @@ def test_staff_settings_test_import_import_and_staff_page(
     sign_in,
     screenshot,
     clever_simulator,
-    memory_worker,  # noqa: F811
+    memory_worker,
 ):
     district = DistrictFactory(name="Maple Valley Unified", slug="maple-valley")
     admin = DistrictAdminFactory(

@@ -15,8 +15,8 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import CleverConnection
-from tests.engine.conftest import connect_district
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.districts import connect_district
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 DEADLINE = 1.0

@@ -16,7 +16,7 @@ from django.urls import reverse
 from naviance_sync.models import AuditEvent
 from staff.models import Role
 from tests.factories import DistrictAdminFactory, RoleFactory, SupportStaffFactory
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 

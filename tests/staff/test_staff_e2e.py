@@ -35,9 +35,9 @@ from integrations.runs import RunRefused, run_start
 from naviance_sync.models import School
 from staff import services
 from staff.models import JobFunction, Role, StaffImportSettings, StaffSchoolAccess, User
-from tests.engine.conftest import connect_district
 from tests.factories import PASSWORD
 from tests.support.clever import fast_client
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
