@@ -111,3 +111,6 @@ class CleverConnectionAdmin(admin.ModelAdmin):
         )
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+
+from . import admin_support  # noqa: E402,F401 - the support console (runs, district health, fleet)
