@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from integrations import views_metrics
 from staff import views as staff_views
 from staff.forms import SignInForm
 
@@ -10,6 +11,7 @@ from . import views, views_audit
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views_metrics.metrics, name="metrics"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
