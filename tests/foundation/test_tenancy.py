@@ -12,12 +12,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.factories import DistrictAdminFactory, DistrictFactory
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 
-# Not portal pages: Django admin (support staff, tested separately), sign-in, health, SSO callbacks.
+# Not portal pages: Django admin (support staff, tested separately), sign-in, health, SSO callbacks,
+# Prometheus metrics (bearer token, no session: tests/ops/test_metrics.py).
 PUBLIC_PREFIXES = (
     "admin:",
     "login",
     "logout",
     "healthz",
+    "metrics",
     "sso:",
     "account_",
     "socialaccount_",
