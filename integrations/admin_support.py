@@ -170,7 +170,11 @@ class ImportRunAdmin(admin.ModelAdmin):
     def _act(self, request: HttpRequest, act) -> HttpResponseRedirect:
         if not request.user.has_perm(ACTION_PERMISSION):
             raise PermissionDenied
-        district = get_object_or_404(District, pk=request.POST.get("district", "0") or 0)
+        district_id = request.POST.get("district", "")
+        if not district_id.isdigit():
+            self.message_user(request, "Choose a district.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:integrations_fleet"))
+        district = get_object_or_404(District, pk=int(district_id))
         try:
             message = act(district, request.POST.get("data_type", ""))
         except fleet.SupportActionRefused as refused:

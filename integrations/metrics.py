@@ -61,8 +61,9 @@ def _seconds(value) -> float:
     return float(value) / 1_000_000  # a backend that returns microseconds
 
 
-def queue_depth(queue: str, *, timeout: float = 2.0) -> int | None:
-    """Messages waiting in ``queue`` on the Celery broker, or None when it cannot be asked.
+def queue_depths(queues: tuple[str, ...], *, timeout: float = 2.0) -> dict[str, int]:
+    """Messages waiting in each of ``queues`` on the Celery broker (one connection); {} when the
+    broker cannot be asked within ``timeout`` (logged: the scrape still answers).
 
     kombu's virtual transports answer a queue declaration with the queue's size: Redis sums
     LLEN over the queue's priority lists, the filesystem transport counts its message files."""
@@ -75,13 +76,22 @@ def queue_depth(queue: str, *, timeout: float = 2.0) -> int | None:
             connect_timeout=timeout,
         ) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-            ok = conn.default_channel.queue_declare(
-                queue=queue, durable=True, auto_delete=False, passive=False
-            )
-            return int(ok.message_count)
+            channel = conn.default_channel
+            return {
+                queue: int(
+                    channel.queue_declare(
+                        queue=queue, durable=True, auto_delete=False, passive=False
+                    ).message_count
+                )
+                for queue in queues
+            }
     except Exception as exc:  # noqa: BLE001 - any transport error: no sample, logged
-        logger.warning("metrics: queue depth of %s unavailable: %s", queue, exc)
-        return None
+        logger.warning("metrics: queue depth unavailable: %s", exc)
+        return {}
+
+
+def queue_depth(queue: str, *, timeout: float = 2.0) -> int | None:
+    return queue_depths((queue,), timeout=timeout).get(queue)
 
 
 class SyncCollector(Collector):
@@ -211,10 +221,8 @@ class SyncCollector(Collector):
             "Messages waiting in the Celery queue (Redis: LLEN; embedded broker: message files).",
             labels=["queue"],
         )
-        for queue in self.queues:
-            depth = queue_depth(queue)
-            if depth is not None:
-                family.add_metric([queue], depth)
+        for queue, depth in queue_depths(self.queues).items():
+            family.add_metric([queue], depth)
         return family
 
 

@@ -222,6 +222,15 @@ def test_fleet_actions_resume_and_start_from_the_page(support_client, support, s
     run = ImportRun.objects.filter(district=f.stale, status="queued").get()
     assert run.started_by == support
     assert support_client.get(reverse("admin:integrations_fleet_start")).status_code == 405
+    for bad in ({"district": "x'; --", "data_type": "students"}, {"data_type": "students"}):
+        response = support_client.post(reverse("admin:integrations_fleet_start"), bad, follow=True)
+        assert "Choose a district." in response.content.decode()
+    response = support_client.post(
+        reverse("admin:integrations_fleet_start"),
+        {"district": f.stale.pk, "data_type": "teachers"},
+        follow=True,
+    )
+    assert "teachers&quot; is not a data type" in response.content.decode()
 
 
 def test_district_changelist_actions_resume_and_start(support_client, sent):
