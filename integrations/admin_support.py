@@ -88,7 +88,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         ),
         (
             "What the district admin sees on the run's page",
-            {"fields": ("counts_table", "results_summary")},
+            {"fields": ("portal_page", "counts_table", "results_summary")},
         ),
     )
 
@@ -107,6 +107,15 @@ class ImportRunAdmin(admin.ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, obj: ImportRun) -> str:
         return _duration(obj)
+
+    @admin.display(description="The district's page")
+    def portal_page(self, obj: ImportRun) -> str:
+        """Where the district admin sees this run (support cannot open it: portal pages are for
+        the district's own staff), to name it when talking to the district."""
+        return render_to_string(
+            "admin/integrations/run_portal_page.html",
+            {"path": reverse("integrations:run_detail", kwargs={"run_id": obj.pk})},
+        )
 
     @admin.display(description="Counts")
     def counts_table(self, obj: ImportRun) -> str:

@@ -269,6 +269,9 @@ def test_run_admin_is_read_only_with_the_district_admins_summary(support_client)
     html = support_client.get(url).content.decode()
     assert "40% of active students" in html
     assert "What the district admin sees" in html
+    assert f"<code>/integrations/runs/{f.held_run.pk}/</code>" in html
+    # Why admin shows the summary: support cannot open the district's portal page.
+    assert support_client.get(f"/integrations/runs/{f.held_run.pk}/").status_code == 403
     assert 'name="_save"' not in html
     assert support_client.post(url, {}).status_code == 403
     changelist = reverse("admin:integrations_importrun_changelist")
