@@ -20,7 +20,17 @@ from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 ROLES = ("anonymous", "admin", "no_import", "support", "superuser")
 # Not portal pages: Django admin (own matrix below), sign-in/out, health, allauth and the Clever
 # sign-in callbacks (tested in tests/sso).
-SKIPPED_PREFIXES = ("admin:", "login", "logout", "healthz", "account_", "socialaccount_", "clever_")
+# metrics: a bearer token, never a session (tests/ops/test_metrics.py).
+SKIPPED_PREFIXES = (
+    "admin:",
+    "login",
+    "logout",
+    "healthz",
+    "metrics",
+    "account_",
+    "socialaccount_",
+    "clever_",
+)
 
 R = 302  # anonymous -> sign-in page
 F = 403
