@@ -154,3 +154,5 @@ def create_schools_from_clever(modeladmin, request, queryset):
 # The district's page belongs to the tenant core, which knows nothing of Clever: the action that
 # needs Clever's schools is added from here (the layer that knows both).
 DistrictAdmin.actions = [*DistrictAdmin.actions, create_schools_from_clever]
+
+from . import admin_support  # noqa: E402,F401 - the support console (runs, district health, fleet)

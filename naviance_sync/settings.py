@@ -180,6 +180,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE
 # /healthz tells anyone "ok" or "degraded"; which part is down and why only to a signed-in support
 # user or a caller sending "Authorization: Bearer <HEALTHZ_TOKEN>" (unset: no token is accepted).
 HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+# /metrics (Prometheus) answers only "Authorization: Bearer <METRICS_TOKEN>"; unset: 404 for all.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Sessions and security headers ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
@@ -345,11 +347,42 @@ MFA_FORMS = {
 MFA_TRUST_ENABLED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SECURE_SSL else "http"
 
+# LOG_FORMAT=json: one JSON object per line, with district_id and run_id on every line a run
+# writes (naviance_sync/logs.py); the default stays human-readable. Celery workers keep this
+# configuration instead of installing their own root handler when the format is json.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "plain" or "json", not "{LOG_FORMAT}".')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"run_context": {"()": "naviance_sync.logs.RunContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "naviance_sync.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["run_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# SENTRY_DSN set: errors of the portal (Django) and the workers (Celery) go to Sentry; unset:
+# sentry-sdk is not initialised and nothing is sent (naviance_sync/observability.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from .observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

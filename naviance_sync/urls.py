@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from integrations import views_metrics
 from staff import views as staff_views
 from staff import views_signin
 
@@ -14,6 +15,7 @@ admin.site.login = views_signin.admin_sign_in  # type: ignore[method-assign]
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views_metrics.metrics, name="metrics"),
     path("accounts/login/", views_signin.sign_in, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The names allauth's login stages and MFA pages reverse, on the same two pages.

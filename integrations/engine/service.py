@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from naviance_sync.audit import audit_record
+from naviance_sync.logs import run_context
 from naviance_sync.sync_contract import Mapped, RecordError, SyncConfig, SyncSpec
 
 from ..clever import (
@@ -244,6 +245,14 @@ def run_execute(
     *, run_id: int, client_factory: ClientFactory | None = None, allow_retry: bool = True
 ) -> RunOutcome:
     run = ImportRun.objects.select_related("district").get(pk=run_id)
+    # Every log line written while the run executes names its district and run (LOG_FORMAT=json).
+    with run_context(run_id=run.pk, district_id=run.district_id):
+        return _execute_leased(run, client_factory, allow_retry)
+
+
+def _execute_leased(
+    run: ImportRun, client_factory: ClientFactory | None, allow_retry: bool
+) -> RunOutcome:
     if run.status not in ImportRun.ACTIVE_STATUSES:
         return RunOutcome(run)  # finished already: a duplicate delivery is a no-op
     fence = lease_acquire(run=run)

@@ -14,7 +14,7 @@ from naviance_sync import services as district_services
 from naviance_sync.models import School
 from staff.models import JobFunction, Role, User
 from tests.engine.conftest import connect_district
-from tests.factories import PASSWORD, DistrictAdminFactory, SupportStaffFactory
+from tests.factories import DistrictAdminFactory, SupportStaffFactory
 from tests.support.clever import fast_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -120,7 +120,9 @@ def test_the_admin_running_the_staff_import_is_kept_and_told(
     screenshot(page, "roles-06-test-import-kept-you")
 
 
-def test_support_creates_schools_from_clever_and_picks_roles_by_name(page, screenshot):
+def test_support_creates_schools_from_clever_and_picks_roles_by_name(
+    page, screenshot, session_sign_in
+):
     district, _admin = _district_and_admin("birch")
     for cid, name, nces in (
         ("cs1", "Birch High School", "170993000001"),
@@ -128,11 +130,7 @@ def test_support_creates_schools_from_clever_and_picks_roles_by_name(page, scree
     ):
         CleverSchool.objects.create(district=district, clever_id=cid, name=name, nces_id=nces)
     support = SupportStaffFactory(username="support-sam")
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill(support.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    session_sign_in(support)
     page.goto("/admin/naviance_sync/district/")
     page.locator(f"input[name=_selected_action][value='{district.pk}']").check()
     page.locator("select[name=action]").select_option("create_schools_from_clever")

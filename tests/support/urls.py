@@ -9,12 +9,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 
-# Not portal pages: Django admin (support staff, tested separately), sign-in, health, SSO callbacks.
+# Not portal pages: Django admin (support staff, tested separately), sign-in, health, SSO callbacks,
+# Prometheus metrics (a bearer token, never a session: tests/ops/test_metrics.py) and the
+# second-factor pages (the signed-in account's own sign-in: tests/security/test_admin_mfa.py).
 PORTAL_SKIPPED = (
     "admin:",
     "login",
     "logout",
     "healthz",
+    "metrics",
+    "mfa_",
     "sso:",
     "account_",
     "socialaccount_",
@@ -29,6 +33,7 @@ ALLOWLIST = {
     "login": "public sign-in page (S4 lockout)",
     "logout": "sign-out (S7 sessions)",
     "healthz": "public health check, no data",
+    "metrics": "Prometheus metrics: bearer token from METRICS_TOKEN, no district data by id",
     "clever_login": "Clever sign-in start (tests/sso)",
     "clever_callback": "Clever sign-in callback (tests/sso)",
     "account_setup": "public set-password link of the welcome email (token-checked)",
