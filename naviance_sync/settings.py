@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle (30 min) and absolute (12 h) session limits; needs auth and messages above it.
     "naviance_sync.middleware.SessionLimitsMiddleware",
+    # A signed-in district user's times in the district's time zone; needs auth above it.
+    "naviance_sync.middleware.DistrictTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -45,6 +45,7 @@ from ..models import (
     SyncSettings,
     UpdateLog,
 )
+from ..progress import writing_progress_set
 from ..runs import (
     MAX_ATTEMPTS,
     LeaseLost,
@@ -412,7 +413,7 @@ def _finish(
                 run=run,
                 fence=fence,
                 from_status=[Status.VALIDATING],
-                status=Status.SUCCEEDED,
+                status=ImportRun.finished_status(counts) if full else Status.SUCCEEDED,
                 finished_at=now,
                 heartbeat_at=now,
                 guard_tripped=decision.tripped,
@@ -466,9 +467,17 @@ def _finish(
         from_status=[Status.VALIDATING],
         status=Status.APPLYING,
         heartbeat_at=now,
+        records_to_write=len(plan.creates) + len(plan.updates) + len(plan.inactivations),
     )
     with transaction.atomic():
-        created_pks = apply_plan(spec=spec, config=config, run=run, plan=plan, now=now)
+        created_pks = apply_plan(
+            spec=spec,
+            config=config,
+            run=run,
+            plan=plan,
+            now=now,
+            on_progress=functools.partial(writing_progress_set, run_id=run.pk),
+        )
         after_apply = getattr(spec, "after_apply", None)
         if after_apply is not None and created_pks:
             # After commit only (staff: final usernames and welcome emails); a failure there is
@@ -495,7 +504,7 @@ def _finish(
             run=run,
             fence=fence,
             from_status=[Status.APPLYING],
-            status=Status.SUCCEEDED,
+            status=ImportRun.finished_status(counts) if full else Status.SUCCEEDED,
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
             guard_detail=notes[:300],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,8 @@ from .spec import KEEP
 logger = logging.getLogger("integrations.engine")
 
 BATCH = 2000
+# How often the writing phase reports its count (integrations.progress).
+PROGRESS_EVERY = 500
 RESULT_BATCH = 5000
 
 
@@ -253,8 +255,29 @@ def _has_field(model: type[Model], name: str) -> bool:
     return any(f.attname == name for f in model._meta.concrete_fields)
 
 
-def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datetime) -> list[int]:
-    """Write the plan to the live table and the update log; returns the created records' pks."""
+def apply_plan(
+    *,
+    spec: Any,
+    config: Any,
+    run: ImportRun,
+    plan: Plan,
+    now: datetime,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Write the plan to the live table and the update log; returns the created records' pks.
+
+    ``on_progress(written)`` is called every ``PROGRESS_EVERY`` records written (creates, then
+    updates, then inactivations) and once with the total when the records are written."""
+    written = 0
+    if on_progress is not None:
+        on_progress(0)  # a retried run starts counting again
+
+    def wrote(n: int) -> None:
+        nonlocal written
+        before, written = written, written + n
+        if on_progress is not None and before // PROGRESS_EVERY != written // PROGRESS_EVERY:
+            on_progress(written)
+
     model = spec.model
     keep = getattr(spec, "keep", KEEP)
     columns = tuple(spec.fields)
@@ -289,6 +312,7 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
             row["district_id"] = district_id
             row["clever_id"] = cid
             yield row
+            wrote(1)
 
     created_pks = fast_insert(
         model, create_rows(), now=now, returning=True, count=len(plan.creates)
@@ -325,7 +349,9 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
         if touched:
             groups[tuple(sorted(touched))].append(obj)
     for touched, objs in groups.items():
-        model.objects.bulk_update(objs, list(touched), batch_size=1000)
+        for start in range(0, len(objs), 1000):
+            model.objects.bulk_update(objs[start : start + 1000], list(touched))
+            wrote(len(objs[start : start + 1000]))
 
     # Inactivations: never a delete. A spec whose ``inactive_values`` takes ``config`` sets more
     # than the status; one that takes ``linked`` is asked separately for records Clever linked
@@ -341,6 +367,9 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
             inactive = {**inactive, "updated_at": now}
         for batch in _batches(pks, BATCH):
             model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
+            wrote(len(batch))
+    if on_progress is not None:
+        on_progress(len(plan.creates) + len(plan.updates) + len(plan.inactivations))
 
     if extra_changes and hasattr(spec, "write_extra"):
         spec.write_extra(district_id=district_id, changes=extra_changes)
