@@ -614,7 +614,7 @@ def launch_checklist(
             f"Run a test {noun} import"
             + (f" (valid for {hours} hours)" if (hours := _valid_hours(data_type)) else ""),
             fresh or imported,
-            "A recent test import succeeded" if fresh else fresh_message,
+            "A recent test import finished" if fresh else fresh_message,
             here,
         ),
         ChecklistItem(
