@@ -23,12 +23,20 @@ def _key(run_id: int) -> str:
     return f"integrations:run:{run_id}:written"
 
 
+# Runs whose count could not be stored (the cache down or hung, 2 s each): not tried again, so a
+# hung Redis costs an import one timeout, not one per batch.
+_GAVE_UP: set[int] = set()
+
+
 def writing_progress_set(written: int, *, run_id: int) -> None:
     """Record that ``written`` records of the run are written (the engine's ``on_progress``)."""
+    if run_id in _GAVE_UP:
+        return
     try:
         cache.set(_key(run_id), written, TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - a progress count must never fail an import
-        logger.info("run %s: progress not recorded (%s)", run_id, exc)
+        _GAVE_UP.add(run_id)
+        logger.info("run %s: progress not recorded, not trying again (%s)", run_id, exc)
 
 
 def writing_progress_get(*, run_id: int) -> int | None:

@@ -146,3 +146,21 @@ def test_the_run_page_shows_records_written_of_total(district, admin_client):
     writing_progress_set(60_000, run_id=run.pk)
     html = admin_client.get(url).content.decode()
     assert "60,000 of 60,000 records written; saving the results" in html
+
+
+def test_a_cache_that_fails_never_fails_the_import_and_is_tried_once(
+    connected, run_sync, monkeypatch
+):
+    from integrations import progress
+
+    monkeypatch.setattr(store, "PROGRESS_EVERY", 7)
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(args)
+        raise ConnectionError("Redis is not answering")
+
+    monkeypatch.setattr(progress.cache, "set", broken)
+    run = run_sync("import")
+    assert run.status == "succeeded" and run.created > 20
+    assert len(calls) == 1
