@@ -29,6 +29,7 @@ def run_summary_subject(*, run: ImportRun) -> str:
         ImportRun.Status.SUCCEEDED: "completed",
         ImportRun.Status.FAILED: "failed",
         ImportRun.Status.NEEDS_REVIEW: "stopped for review",
+        ImportRun.Status.COMPLETED_WITH_ERRORS: f"completed with errors: {run.errors_summary}",
     }.get(run.status, run.get_status_display().lower())
     return (
         f"Clever {run.data_type} {run.get_mode_display().lower()} {outcome} ({run.district.name})"
@@ -54,7 +55,8 @@ def run_summary_send(*, run_id: int) -> bool:
         "link": settings.PORTAL_URL.rstrip("/") + path,
         "paused_reason": sync.paused_reason if sync else "",
     }
-    body = render_to_string("emails/run_summary.txt", context)
+    with timezone.override(run.district.tz):  # times in the district's zone, labelled
+        body = render_to_string("emails/run_summary.txt", context)
     message = EmailMessage(
         subject=run_summary_subject(run=run),
         body=body,

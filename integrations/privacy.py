@@ -198,9 +198,11 @@ def _delete_clever_sign_in_links(*, district: District) -> int:
 
 def _confirm_by_email(*, record: DeletionRecord, to: str) -> None:
     """The written confirmation the data-privacy agreement asks for (counts only, no PII)."""
+    # In the district's time zone, labelled (issue 16 item 8); UTC once the district is gone.
+    at = record.at.astimezone(record.district.tz) if record.district else record.at
     lines = [
         f"The Clever data of {record.district_name} was deleted on "
-        f"{record.at:%Y-%m-%d at %H:%M} UTC at the request of {record.requested_by_label}.",
+        f"{at:%Y-%m-%d at %H:%M} {at.tzname()} at the request of {record.requested_by_label}.",
         "",
         "Deleted:",
         *(f"  {name.replace('_', ' ')}: {count}" for name, count in record.counts.items()),

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from naviance_sync.ids import id_from_text
-from naviance_sync.models import District, School
+from naviance_sync.models import AuditEvent, District, School
 from naviance_sync.scoping import for_district
 from staff import selectors as staff_selectors
 
@@ -30,6 +30,7 @@ from .models import (
     SyncSettings,
     UpdateLog,
 )
+from .progress import writing_progress_get
 
 PAGE_SIZE = 50
 
@@ -318,7 +319,11 @@ def review_pending(*, district_id: int, data_type: str) -> ImportRun | None:
             district_id=district_id,
             data_type=data_type,
             mode__in=(ImportRun.Mode.IMPORT, ImportRun.Mode.EVENTS),
-            status__in=(ImportRun.Status.SUCCEEDED, ImportRun.Status.NEEDS_REVIEW),
+            status__in=(
+                ImportRun.Status.SUCCEEDED,
+                ImportRun.Status.COMPLETED_WITH_ERRORS,
+                ImportRun.Status.NEEDS_REVIEW,
+            ),
         )
         .order_by("-created_at", "-id")
         .first()
@@ -455,6 +460,71 @@ def _noun(data_type: str) -> str:
     return "student" if data_type == DataType.STUDENTS else "staff"
 
 
+# A test import that ran to the end (one that mostly failed too: its results say why).
+TEST_FINISHED = (ImportRun.Status.SUCCEEDED, ImportRun.Status.COMPLETED_WITH_ERRORS)
+
+# Audit actions that change what an import of the data type would do (not e-mail recipients).
+_SETTINGS_ACTIONS = {
+    "students": ("clever.students.fields.saved", "clever.students.codes.saved"),
+    "staff": ("clever.staff.fields.saved", "clever.staff.codes.saved", "staff_settings.update")
+    + ("keyword_rule.create", "keyword_rule.update", "keyword_rule.delete", "keyword_rule.move"),
+}
+_SHARED_SETTINGS_ACTIONS = (
+    "clever.connection.saved",
+    "clever.connection.reset",
+    "clever.school_match.saved",
+)
+
+
+def run_written(*, run: ImportRun) -> int | None:
+    """Records written so far by a run in its writing phase (None when unknown or not writing)."""
+    if run.status != ImportRun.Status.APPLYING:
+        return None
+    written = writing_progress_get(run_id=run.pk)
+    return min(written, run.records_to_write) if written is not None else None
+
+
+def settings_changed_at(*, district: District, data_type: str) -> dt.datetime | None:
+    """When the district last changed a setting that changes what an import of ``data_type``
+    does (read from the audit log, which every settings service writes)."""
+    actions = _SETTINGS_ACTIONS.get(data_type, ()) + _SHARED_SETTINGS_ACTIONS
+    actions += (f"clever.{data_type}.settings.saved",)
+    return (
+        for_district(AuditEvent, district)
+        .filter(action__in=actions)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+
+
+def test_import_since_settings(
+    *, district: District, data_type: str
+) -> tuple[bool, str, ImportRun | None]:
+    """Whether a test import ran to the end since the settings last changed (the guide:
+    "Complete a Test Import before starting the import"): (done, what to do if not, the latest
+    finished test import). Asked by the pages where a person starts an import; the command line
+    and the schedule are not asked."""
+    last = (
+        for_district(ImportRun, district)
+        .filter(data_type=data_type, mode=ImportRun.Mode.TEST, status__in=TEST_FINISHED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    noun = _noun(data_type)
+    if last is None:
+        return False, f"Complete a Test Import before starting the {noun} import.", None
+    changed = settings_changed_at(district=district, data_type=data_type)
+    if changed is not None and last.created_at < changed:
+        return (
+            False,
+            f"The settings changed since the last test import (#{last.pk}): complete a Test "
+            f"Import before starting the {noun} import.",
+            last,
+        )
+    return True, "", last
+
+
 def test_import_freshness(
     *, district: District, data_type: str, now: dt.datetime | None = None
 ) -> tuple[bool, str, ImportRun | None]:
@@ -465,7 +535,7 @@ def test_import_freshness(
     hours = get_spec(data_type).test_import_valid_hours
     run = (
         for_district(ImportRun, district)
-        .filter(data_type=data_type, mode=ImportRun.Mode.TEST, status=ImportRun.Status.SUCCEEDED)
+        .filter(data_type=data_type, mode=ImportRun.Mode.TEST, status__in=TEST_FINISHED)
         .order_by("-finished_at", "-id")
         .first()
     )
@@ -544,7 +614,7 @@ def launch_checklist(
             f"Run a test {noun} import"
             + (f" (valid for {hours} hours)" if (hours := _valid_hours(data_type)) else ""),
             fresh or imported,
-            "A recent test import succeeded" if fresh else fresh_message,
+            "A recent test import finished" if fresh else fresh_message,
             here,
         ),
         ChecklistItem(

@@ -91,6 +91,10 @@ def import_confirm(request: HttpRequest, data_type: str) -> HttpResponse:
     allowed, message, test_run = selectors.test_import_freshness(
         district=district, data_type=data_type
     )
+    if allowed:
+        allowed, message, _last = selectors.test_import_since_settings(
+            district=district, data_type=data_type
+        )
     if not allowed:
         messages.error(request, message)
         return redirect("integrations:imports", data_type=data_type)
@@ -153,6 +157,13 @@ def run_start_view(request: HttpRequest, data_type: str) -> HttpResponse:
     if mode not in (ImportRun.Mode.TEST, ImportRun.Mode.IMPORT):
         messages.error(request, "Choose Test Import or Start Import.")
         return redirect("integrations:run_log")
+    if mode == ImportRun.Mode.IMPORT:
+        tested, test_needed, _last = selectors.test_import_since_settings(
+            district=request.district, data_type=data_type
+        )
+        if not tested:
+            messages.error(request, test_needed)
+            return redirect("integrations:summary", data_type=data_type)
     try:
         run = run_start(
             district=request.district, data_type=data_type, mode=mode, user=request.user
@@ -197,6 +208,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
                 if result_counts.get(a)
             ],
             "refresh_seconds": REFRESH_SECONDS if run.is_active else None,
+            "written": selectors.run_written(run=run),
             "can_approve": run.status == ImportRun.Status.NEEDS_REVIEW and run.mode != "test",
             "labels": _field_labels(run.data_type),
         },
@@ -442,6 +454,8 @@ def alerts_process_view(request: HttpRequest, data_type: str) -> HttpResponse:
         messages.success(
             request, f"Processed: {run.created} created, {run.updated} matched and updated."
         )
+    elif run.status == ImportRun.Status.COMPLETED_WITH_ERRORS:
+        messages.warning(request, f"Completed with errors: {run.errors_summary}.")
     else:
         messages.error(request, run.error_message or "The updates could not be processed.")
     return redirect("integrations:run_detail", run_id=run.pk)

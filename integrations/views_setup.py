@@ -605,6 +605,9 @@ def summary(request: HttpRequest, data_type: str) -> HttpResponse:
         run_start_url = reverse(RUN_START_URL, kwargs={"data_type": data_type})
     except NoReverseMatch:
         run_start_url = ""
+    tested, test_needed, last_test = selectors.test_import_since_settings(
+        district=request.district, data_type=data_type
+    )
     return render(
         request,
         "integrations/summary.html",
@@ -615,6 +618,9 @@ def summary(request: HttpRequest, data_type: str) -> HttpResponse:
             "run_start_url": run_start_url,
             "engine_missing": ENGINE_MISSING,
             "step_nav": _step_nav(data_type, "summary"),
+            "tested": tested,
+            "test_needed": test_needed,
+            "last_test": last_test,
         },
     )
 

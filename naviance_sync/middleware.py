@@ -22,6 +22,9 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
+
+from .scoping import request_district
 
 SESSION_STARTED_KEY = "_ns_started"
 SESSION_SEEN_KEY = "_ns_seen"
@@ -124,3 +127,20 @@ class NulByteGuardMiddleware:
 
 def _has_nul(data) -> bool:
     return any("\x00" in key or any("\x00" in v for v in data.getlist(key)) for key in data)
+
+
+class DistrictTimeZoneMiddleware:
+    """Every time a signed-in district user sees is in their district's time zone
+    (``District.time_zone``; issue 16 item 8): templates' ``date`` filter and ``localtime``
+    convert to the zone active for the request. Support staff and signed-out visitors see UTC.
+    Needs the authentication middleware above it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        district = request_district(request)
+        if district is None:
+            return self.get_response(request)
+        with timezone.override(district.tz):
+            return self.get_response(request)

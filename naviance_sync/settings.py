@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle (30 min) and absolute (12 h) session limits; needs auth and messages above it.
     "naviance_sync.middleware.SessionLimitsMiddleware",
+    # A signed-in district user's times in the district's time zone; needs auth above it.
+    "naviance_sync.middleware.DistrictTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -131,7 +133,13 @@ if env.str("CACHE_URL", default=""):
     CACHES = {"default": env.cache("CACHE_URL")}
 elif REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A hung Redis must not hang a page or an import's progress count (integrations.progress
+            # writes inside the import's transaction): fail after 2 s, and the callers carry on.
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        }
     }
 elif env.bool("NAVIANCE_EMBEDDED_FILE_CACHE", default=False):
     # bin/demo: the portal and the worker are separate processes, and the Clever data a worker

@@ -49,6 +49,7 @@ from ..models import (
     SyncSettings,
     UpdateLog,
 )
+from ..progress import writing_progress_set
 from ..runs import (
     MAX_ATTEMPTS,
     LeaseLost,
@@ -425,7 +426,7 @@ def _finish(
                 run=run,
                 fence=fence,
                 from_status=[Status.VALIDATING],
-                status=Status.SUCCEEDED,
+                status=ImportRun.finished_status(counts) if full else Status.SUCCEEDED,
                 finished_at=now,
                 heartbeat_at=now,
                 guard_tripped=decision.tripped,
@@ -479,9 +480,17 @@ def _finish(
         from_status=[Status.VALIDATING],
         status=Status.APPLYING,
         heartbeat_at=now,
+        records_to_write=len(plan.creates) + len(plan.updates) + len(plan.inactivations),
     )
     with transaction.atomic():
-        created_pks = apply_plan(spec=spec, config=config, run=run, plan=plan, now=now)
+        created_pks = apply_plan(
+            spec=spec,
+            config=config,
+            run=run,
+            plan=plan,
+            now=now,
+            on_progress=functools.partial(writing_progress_set, run_id=run.pk),
+        )
         if created_pks:
             # After commit only (staff: final usernames and welcome emails); a failure there is
             # logged and never undoes the import.
@@ -507,7 +516,7 @@ def _finish(
             run=run,
             fence=fence,
             from_status=[Status.APPLYING],
-            status=Status.SUCCEEDED,
+            status=ImportRun.finished_status(counts) if full else Status.SUCCEEDED,
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
             guard_detail=notes[:300],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,8 @@ from .matching import Plan
 logger = logging.getLogger("integrations.engine")
 
 BATCH = 2000
+# How often the writing phase reports its count (integrations.progress).
+PROGRESS_EVERY = 500
 RESULT_BATCH = 5000
 
 
@@ -261,9 +263,28 @@ def _has_field(model: type[Model], name: str) -> bool:
 
 
 def apply_plan(
-    *, spec: SyncSpec, config: SyncConfig, run: ImportRun, plan: Plan, now: datetime
+    *,
+    spec: SyncSpec,
+    config: SyncConfig,
+    run: ImportRun,
+    plan: Plan,
+    now: datetime,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[int]:
-    """Write the plan to the live table and the update log; returns the created records' pks."""
+    """Write the plan to the live table and the update log; returns the created records' pks.
+
+    ``on_progress(written)`` is called every ``PROGRESS_EVERY`` records written (creates, then
+    updates, then inactivations) and once with the total when the records are written."""
+    written = 0
+    if on_progress is not None:
+        on_progress(0)  # a retried run starts counting again
+
+    def wrote(n: int) -> None:
+        nonlocal written
+        before, written = written, written + n
+        if on_progress is not None and before // PROGRESS_EVERY != written // PROGRESS_EVERY:
+            on_progress(written)
+
     model = spec.model
     columns = spec.fields
     extra_fields = spec.extra_fields
@@ -297,6 +318,7 @@ def apply_plan(
             row["district_id"] = district_id
             row["clever_id"] = cid
             yield row
+            wrote(1)
 
     created_pks = fast_insert(
         model, create_rows(), now=now, returning=True, count=len(plan.creates)
@@ -332,8 +354,10 @@ def apply_plan(
             touched.append("updated_at")
         if touched:
             groups[tuple(sorted(touched))].append(obj)
-    for group, objs in groups.items():
-        model.objects.bulk_update(objs, list(group), batch_size=1000)
+    for touched, objs in groups.items():
+        for start in range(0, len(objs), 1000):
+            model.objects.bulk_update(objs[start : start + 1000], list(touched))
+            wrote(len(objs[start : start + 1000]))
 
     # Inactivations: never a delete. ``inactive_values`` is asked separately for records Clever
     # linked (they left Clever) and records it never linked (staff: the former are deactivated,
@@ -348,6 +372,9 @@ def apply_plan(
             inactive = {**inactive, "updated_at": now}
         for batch in _batches(pks, BATCH):
             model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
+            wrote(len(batch))
+    if on_progress is not None:
+        on_progress(len(plan.creates) + len(plan.updates) + len(plan.inactivations))
 
     if extra_changes:
         spec.write_extra(district_id=district_id, changes=extra_changes)

@@ -2,6 +2,11 @@
 
 Screenshots land in test-artifacts/screenshots/. Without a Chromium binary the browser tests are
 skipped with a message (CI installs it).
+
+Every page a test opens is watched: a console error, an uncaught script error or a
+Content-Security-Policy violation (reported by the page's own ``securitypolicyviolation`` event,
+installed before any page script runs) fails the test. A test that provokes an expected error
+(a 404 page, say) names it with ``@pytest.mark.allow_console_error("substring")``.
 """
 
 from __future__ import annotations
@@ -54,13 +59,88 @@ def browser():
         b.close()
 
 
+# Runs in every document before its own scripts: a CSP violation (blocked inline style, inline
+# script, event handler, foreign resource) becomes a console error the harness collects.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + (e.sourceFile || document.location.href) + ":" + e.lineNumber
+    + (e.sample ? " (" + e.sample + ")" : ""));
+});
+"""
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "allow_console_error(substring): a console error containing substring is expected",
+    )
+
+
+class PageProblems:
+    """Console errors, uncaught exceptions and CSP violations seen by one test's pages.
+
+    Chrome logs "Failed to load resource" for every response of 400 or more. For a page itself
+    (a form answered 400, a 404 page) the test asserts on what the page says, so those are not
+    problems; for anything a page loads (CSS, JS, images) they are. ``/favicon.ico`` is left
+    out until the product serves one (issue 16 item 14)."""
+
+    def __init__(self, allowed: tuple[str, ...] = ()):
+        self.allowed = allowed
+        self.documents: set[str] = set()
+        self.raw: list[tuple[str, str]] = []
+
+    def response(self, response) -> None:
+        if response.request.resource_type == "document":
+            self.documents.add(response.url)
+
+    def console(self, msg) -> None:
+        if msg.type == "error":
+            self.raw.append((msg.text, msg.location.get("url") or ""))
+
+    def page_error(self, error) -> None:
+        self.raw.append((f"uncaught script error: {error}", ""))
+
+    def take(self) -> list[str]:
+        seen = []
+        for text, url in self.raw:
+            if text.startswith("Failed to load resource") and (
+                url in self.documents or url.endswith("/favicon.ico")
+            ):
+                continue
+            if any(a in text for a in self.allowed):
+                continue
+            seen.append(f"{text} [{url or 'page'}]")
+        self.raw = []
+        return seen
+
+
 @pytest.fixture
-def page(browser, live_server):
+def page_problems(request):
+    allowed = tuple(
+        arg for mark in request.node.iter_markers("allow_console_error") for arg in mark.args
+    )
+    return PageProblems(allowed)
+
+
+def watch(pg, problems: PageProblems) -> None:
+    pg.on("console", problems.console)
+    pg.on("pageerror", problems.page_error)
+    pg.on("response", problems.response)
+
+
+@pytest.fixture
+def page(browser, live_server, page_problems):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.add_init_script(CSP_LISTENER)
+    context.on("page", lambda pg: watch(pg, page_problems))
     pg = context.new_page()
     pg.set_default_timeout(15000)
     yield pg
     context.close()
+    problems = page_problems.take()
+    if problems:
+        pytest.fail("The browser reported problems:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ def test_test_import_review_start_import_logs_and_alerts(
     assert page.get_by_role("link", name=f"Test import #{test_run.pk}").is_visible()
     screenshot(page, "imports-05-view-log")
     page.get_by_role("link", name="View Student Updates Log").first.click()
+    page.wait_for_url("**/integrations/updates/**")  # is_visible() does not wait for the page
     assert page.get_by_role("cell", name="Record", exact=True).first.is_visible()
     screenshot(page, "imports-06-updates-log")
 

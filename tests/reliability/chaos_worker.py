@@ -115,8 +115,8 @@ def _install() -> None:
 
     apply_plan = store.apply_plan
 
-    def applied(*, spec, config, run, plan, now):
-        out = apply_plan(spec=spec, config=config, run=run, plan=plan, now=now)
+    def applied(*, spec, config, run, plan, now, **kwargs):
+        out = apply_plan(spec=spec, config=config, run=run, plan=plan, now=now, **kwargs)
         if run.mode == "events":
             trigger("events-apply")
         return out
