@@ -12,10 +12,12 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from naviance_sync.audit import audit_changes
+
 from . import config
 from .clever import CleverError
 from .crypto import TokenDecryptError
-from .models import CleverConnection
+from .models import CleverConnection, SyncSettings
 
 
 class CleverConnectionForm(forms.ModelForm):
@@ -111,3 +113,56 @@ class CleverConnectionAdmin(admin.ModelAdmin):
         )
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+
+@admin.register(SyncSettings)
+class SyncSettingsAdmin(admin.ModelAdmin):
+    """Support: the floors a district's limits cannot go below (issue 17.2). The district sets
+    the limits themselves in Sync Settings, whose form refuses a value below a floor here."""
+
+    list_display = (
+        "district",
+        "data_type",
+        "inactivation_threshold_pct",
+        "update_limit_pct",
+        "create_limit_pct",
+        "sensitive_change_limit",
+        "source_drop_limit_pct",
+    )
+    list_filter = ("data_type",)
+    search_fields = ("district__name",)
+    list_select_related = ("district",)
+    fields = (
+        "district",
+        "data_type",
+        "inactivation_threshold_pct",
+        "update_limit_pct",
+        "create_limit_pct",
+        "sensitive_change_limit",
+        "source_drop_limit_pct",
+        "inactivation_floor_pct",
+        "update_floor_pct",
+        "create_floor_pct",
+        "sensitive_floor",
+    )
+    # The district's own settings are shown, not edited here (their page audits each change).
+    readonly_fields = fields[:7]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        before = SyncSettings.objects.filter(pk=obj.pk).values(*self.fields[7:]).first() or {}
+        super().save_model(request, obj, form, change)
+        audit_changes(
+            district=obj.district,
+            actor=request.user,
+            action=f"clever.{obj.data_type}.limit_floors.saved",
+            obj=obj,
+            before=before,
+            after={name: getattr(obj, name) for name in self.fields[7:]},
+        )
