@@ -239,6 +239,16 @@ def test_create_and_sensitive_limits(connected, run_sync, clever_simulator, admi
     assert [t["op"] for t in stopped.safety["limits"]] == ["create", "sensitive"]
     assert "would create 10 records" in stopped.guard_detail
     assert "date of birth or ID of 3 records" in stopped.guard_detail
+    # The records behind the sensitive limit: the updates that change a date of birth or ID.
+    from integrations import selectors
+
+    behind = selectors.run_results(run=stopped, action=selectors.SENSITIVE_ACTION).rows
+    assert sorted(r.clever_id for r in behind) == sorted(raw["id"] for raw in students[:3])
+    shown = selectors.run_safety(run=stopped)
+    assert [(limit.label, limit.action) for limit in shown.limits] == [
+        ("Create limit", "create"),
+        ("Date of birth / ID change limit", "sensitive"),
+    ]
     applied = _execute(run_approve(run=stopped, user=admin_user))
     assert applied.status == Status.SUCCEEDED and applied.created == 10
 
