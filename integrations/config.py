@@ -1227,6 +1227,8 @@ def sync_settings_save(
     except (InvalidOperation, ValueError):
         errors["threshold_pct"] = "Enter a percentage above 0 and at most 100."
         threshold = Decimal(0)
+    if limits is not None:
+        limits = _limits_normalized(limits)
     current = SyncSettings.objects.filter(district=district, data_type=data_type).first()
     errors.update(
         _limit_errors(
@@ -1323,6 +1325,53 @@ LIMIT_FLOORS = {
 }
 
 
+LIMIT_RANGES = {
+    "update_limit_pct": (
+        Decimal("0.01"),
+        Decimal(100),
+        "Enter a percentage above 0 and at most 100, or leave it blank for no limit.",
+    ),
+    "create_limit_pct": (
+        Decimal("0.01"),
+        Decimal(1000),
+        "Enter a percentage above 0 and at most 1000, or leave it blank for no limit.",
+    ),
+    "sensitive_change_limit": (
+        Decimal(0),
+        Decimal(1_000_000),
+        "Enter a whole number of records, 0 or more, or leave it blank for no limit.",
+    ),
+    "source_drop_limit_pct": (Decimal(1), Decimal(100), "Enter a percentage from 1 to 100."),
+}
+
+
+def _limits_normalized(limits: dict[str, Any]) -> dict[str, Any]:
+    """Known limits only, as Decimals (None = blank = off); the source check's blank is its
+    default (it always has a limit); a value that is not a number stays as typed (refused)."""
+    out: dict[str, Any] = {}
+    for name in LIMIT_FIELDS:
+        if name not in limits:
+            continue
+        value = limits[name]
+        if value in (None, ""):
+            out[name] = (
+                Decimal(str(SyncSettings._meta.get_field(name).default))
+                if name == "source_drop_limit_pct"
+                else None
+            )
+            continue
+        try:
+            number = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            out[name] = value
+            continue
+        if name == "sensitive_change_limit":
+            out[name] = int(number) if number == number.to_integral_value() else value
+        else:
+            out[name] = number
+    return out
+
+
 def sync_limits_initial(*, district: District, data_type: str) -> dict[str, Any]:
     """The Sync Settings form's limits: the saved ones, or the model's defaults."""
     row = for_district(SyncSettings, district).filter(data_type=data_type).first()
@@ -1337,21 +1386,20 @@ def _limit_errors(
     is above any floor; the source check's limit is always set."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = dict(limits or {})
-    if limits is not None and limits.get("source_drop_limit_pct") in (None, ""):
-        # Blank: the default (the source check always has a limit).
-        limits["source_drop_limit_pct"] = values["source_drop_limit_pct"] = Decimal(
-            str(SyncSettings._meta.get_field("source_drop_limit_pct").default)
-        )
     if threshold is not None:
         values["threshold_pct"] = threshold
-    if limits is not None:
-        source = values.get("source_drop_limit_pct")
-        try:
-            ok = source is not None and Decimal(1) <= Decimal(str(source)) <= Decimal(100)
-        except (InvalidOperation, ValueError):
-            ok = False
-        if not ok:
-            errors["source_drop_limit_pct"] = "Enter a percentage from 1 to 100."
+    for name, (low, high, message) in LIMIT_RANGES.items():
+        if limits is None or name not in values:
+            continue
+        value = values[name]
+        if value is None and name != "source_drop_limit_pct":
+            continue  # blank: no limit
+        number = value if isinstance(value, Decimal) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = Decimal(value)
+        if number is None or not number.is_finite() or not (low <= number <= high):
+            errors[name] = message
+            values.pop(name)
     if row is None:
         return errors
     for name, (floor_field, unit) in LIMIT_FLOORS.items():

@@ -377,3 +377,39 @@ def test_sync_settings_saves_limits_and_refuses_a_value_below_the_floor(connecte
     assert admin_client.post(url, {**form, "update_limit_pct": ""}).status_code == 302
     row.refresh_from_db()
     assert row.update_limit_pct is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("limits", "field"),
+    [
+        ({"update_limit_pct": "0"}, "update_limit_pct"),
+        ({"update_limit_pct": "NaN"}, "update_limit_pct"),
+        ({"create_limit_pct": "-5"}, "create_limit_pct"),
+        ({"sensitive_change_limit": "2.5"}, "sensitive_change_limit"),
+        ({"sensitive_change_limit": "abc"}, "sensitive_change_limit"),
+        ({"source_drop_limit_pct": "101"}, "source_drop_limit_pct"),
+        ({"source_drop_limit_pct": "٥٠"}, None),  # Arabic-Indic 50: a number, accepted
+    ],
+)
+def test_sync_settings_service_refuses_limits_out_of_range(connected, limits, field):
+    """The service checks what any caller (not only the form) passes, naming the field."""
+    from integrations import config
+
+    def save():
+        return config.sync_settings_save(
+            district=connected,
+            data_type="students",
+            scope="all",
+            frequency="daily",
+            import_rule="create_update",
+            threshold_pct="10",
+            limits=limits,
+        )
+
+    if field is None:
+        assert save().source_drop_limit_pct == Decimal(50)
+        return
+    with pytest.raises(config.ConfigError) as refused:
+        save()
+    assert set(refused.value.errors) == {field}
