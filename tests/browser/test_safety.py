@@ -61,6 +61,7 @@ def test_review_page_names_the_limit_and_approve_this_run_applies_it(
     assert approval.status == ImportRun.Status.SUCCEEDED and approval.updated == 100
     assert Student.objects.filter(district=district, last_name="Storm").count() == 100
     assert SyncSettings.objects.get(district=district).update_limit_pct == 75
+    assert page.get_by_role("region", name="Limits approved for this run only").is_visible()
     screenshot(page, "safety-03-approved-run")
 
 
