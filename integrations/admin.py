@@ -13,11 +13,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from naviance_sync.admin import DistrictAdmin
+from naviance_sync.audit import audit_changes
 
 from . import config
 from .clever import CleverError
 from .crypto import TokenDecryptError
-from .models import CleverConnection, CleverSchool
+from .models import CleverConnection, CleverSchool, SyncSettings
 from .schools import schools_create_from_clever
 
 
@@ -154,5 +155,59 @@ def create_schools_from_clever(modeladmin, request, queryset):
 # The district's page belongs to the tenant core, which knows nothing of Clever: the action that
 # needs Clever's schools is added from here (the layer that knows both).
 DistrictAdmin.actions = [*DistrictAdmin.actions, create_schools_from_clever]
+
+
+@admin.register(SyncSettings)
+class SyncSettingsAdmin(admin.ModelAdmin):
+    """Support: the floors a district's limits cannot go below (issue 17.2). The district sets
+    the limits themselves in Sync Settings, whose form refuses a value below a floor here."""
+
+    list_display = (
+        "district",
+        "data_type",
+        "inactivation_threshold_pct",
+        "update_limit_pct",
+        "create_limit_pct",
+        "sensitive_change_limit",
+        "source_drop_limit_pct",
+    )
+    list_filter = ("data_type",)
+    search_fields = ("district__name",)
+    list_select_related = ("district",)
+    fields = (
+        "district",
+        "data_type",
+        "inactivation_threshold_pct",
+        "update_limit_pct",
+        "create_limit_pct",
+        "sensitive_change_limit",
+        "source_drop_limit_pct",
+        "inactivation_floor_pct",
+        "update_floor_pct",
+        "create_floor_pct",
+        "sensitive_floor",
+    )
+    # The district's own settings are shown, not edited here (their page audits each change).
+    readonly_fields = fields[:7]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        before = SyncSettings.objects.filter(pk=obj.pk).values(*self.fields[7:]).first() or {}
+        super().save_model(request, obj, form, change)
+        audit_changes(
+            district=obj.district,
+            actor=request.user,
+            action=f"clever.{obj.data_type}.limit_floors.saved",
+            obj=obj,
+            before=before,
+            after={name: getattr(obj, name) for name in self.fields[7:]},
+        )
+
 
 from . import admin_support  # noqa: E402,F401 - the support console (runs, district health, fleet)

@@ -1341,8 +1341,13 @@ def sync_settings_save(
     frequency: str,
     import_rule: str,
     threshold_pct: Decimal | float | str,
+    limits: dict[str, Any] | None = None,
 ) -> SyncSettings:
-    """Save Sync Settings. Specific schools must be matched schools of this district."""
+    """Save Sync Settings. Specific schools must be matched schools of this district.
+
+    ``limits``: the limits per operation (``LIMIT_FIELDS``; None = off, except the source
+    check's, which always has one); not given = unchanged. None of them, nor the inactivation
+    threshold, may be below the floor support set for the district (a message names it)."""
     check_data_type(data_type)
     errors: dict[str, str] = {}
     if scope not in SyncSettings.Scope.values:
@@ -1358,6 +1363,14 @@ def sync_settings_save(
     except (InvalidOperation, ValueError):
         errors["threshold_pct"] = "Enter a percentage above 0 and at most 100."
         threshold = Decimal(0)
+    if limits is not None:
+        limits = _limits_normalized(limits)
+    current = SyncSettings.objects.filter(district=district, data_type=data_type).first()
+    errors.update(
+        _limit_errors(
+            current, threshold=threshold if "threshold_pct" not in errors else None, limits=limits
+        )
+    )
     wanted = {int(s) for s in school_ids}
     matched = set(
         for_district(SchoolMatch, district)
@@ -1388,8 +1401,12 @@ def sync_settings_save(
                 "frequency": row.frequency,
                 "import_rule": row.import_rule,
                 "threshold_pct": row.inactivation_threshold_pct,
+                **{name: getattr(row, name) for name in LIMIT_FIELDS if limits is not None},
             }
         row.scope = scope
+        for name, value in (limits or {}).items():
+            if name in LIMIT_FIELDS:
+                setattr(row, name, value)
         if row.enabled and row.frequency != frequency:
             # Manual only: nothing is due (first_run_at gives None). Another frequency: the
             # next run counted from now.
@@ -1415,6 +1432,7 @@ def sync_settings_save(
             "frequency": frequency,
             "import_rule": import_rule,
             "threshold_pct": threshold,
+            **{name: getattr(row, name) for name in LIMIT_FIELDS if limits is not None},
         }
         audit_changes(
             district=district,
@@ -1425,6 +1443,115 @@ def sync_settings_save(
             after=after,
         )
     return row
+
+
+# Limits per operation (issue 17.2) saved with Sync Settings, each with the floor support sets
+# in Django admin (``SyncSettings.<floor>``): the district cannot go below it.
+LIMIT_FIELDS = (
+    "update_limit_pct",
+    "create_limit_pct",
+    "sensitive_change_limit",
+    "source_drop_limit_pct",
+)
+LIMIT_FLOORS = {
+    "threshold_pct": ("inactivation_floor_pct", "%"),
+    "update_limit_pct": ("update_floor_pct", "%"),
+    "create_limit_pct": ("create_floor_pct", "%"),
+    "sensitive_change_limit": ("sensitive_floor", " records"),
+}
+
+
+LIMIT_RANGES = {
+    "update_limit_pct": (
+        Decimal("0.01"),
+        Decimal(100),
+        "Enter a percentage above 0 and at most 100, or leave it blank for no limit.",
+    ),
+    "create_limit_pct": (
+        Decimal("0.01"),
+        Decimal(1000),
+        "Enter a percentage above 0 and at most 1000, or leave it blank for no limit.",
+    ),
+    "sensitive_change_limit": (
+        Decimal(0),
+        Decimal(1_000_000),
+        "Enter a whole number of records, 0 or more, or leave it blank for no limit.",
+    ),
+    "source_drop_limit_pct": (Decimal(1), Decimal(100), "Enter a percentage from 1 to 100."),
+}
+
+
+def _limits_normalized(limits: dict[str, Any]) -> dict[str, Any]:
+    """Known limits only, as Decimals (None = blank = off); the source check's blank is its
+    default (it always has a limit); a value that is not a number stays as typed (refused)."""
+    out: dict[str, Any] = {}
+    for name in LIMIT_FIELDS:
+        if name not in limits:
+            continue
+        value = limits[name]
+        if value in (None, ""):
+            out[name] = (
+                Decimal(str(SyncSettings._meta.get_field(name).default))
+                if name == "source_drop_limit_pct"
+                else None
+            )
+            continue
+        try:
+            number = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            out[name] = value
+            continue
+        if name == "sensitive_change_limit":
+            out[name] = int(number) if number == number.to_integral_value() else value
+        else:
+            out[name] = number
+    return out
+
+
+def sync_limits_initial(*, district: District, data_type: str) -> dict[str, Any]:
+    """The Sync Settings form's limits: the saved ones, or the model's defaults."""
+    row = for_district(SyncSettings, district).filter(data_type=data_type).first()
+    row = row or SyncSettings(district=district, data_type=data_type)
+    return {name: getattr(row, name) for name in LIMIT_FIELDS}
+
+
+def _limit_errors(
+    row: SyncSettings | None, *, threshold: Decimal | None, limits: dict[str, Any] | None
+) -> dict[str, str]:
+    """A message per limit below its floor (support's), naming the floor. An empty limit (off)
+    is above any floor; the source check's limit is always set."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = dict(limits or {})
+    if threshold is not None:
+        values["threshold_pct"] = threshold
+    for name, (low, high, message) in LIMIT_RANGES.items():
+        if limits is None or name not in values:
+            continue
+        value = values[name]
+        if value is None and name != "source_drop_limit_pct":
+            continue  # blank: no limit
+        number = value if isinstance(value, Decimal) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = Decimal(value)
+        if number is None or not number.is_finite() or not (low <= number <= high):
+            errors[name] = message
+            values.pop(name)
+    if row is None:
+        return errors
+    for name, (floor_field, unit) in LIMIT_FLOORS.items():
+        floor = getattr(row, floor_field)
+        value = values.get(name)
+        if floor is None or value is None or name not in values:
+            continue
+        if Decimal(str(value)) < Decimal(str(floor)):
+            shown = f"{Decimal(str(floor)).normalize():f}{unit}"
+            errors[name] = (
+                f"Support set a floor of {shown} for this limit: enter {shown} or more "
+                "(or leave it blank for no limit)."
+                if name != "threshold_pct"
+                else f"Support set a floor of {shown} for this limit: enter {shown} or more."
+            )
+    return errors
 
 
 # --- email notifications -----------------------------------------------------------------------

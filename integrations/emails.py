@@ -30,6 +30,7 @@ def run_summary_subject(*, run: ImportRun) -> str:
         ImportRun.Status.FAILED: "failed",
         ImportRun.Status.NEEDS_REVIEW: "stopped for review",
         ImportRun.Status.COMPLETED_WITH_ERRORS: f"completed with errors: {run.errors_summary}",
+        ImportRun.Status.HELD: "held: source looks wrong",
     }.get(run.status, run.get_status_display().lower())
     return (
         f"Clever {run.data_type} {run.get_mode_display().lower()} {outcome} ({run.district.name})"

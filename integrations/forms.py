@@ -296,6 +296,62 @@ class SyncSettingsForm(AccessibleForm):
         },
     )
 
+    update_limit_pct = forms.DecimalField(
+        label="Update limit (%)",
+        required=False,
+        min_value=0.01,
+        max_value=100,
+        decimal_places=2,
+        help_text="An import that would update more than this share of the records in scope "
+        "stops for your review. Leave blank for no limit.",
+        error_messages={
+            "min_value": "Enter a percentage above 0, or leave it blank for no limit.",
+            "max_value": "Enter a percentage of at most 100, or leave it blank for no limit.",
+            "invalid": "Enter a number, for example 75.",
+        },
+    )
+    create_limit_pct = forms.DecimalField(
+        label="Create limit (%)",
+        required=False,
+        min_value=0.01,
+        max_value=1000,
+        decimal_places=2,
+        help_text="An import that would create more new records than this share of the records "
+        "in scope stops for your review. Leave blank for no limit.",
+        error_messages={
+            "min_value": "Enter a percentage above 0, or leave it blank for no limit.",
+            "max_value": "Enter a percentage of at most 1000, or leave it blank for no limit.",
+            "invalid": "Enter a number, for example 20.",
+        },
+    )
+    sensitive_change_limit = forms.IntegerField(
+        label="Date of birth / ID change limit (records)",
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text="An import that would change the date of birth or ID of more records than "
+        "this stops for your review. Leave blank for no limit.",
+        error_messages={
+            "min_value": "Enter a number of records, 0 or more, or leave it blank.",
+            "max_value": "Enter at most 1,000,000 records, or leave it blank.",
+            "invalid": "Enter a whole number of records, for example 5.",
+        },
+    )
+    source_drop_limit_pct = forms.DecimalField(
+        label="Source check: largest drop (%)",
+        required=False,
+        min_value=1,
+        max_value=100,
+        decimal_places=2,
+        help_text="An import is held before anything is planned when Clever sends this much "
+        "fewer records or schools than the last successful import (blank: 50).",
+        error_messages={
+            "min_value": "Enter a percentage of at least 1.",
+            "max_value": "Enter a percentage of at most 100.",
+            "invalid": "Enter a number, for example 50.",
+        },
+    )
+
     def __init__(self, *args, matched_schools: Sequence, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["schools"].choices = [(str(s.pk), s.name) for s in matched_schools]

@@ -222,6 +222,68 @@ class SyncSettings(DistrictOwned):
         max_length=20, choices=ImportRule.choices, default=ImportRule.CREATE_UPDATE
     )
     inactivation_threshold_pct = models.DecimalField(max_digits=5, decimal_places=2, default=10)
+    # Limits per operation (issue 17.2), as a share of the run's scope like the inactivation
+    # limit above; blank = off. A real import over any of them stops for review
+    # (``integrations.engine.safety``). Support sets the floors in Django admin: the district's
+    # Sync Settings form refuses a limit below its floor.
+    update_limit_pct = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=75,
+        help_text="Stop for review when more than this share of the scope would be updated.",
+    )
+    create_limit_pct = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Stop for review when the records to create exceed this share of the scope "
+        "(blank: off).",
+    )
+    sensitive_change_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Stop for review when more than this many records would have a date of birth "
+        "or ID changed (blank: off).",
+    )
+    inactivation_floor_pct = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Support: the district cannot set its inactivation limit below this.",
+    )
+    update_floor_pct = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Support: the district cannot set its update limit below this.",
+    )
+    create_floor_pct = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Support: the district cannot set its create limit below this.",
+    )
+    sensitive_floor = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Support: the district cannot set its sensitive-change limit below this.",
+    )
+    # Source health (issue 17.1): a real import whose feed has fallen by more than this share
+    # (records or schools) since the last successful import is held before it is planned.
+    source_drop_limit_pct = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=50,
+        help_text="Hold an import when Clever sends this much less than the last successful one.",
+    )
     # Scheduling state, advanced by the beat tick with a conditional UPDATE.
     enabled = models.BooleanField(
         default=False, help_text="Automated sync on (after first import)."
@@ -288,6 +350,8 @@ class ImportRun(DistrictOwned):
         # see ``finished_status``. Never shown as success.
         COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
         NEEDS_REVIEW = "needs_review", "Needs review"
+        # Source health check failed before planning (issue 17.1): nothing planned or written.
+        HELD = "held", "Held: source looks wrong"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -349,6 +413,10 @@ class ImportRun(DistrictOwned):
         help_text="The needs-review run whose plan this run applies.",
     )
     notified_at = models.DateTimeField(null=True, blank=True)
+    # What the safety checks saw (``integrations.engine.safety``): ``source`` = the feed's
+    # figures (records, schools) and, when held, the failed checks; ``limits`` = each limit that
+    # tripped (or would trip, for a test import) with its figures. The review page reads it.
+    safety = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

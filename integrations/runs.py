@@ -297,8 +297,11 @@ def _send_run(run_id: int) -> None:
 
 
 def run_approve(*, run: ImportRun, user) -> ImportRun:
-    """Approve a run the guard stopped: a new run re-plans and applies only the reviewed set."""
-    if run.status != ImportRun.Status.NEEDS_REVIEW or run.mode == ImportRun.Mode.TEST:
+    """Approve this run: a new run re-plans and applies only the reviewed set (a run the limits
+    stopped), or imports what Clever sends now without the source check (a held run). The
+    limits themselves are not changed."""
+    waiting = (ImportRun.Status.NEEDS_REVIEW, ImportRun.Status.HELD)
+    if run.status not in waiting or run.mode == ImportRun.Mode.TEST:
         raise RunRefused("Only an import waiting for review can be approved.")
     if run.approvals.exists():
         raise RunRefused("This import was already approved.")

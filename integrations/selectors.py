@@ -74,11 +74,83 @@ def run_list(
     return keyset_page(qs, cursor=cursor, descending=True)
 
 
+# "The records behind" the sensitive-change limit: updates whose changes name such a field.
+SENSITIVE_ACTION = "sensitive"
+
+
+def _results_filtered(qs, *, run: ImportRun, action: str):
+    if action == SENSITIVE_ACTION:
+        from .engine.registry import get_spec
+        from .engine.safety import sensitive_fields
+
+        fields = list(sensitive_fields(get_spec(run.data_type)))
+        return qs.filter(
+            action__in=(RunResult.Action.UPDATE, RunResult.Action.RESTORE),
+            changes__has_any_keys=fields or ["-"],
+        )
+    if action in RunResult.Action.values:
+        return qs.filter(action=action)
+    return qs
+
+
 def run_results(*, run: ImportRun, action: str = "", cursor: Any = None) -> Page:
     qs = RunResult.objects.filter(run=run)  # ``run`` was fetched through the district scope
-    if action in RunResult.Action.values:
-        qs = qs.filter(action=action)
-    return keyset_page(qs, cursor=cursor, descending=False)
+    return keyset_page(
+        _results_filtered(qs, run=run, action=action), cursor=cursor, descending=False
+    )
+
+
+@dataclass(frozen=True)
+class LimitShown:
+    op: str
+    label: str
+    detail: str
+    count: int
+    limit: str
+    action: str  # the results filter that lists the records behind the limit
+
+
+LIMIT_LABELS = {
+    "inactivate": ("Inactivation limit", RunResult.Action.INACTIVATE),
+    "update": ("Update limit", RunResult.Action.UPDATE),
+    "create": ("Create limit", RunResult.Action.CREATE),
+    "sensitive": ("Date of birth / ID change limit", SENSITIVE_ACTION),
+}
+
+
+@dataclass(frozen=True)
+class SafetyShown:
+    limits: list[LimitShown]
+    source_problems: list[str]
+    source_accepted: bool
+
+
+def run_safety(*, run: ImportRun) -> SafetyShown:
+    """What the run page says about the safety checks (``ImportRun.safety``, written by the
+    engine): each limit that tripped with the filter listing its records, and a source hold's
+    figures."""
+    data = run.safety if isinstance(run.safety, dict) else {}
+    limits = []
+    for trip in data.get("limits") or []:
+        if not isinstance(trip, dict) or trip.get("op") not in LIMIT_LABELS:
+            continue
+        label, action = LIMIT_LABELS[trip["op"]]
+        limits.append(
+            LimitShown(
+                op=trip["op"],
+                label=label,
+                detail=str(trip.get("detail", "")).split(" Nothing was changed")[0],
+                count=int(trip.get("count") or 0),
+                limit=str(trip.get("limit", "")),
+                action=action,
+            )
+        )
+    source = data.get("source") or {}
+    return SafetyShown(
+        limits=limits,
+        source_problems=[str(m) for m in source.get("messages") or []],
+        source_accepted=bool(source.get("accepted")),
+    )
 
 
 def run_result_counts(*, run: ImportRun) -> dict[str, int]:
@@ -94,9 +166,7 @@ def run_result_counts(*, run: ImportRun) -> dict[str, int]:
 
 
 def run_results_iter(*, run: ImportRun, action: str = ""):
-    qs = RunResult.objects.filter(run=run).order_by("pk")
-    if action in RunResult.Action.values:
-        qs = qs.filter(action=action)
+    qs = _results_filtered(RunResult.objects.filter(run=run).order_by("pk"), run=run, action=action)
     return qs.values_list(
         "action", "clever_id", "local_id", "name", "code", "reason", "changes"
     ).iterator(chunk_size=5000)

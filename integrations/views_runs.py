@@ -187,7 +187,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         pk=run_id,
     )
     action = request.GET.get("action", "")
-    action = action if action in RunResult.Action.values else ""
+    action = action if action in (*RunResult.Action.values, selectors.SENSITIVE_ACTION) else ""
     page = selectors.run_results(run=run, action=action, cursor=request.GET.get("after"))
     result_counts = selectors.run_result_counts(run=run) if not run.is_active else {}
     text = _result_text(request.district, run.data_type)
@@ -209,7 +209,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             ],
             "refresh_seconds": REFRESH_SECONDS if run.is_active else None,
             "written": selectors.run_written(run=run),
-            "can_approve": run.status == ImportRun.Status.NEEDS_REVIEW and run.mode != "test",
+            "can_approve": run.status in (ImportRun.Status.NEEDS_REVIEW, ImportRun.Status.HELD)
+            and run.mode != "test",
+            "safety": selectors.run_safety(run=run),
             "labels": _field_labels(run.data_type),
         },
     )

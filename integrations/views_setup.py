@@ -558,6 +558,7 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
             "frequency": current.frequency,
             "import_rule": current.import_rule,
             "threshold_pct": current.threshold_pct,
+            **config.sync_limits_initial(district=district, data_type=data_type),
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -572,6 +573,7 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
                 frequency=data["frequency"],
                 import_rule=data["import_rule"],
                 threshold_pct=data["threshold_pct"],
+                limits={name: data.get(name) for name in config.LIMIT_FIELDS},
             )
         except config.ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})

@@ -15,7 +15,8 @@ import logging
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import db
@@ -31,6 +32,7 @@ from ..clever import (
     CleverBadResponseError,
     CleverClient,
     CleverError,
+    CleverNotFoundError,
     CleverNotSharedError,
     CleverRateLimitError,
     CleverScopeError,
@@ -62,7 +64,6 @@ from ..runs import (
 from ..scheduling import first_run_at
 from ..schools import clever_schools_refresh, new_clever_schools_unmatched, unmatched_schools_note
 from .config import load_sync_config
-from .guard import guard_check
 from .matching import (
     RESOLVE_CREATE,
     RESOLVE_MATCH,
@@ -73,6 +74,18 @@ from .matching import (
     plan_records,
 )
 from .registry import get_spec
+from .safety import (
+    NOUNS,
+    Limits,
+    SourceFigures,
+    Trip,
+    limits_check,
+    sensitive_changes,
+    sensitive_fields,
+    source_check,
+    source_hold_detail,
+    trips_detail,
+)
 from .store import (
     ANALYZE_MIN_ROWS,
     FenceLost,
@@ -107,6 +120,16 @@ class RunOutcome:
 
 class RunAborted(Exception):
     """Stop the run with an admin-readable message (no Clever error involved)."""
+
+
+class EventsWindowLost(Exception):
+    """Clever no longer has the events after this data type's checkpoint (its 30-day window):
+    the events run becomes a full sync instead (the message says why, in the run)."""
+
+
+# Clever keeps events for 30 days (FACTS.md "Events API"); a checkpoint older than that points
+# at an event Clever has dropped, so the events after it are incomplete.
+EVENTS_WINDOW = timedelta(days=30)
 
 
 def default_client(connection: CleverConnection) -> CleverClient:
@@ -307,6 +330,7 @@ def _execute(
             # Schools Clever added since setup are known before the config is read: their
             # students are skipped until matched (not "a school Clever does not share").
             schools = list(client.schools())
+            school_count = len(schools)
             clever_schools_refresh(
                 district=run.district,
                 clever_district_id=connection.clever_district_id,
@@ -329,14 +353,33 @@ def _execute(
                 client=client,
                 renew=lambda: lease_renew(run=run, fence=fence),
             )
+            fallback = ""
             if run.mode == Mode.EVENTS:
-                return _run_events(run, fence, spec, config, client, index, resolutions)
+                fallback = _events_window_lost(run=run)
+                if not fallback:
+                    try:
+                        return _run_events(run, fence, spec, config, client, index, resolutions)
+                    except EventsWindowLost as lost:
+                        fallback = str(lost)
+                _events_to_full_sync(run=run, fence=fence)
             checkpoint = _latest_event_id(client) if run.mode == Mode.IMPORT else None
+            if fallback and checkpoint is None:
+                checkpoint = ""  # Clever has no events now: the next events run starts afresh
             records, errors = read_feed(
                 spec=spec, config=config, client=client, index=index, on_page=progress
             )
+        held, source_notes = _source_health(
+            run=run,
+            fence=fence,
+            spec=spec,
+            figures=SourceFigures(records=len(records) + len(errors), schools=school_count),
+            index=index,
+        )
+        if held is not None:
+            return held
         plan = plan_records(spec, config, records, errors, index, resolutions=resolutions)
         del records, errors
+        plan.notes[:0] = [note for note in (fallback, *source_notes) if note]
         if getattr(client, "token_refreshes", 0):
             plan.notes.append(ROTATED_NOTE)
         if spec.scope_column is not None:  # records at an unmatched school are skipped
@@ -410,12 +453,8 @@ def _finish(
 ) -> RunOutcome:
     now = timezone.now()
     counts = {k: v for k, v in plan.counts().items() if k in COUNT_FIELDS}
-    decision = guard_check(
-        active_before=plan.active_before,
-        inactivations=len(plan.inactivations),
-        threshold_pct=config.threshold_pct,
-        floor=settings.MASS_INACTIVATION_FLOOR,
-    )
+    trips = _limit_trips(run=run, spec=spec, config=config, plan=plan)
+    safety = {**(run.safety or {}), "limits": [t.as_json() for t in trips]}
     notes = " ".join(plan.notes)
 
     if run.mode == Mode.TEST:
@@ -429,33 +468,27 @@ def _finish(
                 status=ImportRun.finished_status(counts) if full else Status.SUCCEEDED,
                 finished_at=now,
                 heartbeat_at=now,
-                guard_tripped=decision.tripped,
+                guard_tripped=bool(trips) or bool(_source_failed(run)),
                 guard_detail=(
-                    ("A real import would stop for review: " + decision.detail)[:300]
-                    if decision.tripped
+                    (
+                        ("A real import would stop for review: " + trips_detail(trips))
+                        if not _source_failed(run)
+                        else " ".join(n for n in plan.notes if n.startswith(WOULD_BE_HELD))
+                        + (" It would also stop for review: " + trips_detail(trips))
+                    )[:300]
+                    if trips
                     else notes[:300]
                 ),
+                safety=safety,
                 **counts,
             )
         if stored >= ANALYZE_MIN_ROWS:
             refresh_planner_stats(models=[RunResult])
         return RunOutcome(_reloaded(run))
 
-    tripped, detail = decision.tripped, decision.detail
-    if run.approves_id:
-        reviewed = set(
-            RunResult.objects.filter(
-                run_id=run.approves_id, action=RunResult.Action.INACTIVATE
-            ).values_list("local_id", flat=True)
-        )
-        planned = {pk for pk, _cid, _name in plan.inactivations}
-        tripped = not planned <= reviewed
-        detail = (
-            f"The data changed since the review: {len(planned - reviewed):,} inactivations were "
-            "not part of the approved set. Review again."
-            if tripped
-            else ""
-        )
+    tripped, detail = bool(trips), trips_detail(trips) if trips else ""
+    if trips and _approves_review(run):
+        tripped, detail = _outside_approved_set(run=run, spec=spec, plan=plan, trips=trips)
     if tripped:
         with transaction.atomic():
             results_store(run=run, spec=spec, plan=plan)
@@ -469,6 +502,7 @@ def _finish(
                 heartbeat_at=now,
                 guard_tripped=True,
                 guard_detail=detail[:300],
+                safety=safety,
                 **counts,
             )
             _notify(run.pk)
@@ -520,6 +554,7 @@ def _finish(
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
             guard_detail=notes[:300],
+            safety=safety,
             **counts,
         )
         if run.mode == Mode.IMPORT:
@@ -532,6 +567,198 @@ def _finish(
             else [RunResult]
         )
     return RunOutcome(_reloaded(run))
+
+
+# --- safety: limits per operation and source health (issue 17; integrations/engine/safety.py) --
+
+
+def _limits_for(*, run: ImportRun, config: SyncConfig) -> Limits:
+    """The district's limits for this data type (defaults when Sync Settings were never saved).
+    The inactivation limit is the guard's ``threshold_pct`` as before."""
+    row = (
+        SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type)
+        .values("update_limit_pct", "create_limit_pct", "sensitive_change_limit")
+        .first()
+    )
+    defaults = Limits()
+    return Limits(
+        inactivate_pct=Decimal(str(config.threshold_pct)),
+        update_pct=row["update_limit_pct"] if row else defaults.update_pct,
+        create_pct=row["create_limit_pct"] if row else defaults.create_pct,
+        sensitive_count=row["sensitive_change_limit"] if row else defaults.sensitive_count,
+        floor=settings.MASS_INACTIVATION_FLOOR,
+    )
+
+
+def _limit_trips(*, run: ImportRun, spec: Any, config: SyncConfig, plan: Plan) -> list[Trip]:
+    return limits_check(
+        active_before=plan.active_before,
+        creates=len(plan.creates),
+        updates=len(plan.updates),
+        inactivations=len(plan.inactivations),
+        sensitive=len(sensitive_changes(plan.updates, sensitive_fields(spec))),
+        limits=_limits_for(run=run, config=config),
+    )
+
+
+def _approves_review(run: ImportRun) -> bool:
+    """This run is the approval of a run the limits stopped (not of a source hold: that one
+    had no plan to compare with, so its approval goes through the limits as usual)."""
+    if not run.approves_id:
+        return False
+    return (
+        ImportRun.objects.filter(pk=run.approves_id).values_list("status", flat=True).first()
+        == Status.NEEDS_REVIEW
+    )
+
+
+def _accepts_source(run: ImportRun) -> bool:
+    """An approval of a held run, or of the review its approval stopped at: the admin accepted
+    the feed, so the source check does not hold it again."""
+    if not run.approves_id:
+        return False
+    status, safety = ImportRun.objects.filter(pk=run.approves_id).values_list(
+        "status", "safety"
+    ).first() or ("", {})
+    return status == Status.HELD or bool(((safety or {}).get("source") or {}).get("accepted"))
+
+
+def _outside_approved_set(
+    *, run: ImportRun, spec: Any, plan: Plan, trips: list[Trip]
+) -> tuple[bool, str]:
+    """ "Approve this run": the approval re-plans and applies only when, for every limit it goes
+    over, the records behind it are among those the admin reviewed (so approving applies what
+    was shown, once, and the limits stay). Anything new: review again."""
+    Action = RunResult.Action
+    reviewed: dict[str, set[Any]] = {"inactivate": set(), "update": set(), "create": set()}
+    for action, local_id, cid in RunResult.objects.filter(
+        run_id=run.approves_id,
+        action__in=(Action.INACTIVATE, Action.UPDATE, Action.RESTORE, Action.CREATE),
+    ).values_list("action", "local_id", "clever_id"):
+        if action == Action.CREATE:
+            reviewed["create"].add(cid)
+        else:
+            reviewed["inactivate" if action == Action.INACTIVATE else "update"].add(local_id)
+    planned = {
+        "inactivate": {pk for pk, _cid, _name in plan.inactivations},
+        "update": {u[0] for u in plan.updates},
+        "create": {cid for cid, _values, _name in plan.creates},
+        "sensitive": set(sensitive_changes(plan.updates, sensitive_fields(spec))),
+    }
+    reviewed["sensitive"] = reviewed["update"]
+    new = {t.op: planned[t.op] - reviewed[t.op] for t in trips}
+    new = {op: ids for op, ids in new.items() if ids}
+    if not new:
+        return False, ""
+    said = ", ".join(f"{len(ids):,} {NOUNS[op]}" for op, ids in new.items())
+    return True, (
+        f"The data changed since the review: {said} were not part of the approved set. "
+        "Review again."
+    )
+
+
+def _source_baseline(*, run: ImportRun) -> SourceFigures | None:
+    """What the last successful full import read (records, and schools when it recorded them)."""
+    last = (
+        ImportRun.objects.filter(
+            district_id=run.district_id,
+            data_type=run.data_type,
+            mode=Mode.IMPORT,
+            status=Status.SUCCEEDED,
+        )
+        .exclude(pk=run.pk)
+        .order_by("-finished_at", "-id")
+        .values("records_seen", "safety")
+        .first()
+    )
+    if last is None:
+        return None
+    source = (last["safety"] or {}).get("source") or {}
+    return SourceFigures(
+        records=int(source.get("records", last["records_seen"]) or 0),
+        schools=int(source.get("schools", 0) or 0),
+    )
+
+
+def _source_health(
+    *, run: ImportRun, fence: int, spec: Any, figures: SourceFigures, index: LocalIndex
+) -> tuple[RunOutcome | None, list[str]]:
+    """Check the feed before it is planned. A real import that fails the check is held
+    (nothing planned or written) and returns its outcome; a test import gets the notes a real
+    one would be held with. The approval of a held run skips the check: the admin accepted the
+    feed (the limits still apply to its plan)."""
+    row = (
+        SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type)
+        .values_list("source_drop_limit_pct", flat=True)
+        .first()
+    )
+    limit = row if row is not None else Decimal(50)
+    local_linked = sum(
+        1 for pos, active in enumerate(index.active) if active and index.clever_ids[pos]
+    )
+    problems = source_check(
+        now=figures,
+        before=_source_baseline(run=run),
+        local_linked=local_linked,
+        limit_pct=limit,
+        noun="students" if spec.data_type == "students" else "staff records",
+    )
+    source = {"records": figures.records, "schools": figures.schools}
+    if problems:
+        source["failed"] = [p.code for p in problems]
+        source["messages"] = [p.message for p in problems]
+    if _accepts_source(run):
+        source["accepted"] = True  # the approval of a source hold (or of its review)
+        problems = []
+    run.safety = {**(run.safety or {}), "source": source}
+    ImportRun.objects.filter(pk=run.pk, fence=fence).update(safety=run.safety)
+    if not problems:
+        return None, []
+    if run.mode == Mode.TEST:
+        return None, [WOULD_BE_HELD + " ".join(p.message for p in problems)]
+    now = timezone.now()
+    with transaction.atomic():
+        flip_state(
+            run=run,
+            fence=fence,
+            from_status=[Status.VALIDATING],
+            status=Status.HELD,
+            finished_at=now,
+            heartbeat_at=now,
+            guard_tripped=True,
+            guard_detail=source_hold_detail(problems)[:300],
+            records_seen=figures.records,
+        )
+        if _hold_is_new(run=run, codes=source["failed"]):
+            _notify(run.pk)
+    return RunOutcome(_reloaded(run)), []
+
+
+WOULD_BE_HELD = "A real import would be held: "
+
+
+def _source_failed(run: ImportRun) -> list[str]:
+    return list(((run.safety or {}).get("source") or {}).get("failed") or [])
+
+
+def _hold_is_new(*, run: ImportRun, codes: list[str]) -> bool:
+    """Email a source hold once: not again when the previous import of this data type was held
+    for the same reasons (a scheduled retry finding the same condition)."""
+    previous = (
+        ImportRun.objects.filter(
+            district_id=run.district_id,
+            data_type=run.data_type,
+            mode=Mode.IMPORT,
+            status__in=(Status.SUCCEEDED, Status.NEEDS_REVIEW, Status.HELD, Status.FAILED),
+        )
+        .exclude(pk=run.pk)
+        .order_by("-created_at", "-id")
+        .values_list("status", "safety")
+        .first()
+    )
+    if previous is None or previous[0] != Status.HELD:
+        return True
+    return sorted(((previous[1] or {}).get("source") or {}).get("failed", [])) != sorted(codes)
 
 
 def _checkpoint_save(*, run: ImportRun, checkpoint: str | None, events: bool, since: str) -> None:
@@ -550,7 +777,9 @@ def _checkpoint_save(*, run: ImportRun, checkpoint: str | None, events: bool, si
                 "Clever's changes were applied by another update at the same time; nothing was "
                 "changed by this one. The next update continues from there."
             )
-    elif checkpoint:
+    elif checkpoint is not None:
+        # "" only from a full sync that replaced an expired checkpoint while Clever had no
+        # events: the stale id would send every events run to a full sync again.
         rows.update(last_event_id=checkpoint)
 
 
@@ -642,6 +871,29 @@ def _schedule_back_on(*, run: ImportRun, sync: SyncSettings, now: datetime) -> N
         )
 
 
+def _events_since(client: CleverClient, since: str) -> Any:
+    """Clever's events after ``since``; a 404 on the first page means Clever does not know the
+    checkpoint (older than its window, or never one of this district's): EventsWindowLost."""
+    events = client.events(starting_after=since or None)
+    try:
+        first = next(events, None)
+    except CleverNotSharedError:
+        raise
+    except CleverNotFoundError as exc:
+        if not since:
+            raise
+        logger.info("events checkpoint unknown to Clever: %s", exc.detail)
+        raise EventsWindowLost(
+            "Clever no longer has the changes since the last one applied (it keeps them for 30 "
+            "days): this update ran a full sync instead (with the same checks and limits as an "
+            "import)."
+        ) from None
+    if first is None:
+        return
+    yield first
+    yield from events
+
+
 def _run_events(
     run: ImportRun,
     fence: int,
@@ -665,7 +917,7 @@ def _run_events(
     latest: dict[str, Any] = {}
     last_id = since
     seen = 0
-    for event in client.events(starting_after=since or None):
+    for event in _events_since(client, since):
         last_id = event.id or last_id
         seen += 1
         if event.record_type != "users":
@@ -718,6 +970,44 @@ def _run_events(
         events=True,
         since=since,
     )
+
+
+def _checkpoint_time(event_id: str) -> datetime | None:
+    """When Clever created the event ``event_id``: its ids are ObjectIds, whose first four bytes
+    are the Unix time in seconds. None for an id of another shape (then only Clever's answer
+    tells whether it is still known)."""
+    if len(event_id) != 24:
+        return None
+    try:
+        seconds = int(event_id[:8], 16)
+        int(event_id, 16)
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _events_window_lost(*, run: ImportRun) -> str:
+    """Why this events run cannot continue from its checkpoint ("" when it can)."""
+    since = (
+        SyncSettings.objects.filter(district_id=run.district_id, data_type=run.data_type)
+        .values_list("last_event_id", flat=True)
+        .first()
+    )
+    created = _checkpoint_time(since or "")
+    if created is None or timezone.now() - created <= EVENTS_WINDOW:
+        return ""
+    return (
+        f"The last change applied from Clever is from {created:%Y-%m-%d}, older than the 30 "
+        "days Clever keeps changes: this update ran a full sync instead (with the same checks "
+        "and limits as an import)."
+    )
+
+
+def _events_to_full_sync(*, run: ImportRun, fence: int) -> None:
+    """The events run becomes a full import (same run, same lease): its log entry, the source
+    check, the limits and the new checkpoint are those of an import."""
+    run.mode = Mode.IMPORT
+    ImportRun.objects.filter(pk=run.pk, fence=fence).update(mode=Mode.IMPORT)
 
 
 def _fail(run: ImportRun, fence: int, message: str, retry: bool, *, pause: str = "") -> RunOutcome:

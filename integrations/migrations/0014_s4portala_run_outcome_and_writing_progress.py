@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0011_sec2_unique_clever_district'),
+        ('integrations', '0013_s4safety_limits'),
     ]
 
     operations = [

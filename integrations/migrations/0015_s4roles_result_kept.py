@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0012_s4poll_clever_scan'),
+        ('integrations', '0014_s4portala_run_outcome_and_writing_progress'),
     ]
 
     operations = [

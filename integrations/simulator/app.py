@@ -445,7 +445,19 @@ class SimulatorApp:
 
     def _route_events(self, request: Request, caller: Caller, version: str) -> Response:
         record_types = request.query.get("record_type", [])
-        keys = self.dataset.event_keys(caller.district, record_types)
+        oldest = f"{max(0, int(self.dataset.clock() - EVENTS_WINDOW_SECONDS)):08x}"
+        keys = [
+            k
+            for k in self.dataset.event_keys(caller.district, record_types)
+            if not _expired(k, oldest)
+        ]
+        starting_after = request.arg("starting_after")
+        if starting_after:
+            # Like Clever: events are kept 30 days, and paging after an event that is gone
+            # (or was never this district's) is answered 404, not with every event there is.
+            known = self.dataset.event_district(starting_after) == caller.district
+            if not known or _expired(starting_after, oldest):
+                return error(404, "Resource not found")
         return self._paged(request, version, "events", keys, f"/{version}/events")
 
     def _route_event(
@@ -533,6 +545,18 @@ class SimulatorApp:
         from .control import handle_control
 
         return handle_control(self, request)
+
+
+# Clever keeps events for 30 days (dev.clever.com/docs/events-api); event ids are ObjectIds
+# whose first 8 hex digits are the creation time, so the window is a string comparison.
+EVENTS_WINDOW_SECONDS = 30 * 24 * 3600
+
+
+def _expired(event_id: str, oldest: str) -> bool:
+    """An ObjectId-shaped event id created before ``oldest`` (8 hex digits of Unix time)."""
+    if len(event_id) != 24 or any(ch not in "0123456789abcdef" for ch in event_id):
+        return False
+    return event_id[:8] < oldest
 
 
 def _page_events(

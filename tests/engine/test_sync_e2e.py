@@ -316,8 +316,17 @@ def test_empty_clever_response_never_inactivates_anyone(connected, run_sync, cle
     for raw in students_in_clever(clever_simulator):
         clever_simulator.dataset.delete_user(raw["id"])
     run = run_sync("import", client_factory=fast_client())
-    assert run.status == ImportRun.Status.SUCCEEDED and run.inactive == 0
-    assert "no records" in run.guard_detail
+    # Held by the source check before any plan (issue 17.1); nothing planned, nothing written.
+    assert run.status == ImportRun.Status.HELD and run.inactive == 0
+    assert "Clever sent no students" in run.guard_detail
+    assert not Student.objects.filter(district=connected, status="inactive").exists()
+    # Approved as it is, the plan still inactivates nobody for an empty response.
+    from integrations.engine.service import run_execute
+
+    approval = run_approve(run=run, user=None)
+    applied = run_execute(run_id=approval.pk, client_factory=fast_client()).run
+    assert applied.status == ImportRun.Status.SUCCEEDED and applied.inactive == 0
+    assert "no records" in applied.guard_detail
     assert not Student.objects.filter(district=connected, status="inactive").exists()
 
 

@@ -177,7 +177,9 @@ class SyncMachine(RuleBasedStateMachine):
             self.pending_review = None
         else:
             assert live_view(self.district) == before, f"{run.mode} {run.status} changed live data"
-            if run.status == ImportRun.Status.NEEDS_REVIEW:
+            # Stopped by a limit, or held by the source check before any plan (issue 17): both
+            # wait for "Approve this run" and change nothing meanwhile.
+            if run.status in (ImportRun.Status.NEEDS_REVIEW, ImportRun.Status.HELD):
                 self.pending_review = run
             else:
                 assert run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.FAILED), (
