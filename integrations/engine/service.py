@@ -639,7 +639,7 @@ def _outside_approved_set(
             reviewed["create"].add(cid)
         else:
             reviewed["inactivate" if action == Action.INACTIVATE else "update"].add(local_id)
-    planned = {
+    planned: dict[str, set[Any]] = {
         "inactivate": {pk for pk, _cid, _name in plan.inactivations},
         "update": {u[0] for u in plan.updates},
         "create": {cid for cid, _values, _name in plan.creates},
@@ -703,7 +703,7 @@ def _source_health(
         limit_pct=limit,
         noun="students" if spec.data_type == "students" else "staff records",
     )
-    source = {"records": figures.records, "schools": figures.schools}
+    source: dict[str, Any] = {"records": figures.records, "schools": figures.schools}
     if problems:
         source["failed"] = [p.code for p in problems]
         source["messages"] = [p.message for p in problems]

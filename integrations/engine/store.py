@@ -354,9 +354,9 @@ def apply_plan(
             touched.append("updated_at")
         if touched:
             groups[tuple(sorted(touched))].append(obj)
-    for touched, objs in groups.items():
+    for group, objs in groups.items():
         for start in range(0, len(objs), 1000):
-            model.objects.bulk_update(objs[start : start + 1000], list(touched))
+            model.objects.bulk_update(objs[start : start + 1000], list(group))
             wrote(len(objs[start : start + 1000]))
 
     # Inactivations: never a delete. ``inactive_values`` is asked separately for records Clever
