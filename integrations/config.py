@@ -340,6 +340,31 @@ def clever_district_claim_check(
         raise ConfigError(NOT_CONFIRMED, errors={"clever_district_id": NOT_CONFIRMED})
 
 
+# What a Clever error says at a sync ("will try again later", "reconnect in Setup") is wrong on
+# the setup page itself: nothing was saved, nothing retries, and the admin is already there.
+RETRY_LATER = "The import will try again later."
+RECONNECT_IN_SETUP = "Reconnect the district in Clever Data Integration Setup."
+SETUP_NOTHING_SAVED_RETRY = (
+    "Nothing was saved. Click Save again in a few minutes; if this keeps happening, please "
+    "contact support."
+)
+SETUP_ACCESS_REJECTED = (
+    "Nothing was saved. In your Clever dashboard, check that your district still shares its "
+    "data with this application (share it again if it was removed), then click Save again; if "
+    "support set your district's access by hand, ask support to set it again."
+)
+
+
+def setup_error_message(error: Exception) -> str:
+    """The admin's next step on the setup page for a Clever error met while saving (pure)."""
+    message = getattr(error, "admin_message", "") or str(error)
+    if message.endswith(RETRY_LATER):
+        return f"{message[: -len(RETRY_LATER)].rstrip()} {SETUP_NOTHING_SAVED_RETRY}"
+    if RECONNECT_IN_SETUP in message:
+        return message.replace(RECONNECT_IN_SETUP, SETUP_ACCESS_REJECTED)
+    return message
+
+
 def connection_connect(
     *,
     district: District,

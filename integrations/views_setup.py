@@ -183,7 +183,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
                 deadline=config.PORTAL,  # the page waits: a slow Clever is a message, not a hang
             )
         except CleverError as exc:
-            form.add_service_errors({None: exc.admin_message})
+            form.add_service_errors({None: config.setup_error_message(exc)})
         except TokenDecryptError:
             form.add_service_errors(
                 {None: "The stored Clever access can no longer be read. Please contact support."}
