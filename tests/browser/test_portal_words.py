@@ -1,0 +1,106 @@
+"""Issue 16, misleading words (items 9 to 13), in headless Chromium with screenshots.
+
+Each test drives the page a district admin (or a teacher) sees and checks the words and the
+behaviour the guides describe.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations import config
+from integrations.crypto import encrypt_token, token_last4
+from integrations.models import CleverConnection, NotificationRecipient
+from integrations.schools import school_matches_accept_suggestions
+from tests.factories import DistrictAdminFactory, SchoolFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def submit(page, name):
+    with page.expect_navigation():
+        page.get_by_role("button", name=name, exact=True).click()
+
+
+@pytest.fixture
+def connected_admin(district, clever_simulator):
+    """A district admin whose district is connected to the simulator with its schools matched."""
+    dataset = clever_simulator.dataset
+    district_id = dataset.district_ids()[0]
+    for s in dataset.records("schools", district_id):
+        SchoolFactory(district=district, name=s["name"], nces_id=s.get("nces_id") or "")
+    admin = DistrictAdminFactory(district=district, username="dana", first_name="Dana")
+    config.connection_connect(
+        district=district,
+        actor=admin,
+        clever_district_id=district_id,
+        token=clever_simulator.token(district_id),
+        api_url=clever_simulator.url,
+    )
+    school_matches_accept_suggestions(district=district)
+    return admin
+
+
+def test_setup_words_reset_first_and_a_rejected_token(
+    page, sign_in, screenshot, district, connected_admin, clever_simulator
+):
+    """Item 9: the help text puts Reset Configuration before continuing; a token Clever rejects
+    says nothing was saved and what to do, not "reconnect in Clever Data Integration Setup"."""
+    CleverConnection.objects.filter(district=district).update(
+        token_encrypted=encrypt_token("revoked-token-0000"), token_last4=token_last4("0000")
+    )
+    sign_in(connected_admin)
+    page.goto("/integrations/students/setup/edit/")
+    help_text = page.locator("#reset-first").inner_text()
+    assert "Reset Configuration before continuing with the setup" in help_text
+    assert "after saving" not in page.content()
+    submit(page, "Save")
+    alert = page.get_by_role("alert").inner_text()
+    assert "Clever rejected the token" in alert
+    assert "Nothing was saved. In your Clever dashboard" in alert
+    assert "Clever Data Integration Setup" not in alert
+    screenshot(page, "words-09-setup-rejected-token")
+
+
+def test_add_email_recipients_adds_and_remove_removes_one(
+    page, sign_in, screenshot, district, connected_admin
+):
+    """Item 10: "Add Email Recipients" adds to the list (the guide's words), each listed address
+    has its own Remove, and an invalid address is named with what was typed kept."""
+    NotificationRecipient.objects.create(
+        district=district, data_type="students", email="registrar@example.org"
+    )
+    sign_in(connected_admin)
+    page.goto("/integrations/notifications/students/")
+    current = page.get_by_role("region", name="Receiving students import emails")
+    assert "registrar@example.org" in current.inner_text()
+    field = page.get_by_label("Add Email Recipients")
+    assert field.input_value() == ""
+    field.fill("counselor@example.org, not-an-address, 名前@例え.jp")
+    submit(page, "Save")
+    assert "“not-an-address” is not a valid email address." in (
+        page.get_by_role("alert").inner_text()
+    )
+    assert page.get_by_label("Add Email Recipients").input_value() == (
+        "counselor@example.org, not-an-address, 名前@例え.jp"
+    )
+    screenshot(page, "words-10-recipients-error")
+    assert NotificationRecipient.objects.filter(district=district).count() == 1
+    page.get_by_label("Add Email Recipients").fill("counselor@example.org, REGISTRAR@example.org")
+    submit(page, "Save")
+    emails = set(
+        NotificationRecipient.objects.filter(district=district).values_list("email", flat=True)
+    )
+    assert emails == {"registrar@example.org", "counselor@example.org"}
+    assert "Added counselor@example.org" in page.content()
+    assert "Already receiving students import emails: REGISTRAR@example.org" in page.content()
+    screenshot(page, "words-10-recipients-added")
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Remove registrar@example.org").click()
+    assert "/integrations/notifications/students/" in page.url
+    emails = set(
+        NotificationRecipient.objects.filter(district=district).values_list("email", flat=True)
+    )
+    assert emails == {"counselor@example.org"}
+    screenshot(page, "words-10-recipients-removed")
