@@ -104,3 +104,46 @@ def test_add_email_recipients_adds_and_remove_removes_one(
     )
     assert emails == {"counselor@example.org"}
     screenshot(page, "words-10-recipients-removed")
+
+
+def test_students_page_grades_in_school_order_names_ignore_case(
+    page, sign_in, screenshot, district
+):
+    """Item 12: the grade filter lists grades in school order, names sort without regard to
+    case (Chavez before CHEN), and the search box is wide enough to read what was typed."""
+    from tests.factories import StudentFactory
+
+    admin = DistrictAdminFactory(district=district, username="dana")
+    rows = [
+        ("CHEN", "Li", "10"),
+        ("Chavez", "Ana", "2"),
+        ("chan", "Bo", "Kindergarten"),
+        ("Zhou", "Mei", "12"),
+        ("Nguyen", "Tam", "1"),
+        ("O'Brien", "Sean", "PreKindergarten"),
+        ("García-Fernández de la Torre", "María José", "11"),
+        ("Okafor", "Chidi", "Ungraded"),
+    ]
+    for last, first, grade in rows:
+        StudentFactory(district=district, last_name=last, first_name=first, grade=grade)
+    sign_in(admin)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/students/")
+    options = page.locator("#f-grade option").all_inner_texts()
+    assert options == [
+        "All",
+        "PreKindergarten",
+        "Kindergarten",
+        "1",
+        "2",
+        "10",
+        "11",
+        "12",
+        "Ungraded",
+    ]
+    names = page.locator("tbody tr td:first-child").all_inner_texts()
+    assert names.index("chan, Bo") < names.index("Chavez, Ana") < names.index("CHEN, Li")
+    box = page.get_by_label("Name or ID").bounding_box()
+    assert box["width"] >= 280
+    page.get_by_label("Name or ID").fill("García-Fernández de la Torre")
+    screenshot(page, "words-12-students")
