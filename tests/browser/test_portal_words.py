@@ -147,3 +147,41 @@ def test_students_page_grades_in_school_order_names_ignore_case(
     assert box["width"] >= 280
     page.get_by_label("Name or ID").fill("García-Fernández de la Torre")
     screenshot(page, "words-12-students")
+
+
+@pytest.fixture
+def clever_world(settings):
+    from integrations.simulator.dataset import Dataset
+    from integrations.simulator.faults import Faults
+    from integrations.simulator.pytest_plugin import small_district
+    from integrations.simulator.server import SimulatorServer
+    from tests.sso.conftest import build_world
+
+    server = SimulatorServer(Dataset(small_district()), Faults())
+    with server:
+        settings.CLEVER_OAUTH_URL = server.url
+        settings.CLEVER_API_URL = server.url
+        yield build_world(server)
+
+
+def test_teacher_signed_in_with_clever_sees_their_account(page, screenshot, clever_world):
+    """Item 13: a teacher's home shows their account (district, school, role) and what the
+    product does for them, not two "Not available" integration cards."""
+    teacher = clever_world.teacher
+    teacher.job_title = "Science Teacher"
+    teacher.on_teacher_list = True
+    teacher.save(update_fields=["job_title", "on_teacher_list"])
+    school = teacher.schools.get()
+    page.goto("/accounts/login/")
+    page.get_by_role("button", name="Log in with Clever").click()
+    page.wait_for_url("**/oauth/authorize?**")
+    page.get_by_role("link", name=f"{teacher.first_name} {teacher.last_name}", exact=True).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Oakwood ISD").is_visible()
+    assert "Not available" not in page.content()
+    account = page.get_by_role("region", name="Your account").inner_text()
+    for expected in ("Oakwood ISD", school.name, "Teacher", "Science Teacher", "Teacher list"):
+        assert expected in account
+    for_you = page.get_by_role("region", name="What Naviance Sync does for you").inner_text()
+    assert "kept in step with it" in for_you and "Sign in with Clever" in for_you
+    screenshot(page, "words-13-teacher-home")
