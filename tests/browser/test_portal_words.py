@@ -185,3 +185,71 @@ def test_teacher_signed_in_with_clever_sees_their_account(page, screenshot, clev
     for_you = page.get_by_role("region", name="What Naviance Sync does for you").inner_text()
     assert "kept in step with it" in for_you and "Sign in with Clever" in for_you
     screenshot(page, "words-13-teacher-home")
+
+
+def test_audit_log_in_words(page, sign_in, screenshot, district):
+    """Item 11: the Audit Log says what happened in words, not codes or
+    "StaffImportSettings object (1)" (rows recorded before the fix included)."""
+    from naviance_sync.audit import audit_record
+    from naviance_sync.models import AuditEvent
+    from staff.models import StaffImportSettings
+
+    admin = DistrictAdminFactory(district=district, username="dana")
+    settings_row = StaffImportSettings.objects.create(district=district)
+    AuditEvent.objects.create(
+        district=district,
+        actor_label="dana",
+        action="staff_settings.update",
+        object_type="StaffImportSettings",
+        object_id=str(settings_row.pk),
+        object_repr=f"StaffImportSettings object ({settings_row.pk})",
+        field="school_default_role",
+        old_value="",
+        new_value="Teacher",
+    )
+    audit_record(
+        district=district,
+        actor=admin,
+        action="clever.students.codes.saved",
+        obj=district,
+        field="codes",
+        old="",
+        new="grade 9 -> 9",
+    )
+    audit_record(
+        district=district,
+        actor=admin,
+        action="clever.students.recipients.added",
+        obj=district,
+        field="recipients",
+        old="",
+        new="a@example.org",
+    )
+    audit_record(district=district, actor=admin, action="launch.extended", obj=district)
+    audit_record(
+        district=district,
+        actor=admin,
+        action="support.district.changed",
+        obj=district,
+        field="name",
+    )
+    sign_in(admin)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/audit/")
+    table = page.locator("table").inner_text()
+    for words in (
+        "Staff import settings changed",
+        "School default role",
+        "Student integration: codes saved",
+        "Student integration: email recipients added",
+        "Launch date extended",
+        "Support changed district",
+        f"District: {district.name}",
+    ):
+        assert words in table, words
+    for code in ("StaffImportSettings", "object (", "staff_settings.update", "clever.students"):
+        assert code not in table, code
+    options = page.locator("#f-action option").all_inner_texts()
+    assert "Student integration: codes saved" in options
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    screenshot(page, "words-11-audit-log")
