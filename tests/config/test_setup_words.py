@@ -79,6 +79,7 @@ def test_an_unreachable_api_on_the_setup_page_says_nothing_was_saved(
 ):
     district_id, _, _ = clever_ids
     settings.CLEVER_API_URL = "http://127.0.0.1:9"  # the token service answers, the API does not
+    settings.CLEVER_PORTAL_DEADLINE_SECONDS = 120  # every retry runs out (not the page's deadline)
     response = admin_client.post(
         SETUP_EDIT, {"clever_district_id": district_id, "previous_integration": "none"}
     )
