@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
-from django.templatetags.static import static
-from django.views.decorators.cache import cache_control, never_cache
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import selectors
@@ -24,13 +23,6 @@ def healthz(request):
         if down:
             body["errors"] = down
     return JsonResponse(body, status=200 if not down else 503)
-
-
-@require_GET
-@cache_control(max_age=86400, public=True)
-def favicon(request):
-    """/favicon.ico -> the static file (its hashed name in production), instead of a 404."""
-    return redirect(static("favicon.ico"))
 
 
 @district_member_required
