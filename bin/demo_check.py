@@ -6,10 +6,12 @@ removed from its environment; the virtualenv reused through NAVIANCE_VENV; free 
 PORT / SIM_PORT), waits for the portal, signs in as the demo admin with a real login POST (CSRF
 token and cookie), checks that the setup page shows Maple Valley connected to the simulated
 Clever district with its schools matched and that /favicon.ico answers, signs in as Cedar Ridge's
-admin and checks its setup starts at the guide's first step (not connected), stops the demo as
-Ctrl-C would, checks it did not report "a process stopped" and that no process it started
-(gunicorn, Celery worker and beat, simulator) is left. Fails after
-NAVIANCE_DEMO_CHECK_TIMEOUT seconds (default 240). Prints each check; exit 0 only if all passed.
+admin and checks its setup starts at the guide's first step (not connected), signs the demo's
+support account in to Django admin through the second-factor setup (the code computed from the
+key the page shows), stops the demo as Ctrl-C would, checks it did not report "a process
+stopped" and that no process it started (gunicorn, Celery worker and beat, simulator) is left.
+Fails after NAVIANCE_DEMO_CHECK_TIMEOUT seconds (default 240). Prints each check; exit 0 only
+if all passed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = float(os.environ.get("NAVIANCE_DEMO_CHECK_TIMEOUT") or 240)
 ADMIN = ("demo-admin", "demo-password-2026")  # README, "The two commands"
+SUPPORT = ("support", "support-password-2026")  # bin/demo's banner
 DISTRICT = "Maple Valley Unified"
 # The district a newcomer sets up from the guide's first step: Clever enabled, nothing else.
 CEDAR_ADMIN = ("cedar-admin", "cedar-password-2026")
@@ -197,6 +200,96 @@ def sign_in_and_look(check: Check, base: str) -> None:
         raise Failed(f"{CEDAR}: the setup page should start at the guide's first step")
     check.ok(f"GET /integrations/students/setup/ as {CEDAR_ADMIN[0]}: {CEDAR} not connected yet")
 
+    # Match Fields reads the district's Clever data on the worker (another process): Refresh from
+    # Clever, poll the status URL the waiting page names, then the page lists the fields.
+    fields = "/integrations/settings/students/fields/"
+    _, page = get(fields)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if not token:
+        raise Failed("Match Fields has no form with a CSRF token")
+    _, page = get(
+        "/integrations/settings/students/scan/",
+        {"csrfmiddlewaretoken": token.group(1), "page": "fields"},
+    )
+    status_url = re.search(r'data-scan-status="([^"]+)"', page)
+    state = "ready"
+    if status_url:
+        while check.left() > 5:
+            _, answer = get(status_url.group(1))
+            state = json.loads(answer)["state"]
+            if state != "reading":
+                break
+            time.sleep(0.5)
+        _, page = get(fields)
+    counted = re.search(r"found in your district's (\d+) student records?", page)
+    if state != "ready" or not counted or 'name="map_student_id"' not in page:
+        raise Failed(f"Match Fields: the worker's read of the Clever data did not arrive ({state})")
+    check.ok(
+        f"Match Fields: the worker read {counted.group(1)} student records; the portal lists "
+        "their fields"
+    )
+
+
+def totp_now(key: str) -> str:
+    """The code an authenticator app shows for ``key`` now (RFC 6238: SHA-1, 30 s, 6 digits)."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    secret = base64.b32decode(key.upper() + "=" * (-len(key) % 8))
+    digest = hmac.new(secret, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def support_sets_up_second_factor(check: Check, base: str) -> None:
+    """The demo's support account: password, then Django admin asks for an authenticator app;
+    the key the setup page shows gives a code that opens admin (as the banner says)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def get(path: str, data: dict | None = None) -> tuple[str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(  # noqa: S310 - http on loopback, built here
+            base + path, data=body, headers={"Referer": base + path}
+        )
+        with opener.open(req, timeout=max(1.0, min(20.0, check.left()))) as r:
+            return r.geturl(), r.read().decode(errors="replace")
+
+    def csrf(page: str) -> str:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if not token:
+            raise Failed("no CSRF token on the page")
+        return token.group(1)
+
+    _, page = get("/admin/")
+    where, page = get(
+        "/accounts/login/",
+        {
+            "csrfmiddlewaretoken": csrf(page),
+            "username": SUPPORT[0],
+            "password": SUPPORT[1],
+            "next": "/admin/",
+        },
+    )
+    path = urllib.parse.urlparse(where).path
+    key = re.search(r'id="authenticator_secret" value="([A-Z2-7]+)"', page)
+    if path != "/accounts/2fa/totp/activate/" or not key:
+        raise Failed(f"support signing in to /admin/ landed on {path}, not the second-factor setup")
+    check.ok(f"support signs in to /admin/: sent to {path} (QR code and key shown)")
+    where, page = get(
+        "/accounts/2fa/totp/activate/",
+        {"csrfmiddlewaretoken": csrf(page), "code": totp_now(key.group(1))},
+    )
+    if "recovery-codes" not in where:
+        raise Failed(f"activating the authenticator app with its code landed on {where}")
+    where, page = get("/admin/")
+    if urllib.parse.urlparse(where).path != "/admin/" or "Naviance Sync support" not in page:
+        raise Failed(f"after setting up the second factor, /admin/ answered {where}")
+    check.ok("support: code from the shown key activates the app; recovery codes; /admin/ opens")
+
 
 def ctrl_c(demo: subprocess.Popen) -> None:
     """What Ctrl-C in its terminal does: SIGINT to bin/demo's process group (its own session)."""
@@ -329,6 +422,7 @@ def main() -> int:
             raise Failed(f"embedded defaults not in use: {sqlite} or {broker} missing")
         check.ok("embedded defaults: var/naviance.sqlite3 and the filesystem broker var/broker/")
         sign_in_and_look(check, base)
+        support_sets_up_second_factor(check, base)
         stop(check, demo, clone, (port, sim_port), log)
         passed = True
     except (Failed, subprocess.SubprocessError, OSError) as exc:

@@ -9,13 +9,16 @@ recorded in the audit log as ``clever.token.set_by_hand``). The token is never s
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+
+from naviance_sync.admin import DistrictAdmin
 
 from . import config
 from .clever import CleverError
 from .crypto import TokenDecryptError
-from .models import CleverConnection
+from .models import CleverConnection, CleverSchool
+from .schools import schools_create_from_clever
 
 
 class CleverConnectionForm(forms.ModelForm):
@@ -111,3 +114,45 @@ class CleverConnectionAdmin(admin.ModelAdmin):
         )
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+
+# --- Onboarding: the district's schools from Clever ---------------------------------------------
+
+
+@admin.action(description="Create schools from Clever (the Clever schools no school matches)")
+def create_schools_from_clever(modeladmin, request, queryset):
+    """A school for each Clever school the district's schools do not match, NCES id kept and
+    matched to it (``schools.schools_create_from_clever``: audited in the district's log)."""
+    for district in queryset:
+        if not CleverSchool.objects.filter(district=district).exists():
+            modeladmin.message_user(
+                request,
+                f"{district.name}: no Clever schools known yet. Connect the district to Clever "
+                "first (Clever connections), then run this again.",
+                messages.WARNING,
+            )
+            continue
+        result = schools_create_from_clever(district=district, actor=request.user)
+        names = ", ".join(s.name for s in result.created[:10])
+        more = f" and {len(result.created) - 10} more" if len(result.created) > 10 else ""
+        modeladmin.message_user(
+            request,
+            f"{district.name}: {len(result.created)} school(s) created from Clever and matched"
+            + (f" ({names}{more})." if result.created else " (every Clever school is matched)."),
+            messages.SUCCESS,
+        )
+        if result.look_like_existing:
+            modeladmin.message_user(
+                request,
+                f"{district.name}: not created, because a school of the district looks like "
+                f"them (same NCES id or name): {', '.join(result.look_like_existing)}. The "
+                "district admin matches them on Set Up Clever.",
+                messages.WARNING,
+            )
+
+
+# The district's page belongs to the tenant core, which knows nothing of Clever: the action that
+# needs Clever's schools is added from here (the layer that knows both).
+DistrictAdmin.actions = [*DistrictAdmin.actions, create_schools_from_clever]
+
+from . import admin_support  # noqa: E402,F401 - the support console (runs, district health, fleet)

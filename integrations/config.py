@@ -677,14 +677,36 @@ class CleverSample:
     error: str = ""
 
 
+# Distinct values kept per path (Define Codes lists them; a path with more is no code list).
+VALUES_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class CleverScanResult:
+    """What one full pass over a data type's records found (cached; never the records).
+
+    ``values``: each path's distinct values (at most :data:`VALUES_KEPT`, in the order met, then
+    sorted); ``distinct``: how many there were (``VALUES_KEPT + 1`` meaning "more");
+    ``profiles``: how the path's values fit each kind (:mod:`integrations.fieldkinds`).
+    """
+
+    fields: tuple[str, ...]
+    records: int
+    values: dict[str, list[str]]
+    distinct: dict[str, int]
+    profiles: dict[str, Any]
+
+    def sample(self) -> CleverSample:
+        return CleverSample(fields=self.fields, records=self.records)
+
+
 def _cache_key(district: District, *parts: str) -> str:
     return ":".join(("clever-sample", str(district.pk), *parts))
 
 
 def _forget_samples(district: District) -> None:
     for data_type in DATA_TYPES:
-        cache.delete(_cache_key(district, "fields", data_type))
-        cache.delete(_cache_key(district, "values", data_type))
+        cache.delete(_cache_key(district, "scan", data_type))
 
 
 PORTAL = "portal"  # a page waits: the overall CLEVER_PORTAL_DEADLINE_SECONDS
@@ -722,6 +744,80 @@ def _token_refresher(district: District) -> Callable[[], str]:
     return refresh
 
 
+def clever_scan_cached(*, district: District, data_type: str) -> CleverScanResult | None:
+    """The last full pass over the district's records of a data type, if still cached."""
+    check_data_type(data_type)
+    cached = cache.get(_cache_key(district, "scan", data_type))
+    return cached if isinstance(cached, CleverScanResult) else None
+
+
+def clever_scan_forget(*, district: District, data_type: str) -> None:
+    """Drop the cached scan (Refresh from Clever: the pages wait for a new read)."""
+    cache.delete(_cache_key(district, "scan", check_data_type(data_type)))
+
+
+def clever_scan_collect(
+    *,
+    district: District,
+    data_type: str,
+    deadline: float | str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CleverScanResult:
+    """Read every record of the data type once and cache what the configuration pages need.
+
+    One full pass over every page of the data type's users: an extension field (a GPA) that only
+    some later records carry must still be offered. Only paths, a bounded number of distinct
+    values per path and per-kind counts (:class:`integrations.fieldkinds.PathProfile`) are kept,
+    never the records, so memory stays bounded by the number of distinct fields. ``progress`` is
+    called with the records read so far after every page. Raises the Clever, token or
+    configuration error; a worker runs it without a deadline (the pages never do, see
+    :mod:`integrations.scans`).
+    """
+    from . import fieldkinds
+    from .clever import flatten_fields
+
+    check_data_type(data_type)
+    found: dict[str, None] = {}
+    values: dict[str, dict[str, None]] = {}
+    distinct: dict[str, int] = {}
+    profiles: dict[str, fieldkinds.PathProfile] = {}
+    checks: dict[str, tuple[str, ...]] = {}
+    records = 0
+    with _client(district, page_size=SCAN_PAGE_SIZE, deadline=deadline) as client:
+        for role in CLEVER_ROLES[data_type]:
+            for page in client.user_pages(role):
+                for user in page:
+                    records += 1
+                    for path, value in flatten_fields(user.raw, role).items():
+                        if path not in found:
+                            found[path] = None
+                            values[path] = {}
+                            distinct[path] = 0
+                            profiles[path] = fieldkinds.PathProfile()
+                            checks[path] = fieldkinds.kinds_to_check(path)
+                        if value is None or isinstance(value, dict | list):
+                            continue
+                        profiles[path].add(value, checks[path])
+                        text = str(value).strip()
+                        seen = values[path]
+                        if text not in seen and distinct[path] <= VALUES_KEPT:
+                            distinct[path] += 1
+                            if distinct[path] <= VALUES_KEPT:
+                                seen[text] = None
+                if progress is not None:
+                    progress(records)
+                page = user = None  # let the page go before the next one is fetched
+    result = CleverScanResult(
+        fields=tuple(sorted(found)),
+        records=records,
+        values={p: sorted(v) for p, v in values.items()},
+        distinct=distinct,
+        profiles={p: profile.finish() for p, profile in profiles.items()},
+    )
+    cache.set(_cache_key(district, "scan", data_type), result, CACHE_SECONDS)
+    return result
+
+
 def available_clever_fields(
     *,
     district: District,
@@ -731,38 +827,31 @@ def available_clever_fields(
 ) -> CleverSample:
     """The Clever field paths the district actually sends, ``ext`` fields included.
 
-    One full pass over every page of the data type's users: an extension field (a GPA) that only
-    some later records carry must still be offered. Only the paths are kept, never the records,
-    so memory stays bounded by the number of distinct fields. Cached for a while (the Match Fields
-    page is opened many times while an admin configures; reconnecting or a reset forgets it). A
-    Clever error is returned (not raised) so the page still shows the saved mapping. A page
-    waits at most ``deadline`` (the portal's, by default; ``clever_setup`` passes None).
+    The cached scan when there is one, else a scan right here that waits at most ``deadline``
+    (``clever_setup`` passes None; the portal pages never scan in the request, they read
+    :mod:`integrations.scans`). A Clever error is returned (not raised) so a caller can still
+    show the saved mapping.
     """
-    from .clever import CleverError, flatten_fields
+    from .clever import CleverError
     from .crypto import TokenDecryptError
 
     check_data_type(data_type)
-    key = _cache_key(district, "fields", data_type)
-    if not refresh:
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-    found: dict[str, None] = {}
-    records = 0
+    cached = None if refresh else clever_scan_cached(district=district, data_type=data_type)
+    if cached is not None:
+        return cached.sample()
     try:
-        with _client(district, page_size=SCAN_PAGE_SIZE, deadline=deadline) as client:
-            for role in CLEVER_ROLES[data_type]:
-                for page in client.user_pages(role):
-                    for user in page:
-                        records += 1
-                        for path in flatten_fields(user.raw, role):
-                            found.setdefault(path, None)
-                    page = user = None  # let the page go before the next one is fetched
+        return clever_scan_collect(
+            district=district, data_type=data_type, deadline=deadline
+        ).sample()
     except (CleverError, TokenDecryptError, ConfigError) as exc:
         return CleverSample(fields=(), records=0, error=_message(exc))
-    sample = CleverSample(fields=tuple(sorted(found)), records=records)
-    cache.set(key, sample, CACHE_SECONDS)
-    return sample
+
+
+def scan_values(result: CleverScanResult | None, paths: Sequence[str]) -> dict[str, list[str]]:
+    """Each path's distinct values from a scan (none for a path the records never carry)."""
+    if result is None:
+        return {p: [] for p in paths if p}
+    return {p: list(result.values.get(p, [])) for p in dict.fromkeys(paths) if p}
 
 
 def clever_values(
@@ -773,37 +862,22 @@ def clever_values(
     refresh: bool = False,
     deadline: float | str | None = PORTAL,
 ) -> tuple[dict[str, list[str]], str]:
-    """Every distinct value the district's records have at each path (a full scan, cached).
+    """Every distinct value the district's records have at each path (from the cached scan,
+    else a scan here that waits at most ``deadline``).
 
     Returns ({path: values}, error message or "").
     """
-    from .clever import CleverError, get_path
+    from .clever import CleverError
     from .crypto import TokenDecryptError
 
     check_data_type(data_type)
-    paths = [p for p in dict.fromkeys(paths) if p]
-    key = _cache_key(district, "values", data_type)
-    cached: dict[str, list[str]] = ({} if refresh else cache.get(key)) or {}
-    missing = [p for p in paths if p not in cached]
-    if not missing:
-        return {p: cached[p] for p in paths}, ""
-    values: dict[str, dict[str, None]] = {p: {} for p in missing}
-    try:
-        with _client(district, page_size=SCAN_PAGE_SIZE, deadline=deadline) as client:
-            for role in CLEVER_ROLES[data_type]:
-                for page in client.user_pages(role):
-                    for user in page:
-                        for path in missing:
-                            value = get_path(user.raw, path)
-                            if value is None:
-                                continue
-                            values[path].setdefault(str(value).strip(), None)
-    except (CleverError, TokenDecryptError, ConfigError) as exc:
-        return {p: cached.get(p, []) for p in paths}, _message(exc)
-    for path in missing:
-        cached[path] = sorted(values[path])
-    cache.set(key, cached, CACHE_SECONDS)
-    return {p: cached[p] for p in paths}, ""
+    result = None if refresh else clever_scan_cached(district=district, data_type=data_type)
+    if result is None:
+        try:
+            result = clever_scan_collect(district=district, data_type=data_type, deadline=deadline)
+        except (CleverError, TokenDecryptError, ConfigError) as exc:
+            return scan_values(None, paths), _message(exc)
+    return scan_values(result, paths), ""
 
 
 def _message(exc: Exception) -> str:
@@ -814,12 +888,21 @@ def _message(exc: Exception) -> str:
 
 
 def validate_mapping(
-    *, fields: Sequence[LocalField], mapping: Mapping[str, str], available: Iterable[str] = ()
+    *,
+    fields: Sequence[LocalField],
+    mapping: Mapping[str, str],
+    available: Iterable[str] = (),
+    scan: CleverScanResult | None = None,
+    kinds: bool = True,
 ) -> dict[str, str]:
     """Errors by local field name for a proposed mapping (pure). Empty dict: valid.
 
     ``available`` may be empty (Clever unreachable): then any well-formed path is accepted.
+    ``kinds``: each field takes only Clever fields of a fitting kind
+    (:mod:`integrations.fieldkinds`), checked against ``scan``'s values when there is a scan.
     """
+    from . import fieldkinds
+
     errors: dict[str, str] = {}
     offered = set(available)
     for f in fields:
@@ -846,7 +929,36 @@ def validate_mapping(
             errors[f.name] = (
                 f"“{value[:60]}” is not among the fields in your district's Clever data."
             )
+            continue
+        if kinds:
+            problem = fieldkinds.choice_problem(
+                local_field=f.name,
+                label=f.label,
+                path=value,
+                profile=None if scan is None else scan.profiles.get(value),
+                distinct=None if scan is None else scan.distinct.get(value),
+            )
+            if problem is not None and problem.refused:
+                errors[f.name] = problem.message
     return errors
+
+
+def mapping_warnings(
+    *, data_type: str, mapping: Mapping[str, str], scan: CleverScanResult | None
+) -> list[str]:
+    """What a saved mapping will leave out: a few values that do not fit their field (pure)."""
+    from . import fieldkinds
+
+    if data_type != "students" or scan is None:
+        return []
+    labels = {f.name: f.label for f in local_fields_for(data_type) if f.changeable}
+    return [
+        p.message
+        for p in fieldkinds.mapping_problems(
+            labels=labels, mapping=mapping, profiles=scan.profiles, distinct=scan.distinct
+        )
+        if not p.refused
+    ]
 
 
 def link_field_changed(
@@ -892,7 +1004,14 @@ def field_mappings_save(
         )
         for f in fields
     }
-    errors = validate_mapping(fields=fields, mapping=proposed, available=available)
+    errors = validate_mapping(
+        fields=fields,
+        mapping=proposed,
+        available=available,
+        # The district's values as last read (a page saves only once they are loaded).
+        scan=clever_scan_cached(district=district, data_type=data_type),
+        kinds=data_type == "students",
+    )
     if errors:
         raise ConfigError("Some fields need your attention.", errors=errors)
     saved = dict(
@@ -956,13 +1075,30 @@ def mapping_choices_or_suggested(
     if saved:
         return saved, True
     if data_type == "students":
-        return student_fields.suggest_mapping(list(available)), False
+        return _fitting_suggestions(
+            student_fields.suggest_mapping(list(available)),
+            scan=clever_scan_cached(district=district, data_type=data_type),
+        ), False
     try:
         from staff import fields as staff_fields
 
         return staff_fields.suggest_mapping(list(available)), False
     except (ImportError, AttributeError):
         return {}, False
+
+
+def _fitting_suggestions(
+    suggested: dict[str, str], *, scan: CleverScanResult | None
+) -> dict[str, str]:
+    """Suggestions the district's values refuse become Do Not Import (a required field keeps
+    its suggestion: the page then says why it does not fit)."""
+    fields = {f.name: f for f in student_fields.STUDENT_FIELDS}
+    refused = validate_mapping(
+        fields=[f for f in fields.values() if f.changeable and not f.required],
+        mapping=suggested,
+        scan=scan,
+    )
+    return {name: ("" if name in refused else path) for name, path in suggested.items()}
 
 
 # --- codes -------------------------------------------------------------------------------------
@@ -1470,7 +1606,27 @@ def configuration_steps(*, district: District, data_type: str = "students") -> l
             )
         )
 
-    if config.mapping_choices:
+    unfit = (
+        validate_mapping(
+            fields=[f for f in local_fields_for(data_type) if f.changeable],
+            mapping=config.mapping_choices,
+            # The district's values when they are cached; the kinds alone otherwise.
+            scan=clever_scan_cached(district=district, data_type=data_type),
+        )
+        if config.mapping_choices and data_type == "students"
+        else {}
+    )
+    if config.mapping_choices and unfit:
+        steps.append(
+            StepState(
+                "fields",
+                "Match Fields",
+                False,
+                "Some saved field matches do not fit their Naviance field.",
+                tuple(unfit.values()),
+            )
+        )
+    elif config.mapping_choices:
         steps.append(StepState("fields", "Match Fields", True, "Fields matched."))
     else:
         steps.append(

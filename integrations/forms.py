@@ -15,6 +15,7 @@ from django import forms
 
 from students.fields import CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL, LocalField
 
+from . import fieldkinds
 from .config import clever_value_label, parse_recipients
 from .models import CleverConnection, SyncSettings
 
@@ -164,13 +165,20 @@ class FieldMappingForm(AccessibleForm):
         self.local_fields = local_fields
         for f in local_fields:
             current = initial_mapping.get(f.name, f.default_clever_field)
-            options = list(dict.fromkeys([*available, current, f.default_clever_field]))
+            # Only Clever fields of a fitting kind; the saved or typed one stays listed (a form
+            # error keeps it, and the error says why it does not fit).
+            fitting = fieldkinds.options_for(f.name, available) if f.changeable else []
+            options = list(dict.fromkeys([*fitting, current, f.default_clever_field]))
             choices: list[tuple[str, str]] = []
             if not f.required:
                 choices.append(("", DO_NOT_IMPORT_LABEL))
             if f.name == "class_year":
                 choices.append((CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL))
-            choices += [(path, path) for path in options if path and path != CLASS_YEAR_FROM_GRADE]
+            choices += [
+                (path, fieldkinds.path_label(path))
+                for path in options
+                if path and path != CLASS_YEAR_FROM_GRADE
+            ]
             field = forms.ChoiceField(
                 label=f.label,
                 choices=choices,

@@ -144,6 +144,40 @@ class FieldMapping(DistrictOwned):
         ]
 
 
+class CleverScan(DistrictOwned):
+    """The one read of a district's Clever data that Match Fields and Define Codes need.
+
+    One row per district and data type: it says whether a worker is reading (and how far), or
+    why the last read failed. The result itself lives in the cache the pages read
+    (``integrations.config``). ``heartbeat_at`` moves with every page of records, so a scan whose
+    worker died is taken over once it is older than ``integrations.scans.HEARTBEAT_EXPIRY``.
+    """
+
+    class State(models.TextChoices):
+        IDLE = "idle", "Not started"
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Reading"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
+    generation = models.PositiveIntegerField(default=0)
+    records = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district", "data_type"], name="cleverscan_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Clever {self.data_type} scan ({self.get_state_display()})"
+
+
 class CodeDefinition(DistrictOwned):
     """A value found in Clever's data for a coded field, and the local code it becomes."""
 
@@ -371,6 +405,8 @@ class RunResult(models.Model):
         WARNING = "warning", "Warning"
         ALERT = "alert", "Possible duplicate"
         SKIP = "skip", "Skipped by import rule"
+        # Left as it is so the district keeps an account that can import district data.
+        KEEP = "keep", "Kept"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="results")
     action = models.CharField(max_length=12, choices=Action.choices)

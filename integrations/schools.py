@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
-from naviance_sync.audit import audit_record
+from naviance_sync.audit import audit_changes, audit_record
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
 
@@ -447,19 +447,73 @@ def schools_create_for_unmatched(*, district: District, actor: Any = None) -> li
 
     For support staff onboarding a new district (``clever_setup --create-missing-schools``).
     """
+    return _schools_create(
+        district=district,
+        actor=actor,
+        clever_schools=for_district(CleverSchool, district).filter(matches__isnull=True),
+        action="school.created_from_clever",
+    )
+
+
+@dataclass(frozen=True)
+class SchoolsFromClever:
+    """What "Create schools from Clever" did: the schools made, and the Clever schools left
+    for the district admin to match because a local school looks like them."""
+
+    created: list[School]
+    look_like_existing: list[str]
+
+
+def schools_create_from_clever(*, district: District, actor: Any) -> SchoolsFromClever:
+    """Support's "Create schools from Clever" (Django admin): a school for each Clever school
+    that no local school matches, NCES id kept, matched to it and audited in the district's log.
+
+    Uses the Clever schools the district's connection last saw (no call to Clever). A Clever
+    school that an unmatched local school looks like (same NCES id or name: the match page's
+    suggestion) is not duplicated: it is left for the district admin to match.
+    """
+    unmatched = list(for_district(CleverSchool, district).filter(matches__isnull=True))
+    local = [
+        SchoolRef(s.pk, s.name, s.nces_id)
+        for s in for_district(School, district).filter(clever_match__isnull=True)
+    ]
+    suggested = {
+        s.clever_id
+        for s in suggest_school_matches(
+            local, [SchoolRef(c.clever_id, c.name, c.nces_id) for c in unmatched]
+        ).values()
+    }
+    created = _schools_create(
+        district=district,
+        actor=actor,
+        clever_schools=[c for c in unmatched if c.clever_id not in suggested],
+        action="support.school.created_from_clever",
+    )
+    return SchoolsFromClever(
+        created=created,
+        look_like_existing=sorted(c.name for c in unmatched if c.clever_id in suggested),
+    )
+
+
+def _schools_create(
+    *, district: District, actor: Any, clever_schools: Iterable[CleverSchool], action: str
+) -> list[School]:
     created = []
     with transaction.atomic():
-        unmatched = for_district(CleverSchool, district).filter(matches__isnull=True)
-        for clever_school in unmatched:
+        for clever_school in clever_schools:
+            location = (
+                clever_school.raw.get("location") if isinstance(clever_school.raw, dict) else None
+            )
+            location = location if isinstance(location, dict) else {}
             school = School.objects.create(
                 district=district,
-                name=clever_school.name,
-                nces_id=clever_school.nces_id,
-                state_id=clever_school.state_id,
-                address=str((clever_school.raw.get("location") or {}).get("address") or "")[:200],
-                city=str((clever_school.raw.get("location") or {}).get("city") or "")[:100],
-                state=str((clever_school.raw.get("location") or {}).get("state") or "")[:2],
-                zip_code=str((clever_school.raw.get("location") or {}).get("zip") or "")[:10],
+                name=(clever_school.name or f"Clever school {clever_school.clever_id}")[:200],
+                nces_id=clever_school.nces_id[:20],
+                state_id=clever_school.state_id[:40],
+                address=str(location.get("address") or "")[:200],
+                city=str(location.get("city") or "")[:100],
+                state=str(location.get("state") or "")[:2],
+                zip_code=str(location.get("zip") or "")[:10],
             )
             SchoolMatch.objects.create(
                 district=district,
@@ -467,13 +521,17 @@ def schools_create_for_unmatched(*, district: District, actor: Any = None) -> li
                 clever_school=clever_school,
                 method=SchoolMatch.Method.NCES if school.nces_id else SchoolMatch.Method.NAME,
             )
-            audit_record(
+            audit_changes(
                 district=district,
                 actor=actor,
-                action="school.created_from_clever",
+                action=action,
                 obj=school,
-                field="clever_school",
-                new=clever_school.name,
+                before={"name": "", "nces_id": "", "clever_school": ""},
+                after={
+                    "name": school.name,
+                    "nces_id": school.nces_id,
+                    "clever_school": f"{clever_school.name} ({clever_school.clever_id})",
+                },
             )
             created.append(school)
     return created

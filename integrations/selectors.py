@@ -462,7 +462,7 @@ def test_import_freshness(
 
     A spec with ``test_import_valid_hours`` (staff: 48, the guide) needs a succeeded test import
     that recent; a spec without one may always import (the latest succeeded test is returned)."""
-    hours = getattr(get_spec(data_type), "test_import_valid_hours", None)
+    hours = get_spec(data_type).test_import_valid_hours
     run = (
         for_district(ImportRun, district)
         .filter(data_type=data_type, mode=ImportRun.Mode.TEST, status=ImportRun.Status.SUCCEEDED)
@@ -567,7 +567,7 @@ def launch_checklist(
 
 
 def _valid_hours(data_type: str) -> int | None:
-    return getattr(get_spec(data_type), "test_import_valid_hours", None)
+    return get_spec(data_type).test_import_valid_hours
 
 
 def import_overview(*, district: District, data_type: str) -> dict[str, Any]:
@@ -605,3 +605,74 @@ def result_value_names(*, district: District, data_type: str) -> dict[str, dict[
     if data_type == DataType.STAFF:
         names.update(staff_selectors.result_names(district=district))
     return names
+
+
+# --- Titles in the district's Clever staff data (Staff Import Settings' keyword editor) -----------
+
+# Everyone the import read from Clever (a Kept account is not in Clever).
+_TITLE_ACTIONS = ("create", "update", "restore", "match", "unchanged")
+
+
+def staff_title_counts(district: District) -> staff_selectors.TitleCounts | None:
+    """Job titles of the people in the last full staff import (test or real), with counts.
+
+    Read from that run's stored results (a test import stores each new person's values; a row
+    without a title change means the account already has Clever's title), never from Clever.
+    None when no staff import has finished yet.
+    """
+    from staff.models import User
+
+    from .models import ImportRun, RunResult
+
+    run = (
+        for_district(ImportRun, district)
+        .filter(
+            data_type="staff",
+            mode__in=(ImportRun.Mode.TEST, ImportRun.Mode.IMPORT),
+            status__in=(ImportRun.Status.SUCCEEDED, ImportRun.Status.NEEDS_REVIEW),
+        )
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    if run is None:
+        return None
+    titles: dict[int | None, str] = {}
+    from_account: list[int] = []
+    counts: dict[str, int] = {}
+    untitled = 0
+    rows = RunResult.objects.filter(run=run, action__in=_TITLE_ACTIONS).values_list(
+        "action", "local_id", "changes"
+    )
+    for action, local_id, changes in rows.iterator(chunk_size=2000):
+        value = changes.get("job_title") if isinstance(changes, dict) else None
+        if isinstance(value, list) and len(value) == 2:
+            value = value[1]
+        if isinstance(value, str):
+            title = " ".join(value.split())
+            if title:
+                counts[title] = counts.get(title, 0) + 1
+            else:
+                untitled += 1
+        elif local_id is not None and not (action == "create" and run.mode == "test"):
+            from_account.append(local_id)
+        else:
+            untitled += 1
+    for start in range(0, len(from_account), 2000):
+        chunk = from_account[start : start + 2000]
+        for pk, title in (
+            for_district(User, district).filter(pk__in=chunk).values_list("pk", "job_title")
+        ):
+            titles[pk] = " ".join((title or "").split())
+    for pk in from_account:
+        title = titles.get(pk, "")
+        if title:
+            counts[title] = counts.get(title, 0) + 1
+        else:
+            untitled += 1
+    when = timezone.localtime(run.finished_at or run.created_at).date()
+    kind = "test import" if run.mode == ImportRun.Mode.TEST else "import"
+    return staff_selectors.TitleCounts(
+        counts=counts,
+        untitled=untitled,
+        source=f"the staff {kind} #{run.pk} of {dateformat.format(when, 'M j, Y')}",
+    )

@@ -182,6 +182,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     text = _result_text(request.district, run.data_type)
     for row in page.rows:
         row.lines = _result_lines(row, text)
+        # The signed-in admin's own account (staff runs): said on its row, never left to guess.
+        row.is_you = run.data_type == "staff" and row.local_id == request.user.pk
     return render(
         request,
         "integrations/runs/detail.html",
@@ -252,7 +254,7 @@ def _result_text(district, data_type: str) -> ResultText:
     return ResultText(
         labels=_field_labels(data_type),
         names=selectors.result_value_names(district=district, data_type=data_type),
-        said_elsewhere=frozenset(getattr(spec, "results_said_elsewhere", ())),
+        said_elsewhere=spec.results_said_elsewhere,
     )
 
 
@@ -293,7 +295,7 @@ def _result_lines(row: RunResult, text: ResultText) -> list[str]:
 
 
 def _field_labels(data_type: str) -> dict[str, str]:
-    return dict(getattr(get_spec(data_type), "labels", {}))
+    return dict(get_spec(data_type).labels)
 
 
 @integration_page

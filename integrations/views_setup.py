@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,7 +19,7 @@ from naviance_sync.models import School
 from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
 from students import fields as student_fields
 
-from . import config, selectors
+from . import config, scans, selectors
 from .clever import CleverError
 from .crypto import TokenDecryptError
 from .forms import (
@@ -31,7 +31,13 @@ from .forms import (
     SetupForm,
     SyncSettingsForm,
 )
-from .models import CleverConnection, CleverSchool, NotificationRecipient, SchoolMatch
+from .models import (
+    CleverConnection,
+    CleverScan,
+    CleverSchool,
+    NotificationRecipient,
+    SchoolMatch,
+)
 from .schools import SchoolMatchError, school_match_rows, school_match_summary, school_matches_save
 
 # Data types configured on these pages (staff keeps its own Clever application pages).
@@ -319,6 +325,22 @@ def _step_nav(data_type: str, current: str) -> list[dict]:
     ]
 
 
+def _scan_wait(request: HttpRequest, data_type: str, state, *, page: str) -> HttpResponse:
+    """The page while a worker reads the district's Clever data (or why it could not)."""
+    return render(
+        request,
+        "integrations/scan_wait.html",
+        {
+            "data_type": data_type,
+            "scan": state.scan,
+            "failed": state.failed,
+            "page": page,
+            "title": "Match Fields" if page == "fields" else "Define Codes",
+            "step_nav": _step_nav(data_type, page),
+        },
+    )
+
+
 @student_integration
 @require_http_methods(["GET", "POST"])
 def fields(request: HttpRequest, data_type: str) -> HttpResponse:
@@ -326,21 +348,32 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
     district = request.district
-    sample = config.available_clever_fields(
-        district=district, data_type=data_type, refresh=request.GET.get("refresh") == "1"
-    )
+    state = scans.scan_for_page(district=district, data_type=data_type)
+    if not state.ready and request.method == "GET":
+        return _scan_wait(request, data_type, state, page="fields")
+    scan = state.result
+    available = scan.fields if scan is not None else ()
     initial, saved = config.mapping_choices_or_suggested(
-        district=district, data_type=data_type, available=sample.fields
+        district=district, data_type=data_type, available=available
     )
     local_fields = config.local_fields_for(data_type)
     form = FieldMappingForm(
         request.POST if request.method == "POST" else None,
         local_fields=local_fields,
-        available=sample.fields,
+        # The data was let go while the admin chose: keep what they chose on the form.
+        available=available or [v for k, v in request.POST.items() if k.startswith("map_")],
         initial_mapping=initial,
     )
     needs_confirmation = False
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and scan is None:
+        form.is_valid()
+        form.add_service_errors(
+            {
+                None: "Not saved yet: Naviance is reading your Clever data again to check "
+                "these matches. Your choices are kept below; click Save again in a minute."
+            }
+        )
+    elif request.method == "POST" and form.is_valid():
         try:
             config.field_mappings_save(
                 district=district,
@@ -359,6 +392,10 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
             )
         else:
             messages.success(request, "Field matches saved.")
+            for warning in config.mapping_warnings(
+                data_type=data_type, mapping=form.mapping(), scan=scan
+            ):
+                messages.warning(request, warning)
             return _after_save(
                 request,
                 request.POST.get("action", "save"),
@@ -375,7 +412,7 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
             "data_type": data_type,
             "form": form,
             "rows": form.bound_rows(),
-            "sample": sample,
+            "sample": scan.sample() if scan is not None else None,
             "saved": saved,
             "needs_confirmation": needs_confirmation,
             "show_confirmation": saved and for_district(Student, district).exists(),
@@ -384,14 +421,32 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
     )
 
 
-def _code_sections(district, data_type: str, *, refresh: bool) -> tuple[list[dict], str]:
+@student_integration
+@require_POST
+def scan_refresh(request: HttpRequest, data_type: str) -> HttpResponse:
+    """Refresh from Clever / Retry: read the district's Clever data again, then back to the page
+    (which waits for the worker). A scan already under way is not started twice."""
+    _settings_data_type(data_type)
+    if (gate := _setup_first(request)) is not None:
+        return gate
+    scans.scan_for_page(district=request.district, data_type=data_type, refresh=True)
+    page = "codes" if request.POST.get("page") == "codes" else "fields"
+    return redirect(reverse(f"integrations:{page}", kwargs={"data_type": data_type}))
+
+
+@student_integration
+def scan_status(request: HttpRequest, scan_id: int) -> JsonResponse:
+    """What the waiting page polls: the district's own scan only (another's is a 404)."""
+    scan = get_for_district_or_404(CleverScan, request.district, pk=scan_id)
+    return JsonResponse(scans.scan_status(scan))
+
+
+def _code_sections(district, data_type: str, scan) -> list[dict]:
     choices = config.mapping_choices_or_suggested(
         district=district, data_type=data_type, available=()
     )[0]
     paths = config.coded_field_paths(choices, data_type=data_type)
-    found, error = config.clever_values(
-        district=district, data_type=data_type, paths=list(paths.values()), refresh=refresh
-    )
+    found = config.scan_values(scan, list(paths.values()))
     saved = config.saved_codes(district=district, data_type=data_type)
     year_end = config.district_school_year_end(district)
     sections = []
@@ -417,7 +472,7 @@ def _code_sections(district, data_type: str, *, refresh: bool) -> tuple[list[dic
                 "saved": f.name in saved,
             }
         )
-    return sections, error
+    return sections
 
 
 @student_integration
@@ -427,7 +482,18 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
     district = request.district
-    sections, error = _code_sections(district, data_type, refresh=request.GET.get("refresh") == "1")
+    state = scans.scan_for_page(district=district, data_type=data_type)
+    if not state.ready:
+        if request.method == "POST":
+            # The codes are posted by the position of each value in the list read before; with
+            # that list gone they cannot be matched to their values safely.
+            messages.error(
+                request,
+                "Your codes were not saved: Naviance is reading your Clever data again (it was "
+                "last read a while ago). Choose the codes again once the values are shown.",
+            )
+        return _scan_wait(request, data_type, state, page="codes")
+    sections = _code_sections(district, data_type, state.result)
     form = CodesForm(request.POST if request.method == "POST" else None, sections=sections)
     if request.method == "POST" and form.is_valid():
         try:
@@ -459,7 +525,7 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
             "data_type": data_type,
             "form": form,
             "sections": form.bound_sections(),
-            "clever_error": error,
+            "clever_error": "",
             "school_year_end": config.district_school_year_end(district),
             "step_nav": _step_nav(data_type, "codes"),
         },

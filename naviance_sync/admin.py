@@ -132,6 +132,8 @@ class DistrictAdmin(DistrictAuditedAdmin, FitsAdmin, admin.ModelAdmin):
             obj.launch_date = None
             obj.confirmed_clever_district_id = ""
             super().save_model(request, obj, form, change)
+            # The usual roles and functions (staff), and whatever else a district starts with.
+            services.district_created_notify(district=obj, actor=request.user)
             if wanted_confirmed:
                 obj = services.district_clever_id_confirm(
                     district=obj, clever_district_id=wanted_confirmed, actor=request.user

@@ -4,7 +4,9 @@ Support staff change a district's users, roles and settings in Django admin; the
 see who changed what (old -> new) in its own audit log, as for its admins' changes. Model admins
 of district-owned data mix in :class:`DistrictAuditedAdmin`: every field the admin form changed
 (many-to-many included), every add and every delete is recorded with the support user as actor.
-Password hashes and tokens are never recorded (``audit_exclude``).
+The rows of inline lists on the same page (a district's schools) are audited the same way, each in
+its own district's log (``save_formset``). Password hashes and tokens are never recorded
+(``audit_exclude``).
 """
 
 from __future__ import annotations
@@ -83,6 +85,62 @@ class DistrictAuditedAdmin:
                 obj=obj,
                 before=before,
                 after=after,
+            )
+
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (the schools on a district's page): adds, changes and deletes, old -> new.
+
+        Old values are read from the database before the formset saves (the forms' instances
+        already hold the new ones); deletions are recorded before the rows go, with their ids.
+        """
+        parent_district = self.audit_district(form.instance)
+        deleted = list(formset.deleted_forms) if formset.can_delete else []
+        before: dict[int, tuple[Any, dict]] = {}
+        for row in formset.initial_forms:
+            fields = self._audited_fields(row)
+            if row in deleted or not fields or row.instance.pk is None:
+                continue
+            old = type(row.instance)._default_manager.filter(pk=row.instance.pk).first()
+            if old is not None:
+                before[row.instance.pk] = (row, {f: _value(old, f) for f in fields})
+        for row in deleted:
+            obj = row.instance
+            if obj.pk is None:
+                continue
+            old = type(obj)._default_manager.filter(pk=obj.pk).first() or obj
+            audit_record(
+                district=self.audit_district(old) or parent_district,
+                actor=request.user,
+                action=self._audit_action(obj, "deleted"),
+                obj=old,
+                field="",
+                old=str(old),
+                new="",
+            )
+        super().save_formset(request, form, formset, change)
+        for row, old_values in before.values():
+            obj = row.instance
+            audit_changes(
+                district=self.audit_district(obj) or parent_district,
+                actor=request.user,
+                action=self._audit_action(obj, "changed"),
+                obj=obj,
+                before=old_values,
+                after={f: _value(obj, f) for f in old_values},
+            )
+        new_objects = {id(o) for o in getattr(formset, "new_objects", [])}
+        for row in formset.extra_forms:
+            obj = row.instance
+            if id(obj) not in new_objects:
+                continue
+            fields = self._audited_fields(row)
+            audit_changes(
+                district=self.audit_district(obj) or parent_district,
+                actor=request.user,
+                action=self._audit_action(obj, "created"),
+                obj=obj,
+                before={f: "" for f in fields},
+                after={f: _value(obj, f) for f in fields},
             )
 
     def delete_model(self, request, obj):

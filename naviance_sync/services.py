@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .audit import audit_record
@@ -19,6 +20,27 @@ INTEGRATIONS = {"students": "clever_students_enabled", "staff": "clever_staff_en
 
 class LaunchDateError(ValueError):
     pass
+
+
+# Sent once a new district is saved (``district_create``, Django admin's add): the apps above
+# the tenant core give it what a district starts with (staff: the usual roles and functions).
+# Receivers take ``district`` and ``actor``; they run inside the creating transaction.
+district_created = Signal()
+
+
+@transaction.atomic
+def district_create(*, slug: str, name: str, actor=None, **fields) -> District:
+    """Create a district with everything a new district starts with (see ``district_created``)."""
+    district = District.objects.create(slug=slug, name=name, **fields)
+    audit_record(district=district, actor=actor, action="district.create", obj=district, new=name)
+    district_created.send(sender=District, district=district, actor=actor)
+    return district
+
+
+def district_created_notify(*, district: District, actor=None) -> None:
+    """For a district saved elsewhere (Django admin's add form): what ``district_create`` does
+    after the row exists (the admin audits the new district itself)."""
+    district_created.send(sender=District, district=district, actor=actor)
 
 
 def _today(district: District) -> dt.date:

@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "integrations.sso",
+    # A second factor (TOTP + recovery codes) for accounts with Django admin access (issue 20,
+    # item 8): enforced by naviance_sync.mfa.StaffMFAMiddleware, asked at sign-in by allauth's
+    # login stages (password sign-in and Clever sign-in alike).
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +76,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff and superusers without an authenticator app are sent to set one up, not into admin.
+    "naviance_sync.mfa.StaffMFAMiddleware",
     # After CSPMiddleware, so it runs first on the way out: lets forms post to Clever's authorize URL.
     "integrations.sso.middleware.CleverFormActionMiddleware",
 ]
@@ -127,6 +133,15 @@ elif REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+elif env.bool("NAVIANCE_EMBEDDED_FILE_CACHE", default=False):
+    # bin/demo: the portal and the worker are separate processes, and the Clever data a worker
+    # reads for Match Fields (integrations.scans) must reach the portal's pages.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -165,6 +180,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE
 # /healthz tells anyone "ok" or "degraded"; which part is down and why only to a signed-in support
 # user or a caller sending "Authorization: Bearer <HEALTHZ_TOKEN>" (unset: no token is accepted).
 HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+# /metrics (Prometheus) answers only "Authorization: Bearer <METRICS_TOKEN>"; unset: 404 for all.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Sessions and security headers ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
@@ -313,13 +330,62 @@ SOCIALACCOUNT_STORE_TOKENS = False  # the SSO token is used once, to ask Clever 
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the button POSTs (with a CSRF token)
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 ACCOUNT_EMAIL_VERIFICATION = "none"
+# allauth's account pages are not mounted (Django's LoginView stays the password sign-in), but its
+# login stages run behind it: staff.views_signin hands a right password to allauth, whose
+# MFA stage asks for the code before anyone is signed in.
+ACCOUNT_LOGIN_METHODS = {"username"}
+
+# --- Second factor (allauth.mfa; docs/operations.md "Second factor for support staff") -----------
+# Authenticator apps (TOTP) with recovery codes; no WebAuthn (it needs allauth's own scripts).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Naviance Sync")
+# Authenticator keys encrypted at rest with the Clever tokens' Fernet keys.
+MFA_ADAPTER = "integrations.sso.adapter.EncryptedMFAAdapter"
+# A wrong code counts as a failed sign-in in django-axes' lockout (naviance_sync.mfa).
+MFA_FORMS = {
+    "authenticate": "naviance_sync.mfa.LockoutAuthenticateForm",
+    "reauthenticate": "naviance_sync.mfa.LockoutReauthenticateForm",
+}
+# No "trust this browser": every sign-in of a support account asks for a code.
+MFA_TRUST_ENABLED = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SECURE_SSL else "http"
 
+# LOG_FORMAT=json: one JSON object per line, with district_id and run_id on every line a run
+# writes (naviance_sync/logs.py); the default stays human-readable. Celery workers keep this
+# configuration instead of installing their own root handler when the format is json.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "plain" or "json", not "{LOG_FORMAT}".')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"run_context": {"()": "naviance_sync.logs.RunContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "naviance_sync.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["run_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# SENTRY_DSN set: errors of the portal (Django) and the workers (Celery) go to Sentry; unset:
+# sentry-sdk is not initialised and nothing is sent (naviance_sync/observability.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from .observability import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

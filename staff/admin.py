@@ -18,12 +18,56 @@ from .emails import send_password_link
 from .models import JobFunction, Role, StaffImportSettings, TitleKeywordRule, User, Zone
 
 
+class RoleChoiceField(forms.ModelChoiceField):
+    """Roles by name and district ("District Site Manager — Maple Valley"), not a raw id."""
+
+    def label_from_instance(self, obj: Role) -> str:
+        return f"{obj.name} — {obj.district.name}"
+
+
+def _district_roles_field(form: forms.ModelForm) -> None:
+    """The role list: by name, the account's district's roles first when it has one."""
+    field = form.fields.get("role")
+    if field is None:
+        return
+    district_id = form.instance.district_id if form.instance.pk else None
+    roles = Role.objects.select_related("district").order_by("district__name", "name")
+    if district_id:
+        roles = roles.filter(district_id=district_id)
+    form.fields["role"] = RoleChoiceField(
+        queryset=roles,
+        required=False,
+        label="Role",
+        empty_label="No role",
+        help_text="The district's roles by name. A role of another district is refused.",
+    )
+
+
+def _check_role_district(form: forms.ModelForm, cleaned: dict) -> dict:
+    role, district = cleaned.get("role"), cleaned.get("district", form.instance.district)
+    if role is not None and (district is None or role.district_id != district.pk):
+        whose = f"{district.name}\u2019s" if district else "the account\u2019s district\u2019s"
+        form.add_error(
+            "role",
+            f"\u201c{role.name}\u201d is a role of {role.district.name}; choose one of "
+            f"{whose} roles.",
+        )
+    return cleaned
+
+
 class SupportUserCreationForm(forms.ModelForm):
     """A new account without a password: the person sets one from the emailed link."""
 
     class Meta:
         model = User
         fields = ("username", "email", "first_name", "last_name", "district", "role")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _district_roles_field(self)
+
+    def clean(self):
+        return _check_role_district(self, super().clean())
 
     def save(self, commit=True):
         user = super().save(commit=False)
@@ -80,7 +124,8 @@ class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
     )
     list_select_related = ("district", "role")
     autocomplete_fields = ("district",)
-    raw_id_fields = ("role", "job_function", "zone")
+    # The role is a list of names (``_district_roles_field``); functions and zones stay ids.
+    raw_id_fields = ("job_function", "zone")
     show_full_result_count = False
     actions = [send_password_links]
     add_form = SupportUserCreationForm
@@ -116,6 +161,21 @@ class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
             },
         ),
     )
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            return form
+
+        class SupportUserChangeForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                _district_roles_field(self)
+
+            def clean(self):
+                return _check_role_district(self, super().clean())
+
+        return SupportUserChangeForm
 
     def user_change_password(self, request, id, form_url=""):
         """Support never sets a password (it would know it): send a password link instead."""

@@ -173,3 +173,36 @@ class SignInForm(AuthenticationForm):
         except UserModel.DoesNotExist:
             return False
         return not user.is_active and user.check_password(password)
+
+
+class RoleForm(forms.Form):
+    """A district role: its name and what it may do (the service checks names and the last
+    role that can import district data)."""
+
+    name = forms.CharField(label="Role name", max_length=100, strip=True)
+    can_import_district_data = forms.BooleanField(
+        required=False,
+        label="Can import district data",
+        help_text="Sees the Clever integrations and runs imports (students and staff).",
+    )
+    is_limited = forms.BooleanField(
+        required=False,
+        label="Limited permissions",
+        help_text="The role for newly imported staff whose titles match no keyword.",
+    )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].replace("\x00", "").split())
+        if not name:
+            raise forms.ValidationError("Enter a name for the role, for example Counselor.")
+        return name
+
+
+class FunctionForm(forms.Form):
+    name = forms.CharField(label="Function name", max_length=100, strip=True)
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].replace("\x00", "").split())
+        if not name:
+            raise forms.ValidationError("Enter a name for the function, for example Counseling.")
+        return name

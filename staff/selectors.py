@@ -5,6 +5,7 @@ Every read starts from ``naviance_sync.scoping.for_district``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,9 +162,13 @@ def keyword_rules(*, district: District) -> list[TitleKeywordRule]:
 def staff_settings_context(*, district: District) -> dict[str, Any]:
     settings = StaffImportSettings.objects.filter(district=district).first()
     zones = list(for_district(Zone, district).prefetch_related("schools"))
+    rules = keyword_rules(district=district)
+    titles = clever_title_counts(district=district)
     return {
         "settings": settings,
-        "rules": keyword_rules(district=district),
+        "rules": rules,
+        "titles": titles,
+        "title_suggestions": title_suggestions(counts=titles, rules=rules),
         "zones": zones,
         "has_no_schools_zone": any(z.name == "No Schools Zone" for z in zones),
     }
@@ -186,3 +191,102 @@ def result_names(*, district: District) -> dict[str, dict[str, str]]:
         }
         for field, model in _NAMED_FIELDS.items()
     }
+
+
+# --- Roles and functions pages ------------------------------------------------------------------
+
+
+def roles_with_holders(*, district: District) -> list[Role]:
+    """The district's roles, each with ``holders`` (how many accounts have it)."""
+    from django.db.models import Count
+
+    return list(
+        for_district(Role, district).annotate(holders=Count("users")).order_by("name", "id")
+    )
+
+
+def functions_with_holders(*, district: District) -> list[JobFunction]:
+    from django.db.models import Count
+
+    return list(
+        for_district(JobFunction, district).annotate(holders=Count("users")).order_by("name", "id")
+    )
+
+
+def role_holders(*, district: District, role: Role, limit: int = 50) -> tuple[list[User], int]:
+    holders = for_district(User, district).filter(role=role).order_by("last_name", "first_name")
+    return list(holders[:limit]), holders.count()
+
+
+def function_holders(
+    *, district: District, function: JobFunction, limit: int = 50
+) -> tuple[list[User], int]:
+    holders = (
+        for_district(User, district)
+        .filter(job_function=function)
+        .order_by("last_name", "first_name")
+    )
+    return list(holders[:limit]), holders.count()
+
+
+# --- Titles in the district's Clever staff data (the keyword editor's suggestions) --------------
+
+
+@dataclass(frozen=True)
+class TitleCounts:
+    """Job titles in the district's Clever staff data and how many people have each.
+
+    ``source`` says where they were read (for example "the test import of Dec 2, 2026"); the
+    counts come from data the product already keeps, never from a call to Clever.
+    """
+
+    counts: dict[str, int]
+    untitled: int
+    source: str
+
+
+@dataclass(frozen=True)
+class TitleSuggestion:
+    title: str
+    people: int
+    keyword: str  # the keyword rule that gives this title its role now ("" = the defaults)
+
+
+# Readers of the titles, most recent data first. Staff does not know where imports keep their
+# records: the integration registers its reader here (``integrations.apps``).
+TITLE_COUNT_SOURCES: list[Callable[[District], TitleCounts | None]] = []
+
+
+def clever_title_counts(*, district: District) -> TitleCounts | None:
+    for source in TITLE_COUNT_SOURCES:
+        found = source(district)
+        if found is not None:
+            return found
+    return None
+
+
+def title_suggestions(
+    *, counts: TitleCounts | None, rules: list[TitleKeywordRule]
+) -> list[TitleSuggestion]:
+    """Each title (most people first) with the keyword that decides it now."""
+    from .sync import KeywordRule, winning_rule
+
+    if counts is None:
+        return []
+    keyword_rules = [
+        KeywordRule(
+            keyword=r.keyword,
+            position=r.position,
+            role_id=r.role_id,
+            function_id=r.job_function_id,
+            on_teacher_list=r.on_teacher_list,
+            on_counselor_list=r.on_counselor_list,
+            id=r.pk,
+        )
+        for r in rules
+    ]
+    out = []
+    for title, people in sorted(counts.counts.items(), key=lambda kv: (-kv[1], kv[0].lower())):
+        rule = winning_rule(title, keyword_rules)
+        out.append(TitleSuggestion(title, people, rule.keyword if rule is not None else ""))
+    return out

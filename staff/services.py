@@ -369,6 +369,16 @@ def staff_sync_config(*, district: District):
         not_in_clever_role_id=settings.not_in_clever_role_id,
         sso_enabled=settings.sso_enabled,
         school_names=dict(for_district(School, district).values_list("id", "name")),
+        import_role_ids=frozenset(
+            for_district(Role, district)
+            .filter(can_import_district_data=True)
+            .values_list("pk", flat=True)
+        ),
+        importer_ids=frozenset(
+            for_district(User, district)
+            .filter(is_active=True, role__can_import_district_data=True)
+            .values_list("pk", flat=True)
+        ),
     )
 
 
@@ -503,3 +513,302 @@ def staff_welcome_send(*, district_id: int, user_ids: Iterable[int]) -> int:
         if not u.has_usable_password()
     ]
     return send_welcome_emails(accounts)
+
+
+# --- Roles and functions: what a new district starts with, and the admin's own ------------------
+
+# (name, can import district data, limited): the roles the staff guide assumes exist.
+DEFAULT_ROLES: tuple[tuple[str, bool, bool], ...] = (
+    (DISTRICT_SITE_MANAGER, True, False),
+    ("School Site Manager", False, False),
+    ("School Administrator", False, False),
+    ("Counselor", False, False),
+    ("Teacher", False, False),
+    (OTHER_SCHOOL_STAFF, False, True),
+    (OTHER_DISTRICT_STAFF, False, True),
+)
+DEFAULT_FUNCTIONS: tuple[str, ...] = (
+    "Administrator",
+    "Counselor",
+    "Teacher",
+    "Support Staff",
+    "Other",
+)
+
+
+@transaction.atomic
+def district_staff_defaults_create(*, district: District, actor: User | None = None) -> None:
+    """The usual roles and functions, and the staff import settings, for a new district.
+
+    Called when a district is created (``naviance_sync.services.district_created``); the data
+    migration ``staff/0004`` gave them to the districts that had none. Only names the district
+    does not have yet are added, so an admin's own roles and edits are never touched.
+    """
+    have_roles = set(for_district(Role, district).values_list("name", flat=True))
+    for name, can_import, limited in DEFAULT_ROLES:
+        if name not in have_roles:
+            role = Role.objects.create(
+                district=district,
+                name=name,
+                can_import_district_data=can_import,
+                is_limited=limited,
+            )
+            audit_record(district=district, actor=actor, action="role.create", obj=role, new=name)
+    have_functions = set(for_district(JobFunction, district).values_list("name", flat=True))
+    for name in DEFAULT_FUNCTIONS:
+        if name not in have_functions:
+            function = JobFunction.objects.create(district=district, name=name)
+            audit_record(
+                district=district, actor=actor, action="function.create", obj=function, new=name
+            )
+    staff_settings_ensure(district=district)
+
+
+def _clean_name(name: str, *, what: str) -> str:
+    cleaned = " ".join((name or "").replace("\x00", "").split())
+    if not cleaned:
+        raise StaffSettingsError(f"Enter a name for the {what}.")
+    if len(cleaned) > 100:
+        raise StaffSettingsError(f"A {what} name is at most 100 characters ({len(cleaned)} now).")
+    return cleaned
+
+
+def _check_name_free(model: type, district: District, name: str, *, what: str, pk=None) -> None:
+    clash: Any = for_district(model, district).filter(name__iexact=name)
+    if pk is not None:
+        clash = clash.exclude(pk=pk)
+    if clash.exists():
+        raise StaffSettingsError(
+            f"Your district already has a {what} called \u201c{name}\u201d (names ignore "
+            "capital letters)."
+        )
+
+
+def _names(accounts: Iterable[User], total: int) -> str:
+    names = [a.get_full_name().strip() or a.username for a in accounts]
+    more = total - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+SHOWN_HOLDERS = 10
+
+
+def _import_would_end(district: District, role: Role) -> bool:
+    """Whether no account could import district data once ``role`` cannot: no other role has
+    the permission, or none that an active account holds."""
+    if not role.can_import_district_data:
+        return False
+    return not (
+        for_district(User, district)
+        .filter(is_active=True, role__can_import_district_data=True)
+        .exclude(role=role)
+        .exists()
+    )
+
+
+LAST_IMPORT_ROLE = (
+    "\u201c{name}\u201d keeps the permission to import district data: no other active account "
+    "has a role with it, so nobody (you included) could run the Clever integrations. Give the "
+    "permission to another role held by an active account first."
+)
+
+
+@transaction.atomic
+def role_create(
+    *,
+    district: District,
+    actor: User | None,
+    name: str,
+    can_import_district_data: bool = False,
+    is_limited: bool = False,
+) -> Role:
+    name = _clean_name(name, what="role")
+    _check_name_free(Role, district, name, what="role")
+    role = Role.objects.create(
+        district=district,
+        name=name,
+        can_import_district_data=can_import_district_data,
+        is_limited=is_limited,
+    )
+    audit_record(district=district, actor=actor, action="role.create", obj=role, new=name)
+    audit_changes(
+        district=district,
+        actor=actor,
+        action="role.create",
+        obj=role,
+        before={"can_import_district_data": False, "is_limited": False},
+        after={"can_import_district_data": can_import_district_data, "is_limited": is_limited},
+    )
+    return role
+
+
+ROLE_FIELDS = ("name", "can_import_district_data", "is_limited")
+
+
+@transaction.atomic
+def role_update(
+    *, district: District, actor: User | None, role: Role, values: Mapping[str, Any]
+) -> Role:
+    """Rename a role or change its permissions (audited).
+
+    The permission to import district data is never taken from the district's last role that
+    has it (its admins would lock themselves out).
+    """
+    if role.district_id != district.pk:
+        raise StaffSettingsError("That role is not one of your district's.")
+    unknown = set(values) - set(ROLE_FIELDS)
+    if unknown:
+        raise StaffSettingsError(f"Cannot change {', '.join(sorted(unknown))} here.")
+    role = Role.objects.select_for_update().get(pk=role.pk)
+    values = dict(values)
+    if "name" in values:
+        values["name"] = _clean_name(values["name"], what="role")
+        _check_name_free(Role, district, values["name"], what="role", pk=role.pk)
+    if (
+        "can_import_district_data" in values
+        and not values["can_import_district_data"]
+        and _import_would_end(district, role)
+    ):
+        raise StaffSettingsError(LAST_IMPORT_ROLE.format(name=role.name))
+    before = _snapshot(role, values)
+    for name, value in values.items():
+        setattr(role, name, value)
+    role.save()
+    audit_changes(
+        district=district,
+        actor=actor,
+        action="role.update",
+        obj=role,
+        before=before,
+        after=_snapshot(role, values),
+    )
+    return role
+
+
+def role_uses(*, district: District, role: Role) -> list[str]:
+    """Why a role cannot be deleted: who holds it and which settings or keywords name it."""
+    reasons = []
+    holders = for_district(User, district).filter(role=role).order_by("last_name", "first_name")
+    total = holders.count()
+    if total:
+        reasons.append(
+            f"{total} account{'s' if total != 1 else ''} "
+            f"{'have' if total != 1 else 'has'} this role: "
+            f"{_names(holders[:SHOWN_HOLDERS], total)}. Give them another role on the Staff "
+            "page first."
+        )
+    settings = StaffImportSettings.objects.filter(district=district).first()
+    if settings is not None:
+        uses = [
+            label
+            for field, label in (
+                ("school_default_role", "the default role for school staff"),
+                ("district_default_role", "the default role for district staff"),
+                ("not_in_clever_role", "the role for staff not in Clever"),
+            )
+            if getattr(settings, f"{field}_id") == role.pk
+        ]
+        if uses:
+            reasons.append(f"It is {' and '.join(uses)} on Staff Import Settings.")
+    keywords = list(
+        for_district(TitleKeywordRule, district).filter(role=role).values_list("keyword", flat=True)
+    )
+    if keywords:
+        quoted = ", ".join(f"\u201c{k}\u201d" for k in keywords)
+        reasons.append(f"The title keyword{'s' if len(keywords) != 1 else ''} {quoted} use it.")
+    return reasons
+
+
+@transaction.atomic
+def role_delete(*, district: District, actor: User | None, role: Role) -> None:
+    """Delete a role nobody holds and no setting or keyword uses (else say who and what)."""
+    if role.district_id != district.pk:
+        raise StaffSettingsError("That role is not one of your district's.")
+    role = Role.objects.select_for_update().get(pk=role.pk)
+    uses = role_uses(district=district, role=role)
+    if uses:
+        raise StaffSettingsError(
+            f"\u201c{role.name}\u201d cannot be deleted while it is in use. " + " ".join(uses)
+        )
+    if _import_would_end(district, role):
+        raise StaffSettingsError(LAST_IMPORT_ROLE.format(name=role.name))
+    audit_record(district=district, actor=actor, action="role.delete", obj=role, old=role.name)
+    role.delete()
+
+
+@transaction.atomic
+def function_create(*, district: District, actor: User | None, name: str) -> JobFunction:
+    name = _clean_name(name, what="function")
+    _check_name_free(JobFunction, district, name, what="function")
+    function = JobFunction.objects.create(district=district, name=name)
+    audit_record(district=district, actor=actor, action="function.create", obj=function, new=name)
+    return function
+
+
+@transaction.atomic
+def function_update(
+    *, district: District, actor: User | None, function: JobFunction, name: str
+) -> JobFunction:
+    if function.district_id != district.pk:
+        raise StaffSettingsError("That function is not one of your district's.")
+    name = _clean_name(name, what="function")
+    _check_name_free(JobFunction, district, name, what="function", pk=function.pk)
+    old = function.name
+    function.name = name
+    function.save(update_fields=["name"])
+    audit_changes(
+        district=district,
+        actor=actor,
+        action="function.update",
+        obj=function,
+        before={"name": old},
+        after={"name": name},
+    )
+    return function
+
+
+def function_uses(*, district: District, function: JobFunction) -> list[str]:
+    reasons = []
+    holders = (
+        for_district(User, district)
+        .filter(job_function=function)
+        .order_by("last_name", "first_name")
+    )
+    total = holders.count()
+    if total:
+        reasons.append(
+            f"{total} account{'s' if total != 1 else ''} "
+            f"{'have' if total != 1 else 'has'} this function: "
+            f"{_names(holders[:SHOWN_HOLDERS], total)}. Give them another function on the "
+            "Staff page first."
+        )
+    settings = StaffImportSettings.objects.filter(district=district).first()
+    if settings is not None and function.pk in (
+        settings.school_default_function_id,
+        settings.district_default_function_id,
+    ):
+        reasons.append("It is a default function on Staff Import Settings.")
+    keywords = list(
+        for_district(TitleKeywordRule, district)
+        .filter(job_function=function)
+        .values_list("keyword", flat=True)
+    )
+    if keywords:
+        quoted = ", ".join(f"\u201c{k}\u201d" for k in keywords)
+        reasons.append(f"The title keyword{'s' if len(keywords) != 1 else ''} {quoted} use it.")
+    return reasons
+
+
+@transaction.atomic
+def function_delete(*, district: District, actor: User | None, function: JobFunction) -> None:
+    if function.district_id != district.pk:
+        raise StaffSettingsError("That function is not one of your district's.")
+    uses = function_uses(district=district, function=function)
+    if uses:
+        raise StaffSettingsError(
+            f"\u201c{function.name}\u201d cannot be deleted while it is in use. " + " ".join(uses)
+        )
+    audit_record(
+        district=district, actor=actor, action="function.delete", obj=function, old=function.name
+    )
+    function.delete()

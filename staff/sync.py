@@ -37,15 +37,28 @@ import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Final, Literal
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import F, Q
 
+from naviance_sync.sync_contract import (
+    KEEP,
+    AccessReview,
+    Change,
+    ErrorCode,
+    ExplainKind,
+    Mapped,
+    RecordError,
+    SyncConfig,
+    SyncSpec,
+    last_first,
+)
 from staff.models import User
 
-SCHOOL = "school"
-DISTRICT = "district"
+SCHOOL: Final = "school"
+DISTRICT: Final = "district"
 AccountType = Literal["school", "district"]
 
 # Sources of a school access and of a role / function (the values of the model's choices).
@@ -157,6 +170,10 @@ def _ids(role: Mapping[str, Any] | None) -> list[str]:
     return out
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _role(roles: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     value = roles.get(name)
     return value if isinstance(value, dict) else None
@@ -171,7 +188,7 @@ def map_staff(raw: Mapping[str, Any]) -> StaffValues | StaffRecordError:
     if not isinstance(raw, Mapping):
         return StaffRecordError("", "", "Clever sent a record that is not an object.", "malformed")
     clever_id = raw.get("id") if isinstance(raw.get("id"), str) else ""
-    name = raw.get("name") if isinstance(raw.get("name"), Mapping) else {}
+    name = _mapping(raw.get("name"))
     first, middle, last = (
         _text(name.get("first")),
         _text(name.get("middle")),
@@ -180,7 +197,7 @@ def map_staff(raw: Mapping[str, Any]) -> StaffValues | StaffRecordError:
     display = f"{last}, {first}".strip(", ")
     if not clever_id:
         return StaffRecordError("", display, "Clever sent this record without an id.", "no_id")
-    roles = raw.get("roles") if isinstance(raw.get("roles"), Mapping) else {}
+    roles = _mapping(raw.get("roles"))
     teacher, staff, admin = (
         _role(roles, "teacher"),
         _role(roles, "staff"),
@@ -440,21 +457,6 @@ def username_candidates(values: StaffValues) -> list[str]:
 # --- The staff sync spec (plugged into the one engine, see docs/engine.md) -------------------
 
 
-class _Keep:
-    """A field Clever does not supply for this kind of staff: the local value is left alone.
-
-    Duck-typed to the engine's sentinel (the engine reads ``SPEC.keep``; staff never imports
-    integrations).
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP: Any = _Keep()
-
 # Columns Clever keeps up to date on every sync.
 SYNCED_FIELDS = ("first_name", "middle_name", "last_name", "email", "job_title", "employee_id")
 # Columns decided once, when Clever first creates the account (the guide: "newly imported staff
@@ -515,36 +517,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True, slots=True)
-class StaffMapped:
-    """Duck-typed ``integrations.engine.spec.Mapped``."""
-
-    clever_id: str
-    values: tuple[Any, ...]
-    name: str
-    scope_school: int | None
-    raw: dict[str, Any] | None = None
-    # (field, code, message) per field that was not imported; the engine reports them.
-    warnings: tuple[tuple[str, str, str], ...] = ()
-    # Every local school the account has access at (the engine locks their school matches).
-    schools: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class StaffError:
-    """Duck-typed ``integrations.engine.spec.RecordError``.
-
-    ``link_keys``: the keys the record would match on, so the account it would match is never
-    taken for "not in Clever" while the record is an error.
-    """
-
-    clever_id: str
-    code: str
-    message: str
-    name: str = ""
-    link_keys: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class StaffConfig:
     """The staff part of a run's configuration (``SyncConfig.extra``), read once per run."""
 
@@ -557,6 +529,54 @@ class StaffConfig:
     school_names: Mapping[int, str] = field(default_factory=dict)
     # Clever teacher id -> Clever school ids of their sections (filled from Clever's sections).
     section_schools: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Roles that may import district data, and the accounts that can import it now (active,
+    # with such a role): an import never leaves the district without one.
+    import_role_ids: frozenset[int] = frozenset()
+    importer_ids: frozenset[int] = frozenset()
+
+
+KEPT_HAND_MADE = (
+    "Kept as it is: this account can import district data and was made by hand, not in "
+    "Clever, so the import leaves its role and status alone (the accounts that run the "
+    "integration are never changed by it; change them on the Staff page)."
+)
+KEPT_LAST = (
+    "Kept: would remove the last account that can import district data. The import leaves "
+    "this account's role and status as they are until another account can import."
+)
+LOSES_IMPORT = "Can import district data now, and would no longer after this import."
+
+
+def import_access_review(
+    *,
+    inactivations: Iterable[tuple[int, str]],
+    role_changes: Mapping[int, Any],
+    staff: StaffConfig,
+) -> AccessReview:
+    """Who would lose the right to import district data, and who is kept (pure).
+
+    A hand-made account (never linked to Clever) that can import is kept whenever the
+    not-in-Clever rule would touch it. Any other account that can import loses it when it is
+    deactivated (it left Clever) or its role changes to one that cannot; if that would leave no
+    account that can import, all of them are kept.
+    """
+    holders = staff.importer_ids
+    keep: dict[int, str] = {}
+    losing: dict[int, str] = {}
+    for pk, clever_id in inactivations:
+        if pk not in holders:
+            continue
+        if not clever_id:
+            keep[pk] = KEPT_HAND_MADE
+        else:
+            losing[pk] = LOSES_IMPORT
+    for pk, role_id in role_changes.items():
+        if pk in holders and pk not in keep and role_id not in staff.import_role_ids:
+            losing[pk] = LOSES_IMPORT
+    if losing and not (holders - set(losing)):
+        keep.update(dict.fromkeys(losing, KEPT_LAST))
+        losing = {}
+    return AccessReview(keep=keep, losing=losing)
 
 
 def _bad_characters(text: str, *, name: bool) -> str | None:
@@ -571,26 +591,26 @@ def _bad_characters(text: str, *, name: bool) -> str | None:
     return None
 
 
-def _problems(values: StaffValues) -> dict[str, tuple[str, str]]:
+def _problems(values: StaffValues) -> dict[str, tuple[ErrorCode, str]]:
     """Field -> (code, message) for each value that cannot be stored as Clever sent it.
 
     Clever validates none of these (an email may be ``first_last.example.org``), so each is one
     field's problem, not the record's (DESIGN.md "Errors and warnings").
     """
-    out: dict[str, tuple[str, str]] = {}
+    out: dict[str, tuple[ErrorCode, str]] = {}
     for name, value in values.fields().items():
         problem = _bad_characters(value, name=name.endswith("_name"))
         if problem:
-            out[name] = ("invalid_characters", f"{LABELS[name]} contains {problem}.")
+            out[name] = (ErrorCode.INVALID_CHARACTERS, f"{LABELS[name]} contains {problem}.")
             continue
         limit = MAX_LENGTH[name]
         if len(value) > limit:
             out[name] = (
-                "too_long",
+                ErrorCode.TOO_LONG,
                 f"{LABELS[name]} is {len(value):,} characters long (at most {limit}).",
             )
     if values.email and "email" not in out and not _EMAIL.match(values.email):
-        out["email"] = ("invalid_email", "Email is not a valid email address.")
+        out["email"] = (ErrorCode.INVALID_EMAIL, "Email is not a valid email address.")
     return out
 
 
@@ -611,7 +631,7 @@ def _keys(last: Any, email: Any, employee: Any) -> tuple[str, ...]:
 def _keys_without_last_name(raw: Mapping[str, Any]) -> tuple[str, ...]:
     """A record without a last name can still be matched by employee ID: that account is
     protected while the record is an error."""
-    name = raw.get("name") if isinstance(raw.get("name"), Mapping) else {}
+    name = _mapping(raw.get("name"))
     values = map_staff({**raw, "name": {**name, "last": "-"}})
     if isinstance(values, StaffRecordError) or values.employee_id is None:
         return ()
@@ -620,21 +640,20 @@ def _keys_without_last_name(raw: Mapping[str, Any]) -> tuple[str, ...]:
     return _keys(KEEP, KEEP, values.employee_id)
 
 
-def _staff_config(config: Any) -> StaffConfig:
-    extra = getattr(config, "extra", None) or {}
-    staff = extra.get("staff") if isinstance(extra, Mapping) else None
+def _staff_config(config: SyncConfig | None) -> StaffConfig:
+    staff = config.extra.get("staff") if config is not None else None
     return staff if isinstance(staff, StaffConfig) else StaffConfig()
 
 
 _ERROR_CODES = {
-    "malformed": "wrong_shape",
-    "no_id": "missing_id",
-    "not_staff": "wrong_shape",
-    "no_last_name": "missing_name",
+    "malformed": ErrorCode.WRONG_SHAPE,
+    "no_id": ErrorCode.MISSING_ID,
+    "not_staff": ErrorCode.WRONG_SHAPE,
+    "no_last_name": ErrorCode.MISSING_NAME,
 }
 
 
-class StaffSpec:
+class StaffSpec(SyncSpec):
     """Staff: Clever Teachers, Staff and District Admins, one account per person.
 
     Matching keys (``link_keys``): last name + email for everyone, employee ID for school staff;
@@ -651,7 +670,7 @@ class StaffSpec:
     extra_fields = EXTRA_FIELDS
     create_only_fields = CREATE_ONLY_FIELDS
     active_column = "inactive_since"
-    scope_column: str | None = None
+    scope_column = None
     inactivate_unlinked = True
     link_label = "last name and email, or employee ID"
     twin_reason = (
@@ -672,37 +691,36 @@ class StaffSpec:
     results_said_elsewhere = frozenset(
         {"first_name", "middle_name", "last_name", "account_type", "role_source", "function_source"}
     )
-    keep = KEEP
 
     # -- mapping --
 
-    def map_record(self, raw: Any, config: Any) -> StaffMapped | StaffError:
+    def map_record(self, raw: Any, config: SyncConfig) -> Mapped | RecordError:
         try:
             return self._map(raw, config)
         except Exception as exc:  # noqa: BLE001 - totality: a surprise is one record's error
             clever_id = raw.get("id") if isinstance(raw, dict) else ""
-            return StaffError(
+            return RecordError(
                 clever_id if isinstance(clever_id, str) else "",
-                "invalid_value",
+                ErrorCode.INVALID_VALUE,
                 f"The record could not be read ({type(exc).__name__}).",
             )
 
-    def _map(self, raw: Any, config: Any) -> StaffMapped | StaffError:
+    def _map(self, raw: Any, config: SyncConfig) -> Mapped | RecordError:
         values = map_staff(raw)
         if isinstance(values, StaffRecordError):
-            return StaffError(
+            return RecordError(
                 values.clever_id,
                 _ERROR_CODES[values.code],
                 values.reason,
                 values.name,
                 _keys_without_last_name(raw) if values.code == "no_last_name" else (),
             )
-        expected = getattr(config, "clever_district_id", "")
+        expected = config.clever_district_id
         district = raw.get("district")
         if expected and district != expected:
-            return StaffError(
+            return RecordError(
                 values.clever_id,
-                "wrong_district",
+                ErrorCode.WRONG_DISTRICT,
                 "The Clever record belongs to another district.",
                 values.display_name,
             )
@@ -724,10 +742,10 @@ class StaffSpec:
         if "last_name" in problems:
             # The last name is how staff are matched and named: the record's identity.
             code, message = problems["last_name"]
-            return StaffError(values.clever_id, code, message, values.display_name[:300], keys())
+            return RecordError(values.clever_id, code, message, values.display_name[:300], keys())
         staff = _staff_config(config)
-        matches: Mapping[str, int] = getattr(config, "school_matches", {}) or {}
-        scope_ids = getattr(config, "scope_school_ids", None)
+        matches = config.school_matches
+        scope_ids = config.scope_school_ids
 
         access_value: Any = KEEP
         scope_school: int | None = None
@@ -742,9 +760,9 @@ class StaffSpec:
                 access = {s: src for s, src in access.items() if s in scope_ids}
             if not access:
                 known = any(s in matches for s in values.clever_schools)
-                return StaffError(
+                return RecordError(
                     values.clever_id,
-                    "unknown_school",
+                    ErrorCode.UNKNOWN_SCHOOL,
                     (
                         "None of this staff member's schools is included in the sync settings."
                         if known
@@ -788,7 +806,7 @@ class StaffSpec:
             access_value,
         )
         warnings = tuple((name, code, message) for name, (code, message) in problems.items())
-        return StaffMapped(
+        return Mapped(
             values.clever_id,
             out,
             values.display_name,
@@ -816,10 +834,10 @@ class StaffSpec:
 
     def explain(
         self,
-        kind: str,
+        kind: ExplainKind,
         values: tuple[Any, ...],
         *,
-        config: Any,
+        config: SyncConfig,
         how: str = "",
         keys: Sequence[str] = (),
     ) -> str:
@@ -862,7 +880,9 @@ class StaffSpec:
     def active_values(self) -> dict[str, Any]:
         return {"inactive_since": None, "is_active": True}
 
-    def inactive_values(self, now: Any, config: Any = None, linked: bool = False) -> dict[str, Any]:
+    def inactive_values(
+        self, now: datetime, config: SyncConfig | None = None, linked: bool = False
+    ) -> dict[str, Any]:
         """Never a delete. Who Clever created or matched and who left Clever (``linked``) is
         deactivated: no sign-in by password or Clever, every session ends, the role stays for
         the record. A hand-made account Clever never had gets the district's role for staff not
@@ -873,7 +893,7 @@ class StaffSpec:
             out["is_active"] = False
             out["session_generation"] = F("session_generation") + 1
             return out
-        role_id = _staff_config(config).not_in_clever_role_id if config is not None else None
+        role_id = _staff_config(config).not_in_clever_role_id
         if role_id is not None:
             out["replaced_role_id"] = F("role_id")
             out["replaced_role_source"] = F("role_source")
@@ -882,8 +902,8 @@ class StaffSpec:
         return out
 
     def inactivation_changes(
-        self, values: tuple[Any, ...], *, linked: bool, config: Any
-    ) -> tuple[tuple[str, Any, Any], ...]:
+        self, values: tuple[Any, ...], *, linked: bool, config: SyncConfig
+    ) -> tuple[Change, ...]:
         """What ``inactive_values`` changes besides the status, for the update log."""
         role_id = _staff_config(config).not_in_clever_role_id
         if linked or role_id is None:
@@ -898,7 +918,7 @@ class StaffSpec:
             if old != new
         )
 
-    def restore_changes(self, values: tuple[Any, ...]) -> tuple[tuple[str, Any, Any], ...]:
+    def restore_changes(self, values: tuple[Any, ...]) -> tuple[Change, ...]:
         """A person back in Clever gets back the role the not-in-Clever rule replaced (unless
         an admin has set a role since: then the source is "set by hand")."""
         source = values[FIELD_INDEX["role_source"]]
@@ -915,13 +935,13 @@ class StaffSpec:
             if old != new
         )
 
-    def create_values(self, mapped: Any, config: Any) -> dict[str, Any]:
+    def create_values(self, mapped: Mapped, config: SyncConfig) -> dict[str, Any]:
         """A new account: a placeholder username unique by construction, no usable password.
 
         ``staff.services.staff_after_import`` later gives it the email address as its username
         when that is free (the unique check needs the database) and sends the welcome email.
         """
-        district_id = getattr(config, "district_id", "")
+        district_id = config.district_id
         return {
             "username": f"clever-{district_id}-{mapped.clever_id}"[:USERNAME_MAX],
             # Unusable until the staff member sets one: what ``make_password(None)`` returns
@@ -948,6 +968,18 @@ class StaffSpec:
         by_teacher = {t: frozenset(s) for t, s in sections_by_teacher(sections).items()}
         return {**extra, "staff": replace(staff, section_schools=by_teacher)}
 
+    def import_access_review(
+        self,
+        *,
+        inactivations: Iterable[tuple[int, str]],
+        role_changes: Mapping[int, Any],
+        config: Any,
+    ) -> AccessReview:
+        """The engine asks after planning: see :func:`import_access_review`."""
+        return import_access_review(
+            inactivations=inactivations, role_changes=role_changes, staff=_staff_config(config)
+        )
+
     def link_needs_confirmation(self, *, district_id: int) -> list[int]:
         """Accounts an import never links by last name + email or employee ID alone: those
         that can import district data, district staff accounts and support/superusers. A Clever
@@ -967,7 +999,7 @@ class StaffSpec:
             .values_list("pk", flat=True)
         )
 
-    def read_extra(self, *, district_id: int) -> dict[int, tuple]:
+    def read_extra(self, *, district_id: int) -> dict[int, tuple[Any, ...]]:
         from staff.services import staff_read_access
 
         return staff_read_access(district_id=district_id)
@@ -986,11 +1018,7 @@ class StaffSpec:
     # -- display --
 
     def display_name(self, values: tuple[Any, ...]) -> str:
-        first = values[FIELD_INDEX["first_name"]]
-        last = values[FIELD_INDEX["last_name"]]
-        first = "" if first is KEEP or first is None else str(first)
-        last = "" if last is KEEP or last is None else str(last)
-        return f"{last}, {first}".strip(", ")[:300]
+        return last_first(values[FIELD_INDEX["first_name"]], values[FIELD_INDEX["last_name"]])
 
     def format_value(self, field_name: str, value: Any) -> str:
         if field_name == "inactive_since" and value is not KEEP:
@@ -1021,7 +1049,7 @@ def _match_reason_text(how: str, keys: Sequence[str]) -> str:
     return "In both: matched by last name and email."
 
 
-def _create_reason_text(values: tuple[Any, ...], *, config: Any, how: str) -> str:
+def _create_reason_text(values: tuple[Any, ...], *, config: SyncConfig, how: str) -> str:
     account_type = values[FIELD_INDEX["account_type"]]
     if how == "resolved_create":
         first = "New account, as chosen in Resolve Alerts."

@@ -14,6 +14,12 @@ urlpatterns = [
     path("settings/keywords/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
     path("settings/keywords/<int:rule_id>/move/", views.rule_move, name="rule_move"),
     path("settings/no-schools-zone/", views.no_schools_zone, name="no_schools_zone"),
+    path("roles/", views.roles_page, name="roles"),
+    path("roles/<int:role_id>/", views.role_edit, name="role_edit"),
+    path("roles/<int:role_id>/delete/", views.role_delete, name="role_delete"),
+    path("functions/", views.functions_page, name="functions"),
+    path("functions/<int:function_id>/", views.function_edit, name="function_edit"),
+    path("functions/<int:function_id>/delete/", views.function_delete, name="function_delete"),
     path("accounts/", views.staff_list, name="list"),
     path("accounts/<int:staff_id>/", views.staff_detail, name="detail"),
 ]

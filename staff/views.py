@@ -15,8 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 
 from . import selectors, services
-from .forms import KeywordRuleForm, StaffAccountForm, StaffImportSettingsForm
-from .models import TitleKeywordRule
+from .forms import (
+    FunctionForm,
+    KeywordRuleForm,
+    RoleForm,
+    StaffAccountForm,
+    StaffImportSettingsForm,
+)
+from .models import JobFunction, Role, TitleKeywordRule
 from .sync import KEYWORD_RULE_EXPLANATION
 
 
@@ -33,6 +39,9 @@ def _not_enabled(request: HttpRequest) -> HttpResponse:
 
 def _settings_page(request, *, form, rule_form, status=200):
     context = selectors.staff_settings_context(district=request.district)
+    if context["title_suggestions"]:
+        # The keyword box offers the titles in the district's Clever data (a <datalist>).
+        rule_form.fields["keyword"].widget.attrs["list"] = "clever-titles"
     context.update(
         form=form,
         rule_form=rule_form,
@@ -198,6 +207,149 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
         return redirect("staff:detail", staff_id=account.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "staff/detail.html", {"account": account, "form": form}, status=status)
+
+
+# --- Roles and functions -------------------------------------------------------------------------
+
+
+@import_permission_required
+@require_http_methods(["GET", "POST"])
+def roles_page(request: HttpRequest) -> HttpResponse:
+    """The district's roles (who holds each) and Add Role."""
+    district = request.district
+    form = RoleForm(request.POST if request.method == "POST" else None, prefix="new")
+    if request.method == "POST" and form.is_valid():
+        try:
+            role = services.role_create(district=district, actor=request.user, **form.cleaned_data)
+        except services.StaffSettingsError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Role \u201c{role.name}\u201d added.")
+            return redirect("staff:roles")
+    status = 400 if request.method == "POST" else 200
+    context = {"roles": selectors.roles_with_holders(district=district), "form": form}
+    return render(request, "staff/roles.html", context, status=status)
+
+
+@import_permission_required
+@require_http_methods(["GET", "POST"])
+def role_edit(request: HttpRequest, role_id: int) -> HttpResponse:
+    district = request.district
+    role = get_for_district_or_404(Role, district, pk=role_id)
+    initial = {f: getattr(role, f) for f in services.ROLE_FIELDS}
+    form = RoleForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.role_update(
+                district=district, actor=request.user, role=role, values=form.cleaned_data
+            )
+        except services.StaffSettingsError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Role \u201c{form.cleaned_data['name']}\u201d saved.")
+            return redirect("staff:roles")
+    return _role_page(request, role=role, form=form, status=400 if form.errors else 200)
+
+
+def _role_page(request, *, role, form, status=200, delete_error=""):
+    holders, total = selectors.role_holders(district=request.district, role=role)
+    context = {
+        "role": role,
+        "form": form,
+        "holders": holders,
+        "holders_total": total,
+        "delete_error": delete_error,
+    }
+    return render(request, "staff/role_edit.html", context, status=status)
+
+
+@import_permission_required
+@require_POST
+def role_delete(request: HttpRequest, role_id: int) -> HttpResponse:
+    role = get_for_district_or_404(Role, request.district, pk=role_id)
+    name = role.name
+    try:
+        services.role_delete(district=request.district, actor=request.user, role=role)
+    except services.StaffSettingsError as exc:
+        initial = {f: getattr(role, f) for f in services.ROLE_FIELDS}
+        return _role_page(
+            request, role=role, form=RoleForm(initial=initial), status=400, delete_error=str(exc)
+        )
+    messages.success(request, f"Role \u201c{name}\u201d deleted.")
+    return redirect("staff:roles")
+
+
+@import_permission_required
+@require_http_methods(["GET", "POST"])
+def functions_page(request: HttpRequest) -> HttpResponse:
+    """The district's job functions (who has each) and Add Function."""
+    district = request.district
+    form = FunctionForm(request.POST if request.method == "POST" else None, prefix="new")
+    if request.method == "POST" and form.is_valid():
+        try:
+            function = services.function_create(
+                district=district, actor=request.user, name=form.cleaned_data["name"]
+            )
+        except services.StaffSettingsError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Function \u201c{function.name}\u201d added.")
+            return redirect("staff:functions")
+    status = 400 if request.method == "POST" else 200
+    context = {"functions": selectors.functions_with_holders(district=district), "form": form}
+    return render(request, "staff/functions.html", context, status=status)
+
+
+@import_permission_required
+@require_http_methods(["GET", "POST"])
+def function_edit(request: HttpRequest, function_id: int) -> HttpResponse:
+    district = request.district
+    function = get_for_district_or_404(JobFunction, district, pk=function_id)
+    form = FunctionForm(
+        request.POST if request.method == "POST" else None, initial={"name": function.name}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.function_update(
+                district=district,
+                actor=request.user,
+                function=function,
+                name=form.cleaned_data["name"],
+            )
+        except services.StaffSettingsError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Function \u201c{form.cleaned_data['name']}\u201d saved.")
+            return redirect("staff:functions")
+    return _function_page(request, function=function, form=form, status=400 if form.errors else 200)
+
+
+def _function_page(request, *, function, form, status=200, delete_error=""):
+    holders, total = selectors.function_holders(district=request.district, function=function)
+    context = {
+        "function": function,
+        "form": form,
+        "holders": holders,
+        "holders_total": total,
+        "delete_error": delete_error,
+    }
+    return render(request, "staff/function_edit.html", context, status=status)
+
+
+@import_permission_required
+@require_POST
+def function_delete(request: HttpRequest, function_id: int) -> HttpResponse:
+    function = get_for_district_or_404(JobFunction, request.district, pk=function_id)
+    name = function.name
+    try:
+        services.function_delete(district=request.district, actor=request.user, function=function)
+    except services.StaffSettingsError as exc:
+        form = FunctionForm(initial={"name": function.name})
+        return _function_page(
+            request, function=function, form=form, status=400, delete_error=str(exc)
+        )
+    messages.success(request, f"Function \u201c{name}\u201d deleted.")
+    return redirect("staff:functions")
 
 
 # --- Welcome link (public: the new staff member is not signed in yet) ---------------------------

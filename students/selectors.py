@@ -7,6 +7,7 @@ order on either database."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ PAGE_SIZE = 50
 
 @dataclass
 class StudentPage:
-    rows: list[Student]
+    rows: Sequence[Student]
     next_cursor: str | None
     cursor: str | None
 
@@ -35,7 +36,9 @@ class StudentPage:
 
 
 def _cursor_of(student: Student) -> str:
-    return f"{student.sort_last}\x1f{student.sort_first}\x1f{student.pk}"
+    """The lowered names the database sorted by (annotated ``sort_last`` / ``sort_first``)."""
+    last, first = getattr(student, "sort_last", ""), getattr(student, "sort_first", "")
+    return f"{last}\x1f{first}\x1f{student.pk}"
 
 
 def _parse_cursor(value: Any) -> tuple[str, str, int] | None:

@@ -23,29 +23,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from naviance_sync.sync_contract import (
+    KEEP,
+    ErrorCode,
+    Mapped,
+    RecordError,
+    SyncConfig,
+    SyncSpec,
+    get_path,
+    last_first,
+)
 from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
 from students.models import Student
-
-
-class _Keep:
-    """A field the district does not import: the local value is left alone.
-
-    Duck-typed to the engine's sentinel: the engine reads ``SPEC.keep`` (students never import
-    integrations).
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP: Any = _Keep()
 
 # Clever's grade enum (v3.x ``Student.grade``), in school order (the order of the spec's enum).
 CLEVER_GRADE_ORDER: tuple[str, ...] = (
@@ -63,7 +57,7 @@ CLEVER_GRADES = frozenset({*CLEVER_GRADE_ORDER, ""})
 _GRADE_RANK = {g.lower(): i for i, g in enumerate(CLEVER_GRADE_ORDER)}
 
 
-def grade_sort_key(grade: str) -> tuple:
+def grade_sort_key(grade: str) -> tuple[int, int, str]:
     """Grades in school order (pure): Clever's grades in the enum's order; a district's own codes
     after them, numbers by value ("09" with 9), then the rest alphabetically."""
     text = (grade or "").strip()
@@ -143,32 +137,10 @@ _GPA_MAX = Decimal("999.999")
 _THOUSANDTH = Decimal("0.001")
 
 
-# --- small result types (duck-typed to integrations.engine.spec) ------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StudentRecordError:
-    clever_id: str
-    code: str
-    message: str
-    name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class StudentValues:
-    clever_id: str
-    values: tuple[Any, ...]
-    name: str
-    scope_school: int | None
-    raw: dict[str, Any] | None = None
-    # (field, code, message) per field that was not imported; the engine reports them.
-    warnings: tuple[tuple[str, str, str], ...] = ()
-
-
 class _Reject(Exception):
     """The record's identity is at stake: it is not imported (an error)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -179,32 +151,6 @@ class _Warn(_Reject):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def get_path(raw: Any, path: str) -> Any:
-    """Dotted path lookup; extension keys may contain dots, so the longest key wins at each step.
-
-    Same semantics as ``integrations.clever.records.get_path`` (copied: students never import
-    integrations).
-    """
-    if not path:
-        return None
-    current = raw
-    rest = path
-    while True:
-        if not isinstance(current, dict):
-            return None
-        if rest in current:
-            return current[rest]
-        parts = rest.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            key = ".".join(parts[:cut])
-            if key in current:
-                current = current[key]
-                rest = ".".join(parts[cut:])
-                break
-        else:
-            return None
 
 
 def normalize_name(value: Any) -> str:
@@ -255,35 +201,38 @@ def _text(field: str, value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _Warn("invalid_value", f"{_label(field)} is not text in Clever's data.")
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is not text in Clever's data.")
     problem = _bad_characters(value)
     if problem:
-        raise _Warn("invalid_characters", f"{_label(field)} contains {problem}.")
-    value = value.strip()
+        raise _Warn(ErrorCode.INVALID_CHARACTERS, f"{_label(field)} contains {problem}.")
+    text = value.strip()
     limit = _MAX_LENGTH.get(field)
-    if limit and len(value) > limit:
+    if limit and len(text) > limit:
         raise _Warn(
-            "too_long", f"{_label(field)} is {len(value):,} characters long (at most {limit})."
+            ErrorCode.TOO_LONG,
+            f"{_label(field)} is {len(text):,} characters long (at most {limit}).",
         )
-    return value
+    return text
 
 
 def _date(field: str, value: Any) -> date | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise _Warn("invalid_date", f"{_label(field)} is not text in Clever's data.")
+        raise _Warn(ErrorCode.INVALID_DATE, f"{_label(field)} is not text in Clever's data.")
     cached = _DATES.get(value)
     if cached is not None:
         return cached
     match = _DOB.match(value)
     if not match:
-        raise _Warn("invalid_date", f"{_label(field)} is not a date in the form m/d/yyyy.")
+        raise _Warn(ErrorCode.INVALID_DATE, f"{_label(field)} is not a date in the form m/d/yyyy.")
     month, day, year = (int(g) for g in match.groups())
     try:
         parsed = date(year, month, day)
     except ValueError:
-        raise _Warn("invalid_date", f"{_label(field)} is not a real calendar date.") from None
+        raise _Warn(
+            ErrorCode.INVALID_DATE, f"{_label(field)} is not a real calendar date."
+        ) from None
     if len(_DATES) >= _DATES_MAX:
         _DATES.clear()
     _DATES[value] = parsed
@@ -300,15 +249,15 @@ def _int(field: str, value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise _Warn("invalid_value", f"{_label(field)} is not a year.")
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is not a year.")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.strip().isdigit():
         number = int(value.strip())
     else:
-        raise _Warn("invalid_value", f"{_label(field)} is not a year.")
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is not a year.")
     if not 1900 <= number <= 2200:
-        raise _Warn("invalid_value", f"{_label(field)} {number} is not a plausible year.")
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} {number} is not a plausible year.")
     return number
 
 
@@ -316,17 +265,17 @@ def _decimal(field: str, value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _Warn("invalid_value", f"{_label(field)} is not a number.")
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is not a number.")
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise _Warn("invalid_value", f"{_label(field)} is not a number.") from None
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is not a number.") from None
     if not number.is_finite() or number < 0 or number > _GPA_MAX:
-        raise _Warn("invalid_value", f"{_label(field)} is out of range.")
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is out of range.")
     return number.quantize(_THOUSANDTH)
 
 
-def _code(field: str, value: Any, codes: Any) -> Any:
+def _code(field: str, value: Any, codes: Mapping[str, str]) -> Any:
     """A Clever value through the district's code definitions.
 
     A blank value (Clever's ``""`` grade, or none at all) takes the code defined for "(blank)", or
@@ -338,12 +287,12 @@ def _code(field: str, value: Any, codes: Any) -> Any:
         if not local:
             return None if field in INT_FIELDS else ""
     elif not isinstance(value, str):
-        raise _Warn("invalid_value", f"{_label(field)} is not text in Clever's data.")
+        raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is not text in Clever's data.")
     else:
         local = codes.get(value.strip(), "")
         if not local:
             raise _Warn(
-                "unknown_code",
+                ErrorCode.UNKNOWN_CODE,
                 f'{_label(field)}: "{value.strip()[:40]}" has no code in Define Codes.',
             )
     if field in INT_FIELDS:
@@ -354,53 +303,58 @@ def _code(field: str, value: Any, codes: Any) -> Any:
 # --- the spec ----------------------------------------------------------------------------------
 
 
-class StudentSpec:
+class StudentSpec(SyncSpec):
     """Students: Clever users with the student role, matched on the district's student ID field."""
 
     data_type = "students"
     clever_role = "student"
     model = Student
     fields = FIELDS
-    create_only_fields: tuple[str, ...] = ()
     active_column = "status"
     scope_column = "school_id"
     labels = LABELS
-    keep = KEEP
+    link_label = "student ID"
+    twin_reason = (
+        "Looks like an existing student (same name and birth date, or same email) but no ID "
+        "links them."
+    )
 
     # -- mapping --
 
-    def map_record(self, raw: Any, config: Any) -> StudentValues | StudentRecordError:
+    def map_record(self, raw: Any, config: SyncConfig) -> Mapped | RecordError:
         clever_id = raw.get("id") if isinstance(raw, dict) else None
         clever_id = clever_id if isinstance(clever_id, str) else ""
         try:
             return self._map(raw, clever_id, config)
         except _Reject as reject:
-            return StudentRecordError(clever_id, reject.code, reject.message, _safe_name(raw))
+            return RecordError(clever_id, reject.code, reject.message, _safe_name(raw))
         except Exception as exc:  # noqa: BLE001 - totality: a surprise is one record's error
-            return StudentRecordError(
+            return RecordError(
                 clever_id,
-                "invalid_value",
+                ErrorCode.INVALID_VALUE,
                 f"The record could not be read ({type(exc).__name__}).",
                 _safe_name(raw),
             )
 
-    def _map(self, raw: Any, clever_id: str, config: Any) -> StudentValues:
+    def _map(self, raw: Any, clever_id: str, config: SyncConfig) -> Mapped:
         if not isinstance(raw, dict):
-            raise _Reject("wrong_shape", "The Clever record is not an object.")
+            raise _Reject(ErrorCode.WRONG_SHAPE, "The Clever record is not an object.")
         if not clever_id.strip():
-            raise _Reject("missing_id", "The Clever record has no Clever ID.")
+            raise _Reject(ErrorCode.MISSING_ID, "The Clever record has no Clever ID.")
         if len(clever_id) > 64 or _bad_characters(clever_id):
-            raise _Reject("missing_id", "The Clever record's ID is not a valid Clever ID.")
+            raise _Reject(ErrorCode.MISSING_ID, "The Clever record's ID is not a valid Clever ID.")
         district = raw.get("district")
-        expected = getattr(config, "clever_district_id", "")
+        expected = config.clever_district_id
         if not isinstance(district, str) or not district:
-            raise _Reject("wrong_district", "The Clever record does not name its district.")
+            raise _Reject(ErrorCode.WRONG_DISTRICT, "The Clever record does not name its district.")
         if expected and district != expected:
-            raise _Reject("wrong_district", "The Clever record belongs to another district.")
+            raise _Reject(
+                ErrorCode.WRONG_DISTRICT, "The Clever record belongs to another district."
+            )
         roles = raw.get("roles")
         role = roles.get("student") if isinstance(roles, dict) else None
         if not isinstance(role, dict):
-            raise _Reject("wrong_shape", "The Clever record has no student role.")
+            raise _Reject(ErrorCode.WRONG_SHAPE, "The Clever record has no student role.")
 
         scope_school = self._school(role, config)
         values: list[Any] = [KEEP] * len(FIELDS)
@@ -412,14 +366,15 @@ class StudentSpec:
                 value = _fast_path(raw, parts, path, dotted)
                 if is_grade and value is not None:
                     if not isinstance(value, str):
-                        raise _Warn("invalid_value", "Grade is not text in Clever's data.")
+                        raise _Warn(ErrorCode.INVALID_VALUE, "Grade is not text in Clever's data.")
                     if value not in CLEVER_GRADES:
                         raise _Warn(
-                            "unknown_code", f'Grade "{value[:20]}" is not one of Clever\'s grades.'
+                            ErrorCode.UNKNOWN_CODE,
+                            f'Grade "{value[:20]}" is not one of Clever\'s grades.',
                         )
                 if from_grade and not field_codes:
                     raise _Warn(
-                        "unknown_code",
+                        ErrorCode.UNKNOWN_CODE,
                         f"{_label(field)} is based on grade but no grade codes are defined: "
                         "add them in Define Codes.",
                     )
@@ -437,32 +392,37 @@ class StudentSpec:
                 continue
             if field == "student_id":
                 raise _Reject(
-                    "missing_link_id", "The record has no value in the field mapped to Student ID."
+                    ErrorCode.MISSING_LINK_ID,
+                    "The record has no value in the field mapped to Student ID.",
                 )
             values[i] = KEEP  # never blank a name Clever left out
-            warnings.append((field, "missing_name", f"The record has no {_label(field).lower()}."))
+            warnings.append(
+                (field, ErrorCode.MISSING_NAME, f"The record has no {_label(field).lower()}.")
+            )
         frozen = tuple(values)
-        return StudentValues(
+        return Mapped(
             clever_id, frozen, self.display_name(frozen), scope_school, warnings=tuple(warnings)
         )
 
-    def _school(self, role: dict[str, Any], config: Any) -> int | None:
+    def _school(self, role: dict[str, Any], config: SyncConfig) -> int | None:
         school = role.get("school")
         if school is None or school == "":
             return None
         if not isinstance(school, str):
-            raise _Reject("invalid_value", "The student's school is not a Clever school ID.")
+            raise _Reject(
+                ErrorCode.INVALID_VALUE, "The student's school is not a Clever school ID."
+            )
         local = config.school_matches.get(school)
         if local is not None:
             return local
-        known = getattr(config, "known_clever_schools", frozenset())
+        known = config.known_clever_schools
         if known and school not in known:
             raise _Reject(
-                "unknown_school", "The student's school is not one Clever shares with us."
+                ErrorCode.UNKNOWN_SCHOOL, "The student's school is not one Clever shares with us."
             )
         return None
 
-    def follows(self, config: Any) -> dict[str, str]:
+    def follows(self, config: SyncConfig) -> dict[str, str]:
         """Fields kept until their source changes: a class year based on grade follows the grade.
 
         A student's class year is set when the record is created, when it is blank, and when the
@@ -501,25 +461,23 @@ class StudentSpec:
     # -- status --
 
     def is_active(self, value: Any) -> bool:
-        return value == Student.Status.ACTIVE
+        return bool(value == Student.Status.ACTIVE)
 
     def active_values(self) -> dict[str, Any]:
         return {"status": Student.Status.ACTIVE, "inactive_since": None}
 
-    def inactive_values(self, now: datetime) -> dict[str, Any]:
+    def inactive_values(
+        self, now: datetime, config: SyncConfig | None = None, linked: bool = False
+    ) -> dict[str, Any]:
         return {"status": Student.Status.INACTIVE, "inactive_since": now}
 
-    def create_values(self, mapped: Any, config: Any) -> dict[str, Any]:
+    def create_values(self, mapped: Mapped, config: SyncConfig) -> dict[str, Any]:
         return {"status": Student.Status.ACTIVE}
 
     # -- display --
 
     def display_name(self, values: tuple[Any, ...]) -> str:
-        first = values[FIELD_INDEX["first_name"]]
-        last = values[FIELD_INDEX["last_name"]]
-        first = "" if first is KEEP or first is None else str(first)
-        last = "" if last is KEEP or last is None else str(last)
-        return f"{last}, {first}".strip(", ")[:300]
+        return last_first(values[FIELD_INDEX["first_name"]], values[FIELD_INDEX["last_name"]])
 
     def format_value(self, field_name: str, value: Any) -> str:
         if value is None or value is KEEP:
@@ -531,16 +489,30 @@ class StudentSpec:
         return str(value)
 
 
-_PLAN_CACHE: list[Any] = [None, None]
+# How one field is read: (position, field, path, path parts, from grade, is a grade, the field's
+# codes, conversion, the dotted keys per level); see ``_plan_for``.
+_Step = tuple[
+    int,
+    str,
+    str,
+    tuple[str, ...],
+    bool,
+    bool,
+    Mapping[str, str] | None,
+    Callable[[str, Any], Any],
+    tuple[tuple[str, ...], ...],
+]
+# The configuration of the run in progress and its steps (one entry).
+_PLAN_CACHE: list[tuple[SyncConfig, list[_Step]]] = []
 
 
-def _plan_for(config: Any) -> list[tuple[Any, ...]]:
+def _plan_for(config: SyncConfig) -> list[_Step]:
     """Per-field reading instructions, worked out once per configuration (not per record)."""
-    if _PLAN_CACHE[0] is config:
-        return _PLAN_CACHE[1]
+    if _PLAN_CACHE and _PLAN_CACHE[0][0] is config:
+        return _PLAN_CACHE[0][1]
     mapping = config.mapping
     codes = config.codes or {}
-    steps = []
+    steps: list[_Step] = []
     for i, field in enumerate(FIELDS[1:], start=1):
         path = _path_for(mapping, field)
         if path is None:
@@ -549,6 +521,7 @@ def _plan_for(config: Any) -> list[tuple[Any, ...]]:
         read = GRADE_PATH if from_grade else path
         is_grade = field == "grade" or from_grade or path == GRADE_PATH
         field_codes = codes.get(field) or None
+        convert: Callable[[str, Any], Any]
         if field == "birth_date":
             convert = _date
         elif field in INT_FIELDS:
@@ -566,7 +539,7 @@ def _plan_for(config: Any) -> list[tuple[Any, ...]]:
             for k in range(len(parts))
         )
         steps.append((i, field, read, parts, from_grade, is_grade, field_codes, convert, dotted))
-    _PLAN_CACHE[0], _PLAN_CACHE[1] = config, steps
+    _PLAN_CACHE[:] = [(config, steps)]
     return steps
 
 
@@ -608,16 +581,16 @@ def _email(value: Any) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
-        raise _Warn("invalid_email", "Email is not text in Clever's data.")
+        raise _Warn(ErrorCode.INVALID_EMAIL, "Email is not text in Clever's data.")
     text = value.strip()
     if _bad_characters(text) or not _EMAIL.match(text):
-        raise _Warn("invalid_email", "Email is not a valid email address.")
+        raise _Warn(ErrorCode.INVALID_EMAIL, "Email is not a valid email address.")
     if len(text) > 254:
-        raise _Warn("too_long", "Email is longer than 254 characters.")
+        raise _Warn(ErrorCode.TOO_LONG, "Email is longer than 254 characters.")
     return text
 
 
-def _path_for(mapping: Any, field: str) -> str | None:
+def _path_for(mapping: Mapping[str, str], field: str) -> str | None:
     """The Clever path for a local field; None = Do Not Import."""
     if field in mapping:
         return mapping[field] or None

@@ -8,9 +8,10 @@ import pytest
 from django.conf import settings
 
 from tests.factories import PASSWORD, DistrictAdminFactory, DistrictFactory, SchoolFactory
+from tests.support.worker import memory_worker  # noqa: F401 - the fixture, for every package
 
 # The Clever simulator fixture (started in a thread, served over real HTTP on loopback).
-pytest_plugins = ["integrations.simulator.pytest_plugin"]
+pytest_plugins = ["integrations.simulator.pytest_plugin", "tests.support.scans"]
 
 
 def pytest_report_header(config):

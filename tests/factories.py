@@ -5,6 +5,16 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
+from integrations.crypto import encrypt_token
+from integrations.models import (
+    CleverConnection,
+    CleverSchool,
+    CodeDefinition,
+    FieldMapping,
+    NotificationRecipient,
+    SchoolMatch,
+    SyncSettings,
+)
 from naviance_sync.models import District, School
 from staff.models import Role
 from students.models import Student
@@ -66,11 +76,30 @@ class DistrictAdminFactory(UserFactory):
     pass
 
 
+# The authenticator-app key of every SupportStaffFactory account (tests compute codes from it).
+SUPPORT_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105
+
+
+def enroll_totp(user, secret: str = SUPPORT_TOTP_SECRET):
+    """Give ``user`` an authenticator app, as the setup page does (allauth.mfa)."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    return TOTP.activate(user, secret).instance
+
+
 class SupportStaffFactory(UserFactory):
+    """Support staff as production has them: Django admin access and an authenticator app
+    (issue 20 item 8). ``SupportStaffFactory(totp=False)`` makes one that has not set it up."""
+
     district = None
     role = None
     is_staff = True
     is_superuser = True
+
+    @factory.post_generation
+    def totp(obj, create, extracted, **kwargs):
+        if create and extracted is not False:
+            enroll_totp(obj)
 
 
 class StudentFactory(factory.django.DjangoModelFactory):
@@ -83,3 +112,91 @@ class StudentFactory(factory.django.DjangoModelFactory):
     first_name = "Alex"
     last_name = factory.Sequence(lambda n: f"Student{n}")
     grade = "9"
+
+
+# --- the Clever configuration of a district (integrations) ----------------------------------
+
+
+class CleverConnectionFactory(factory.django.DjangoModelFactory):
+    """A district connected to Clever: pass ``token`` (plain text; stored encrypted, as the
+    connect service stores it) and ``api_url`` (the simulator's address)."""
+
+    class Meta:
+        model = CleverConnection
+        exclude = ("token",)
+
+    district = factory.SubFactory(DistrictFactory)
+    clever_district_id = factory.Sequence(lambda n: f"{n:024x}")
+    token = factory.Sequence(lambda n: f"test-token-{n:08d}")
+    token_encrypted = factory.LazyAttribute(lambda o: encrypt_token(o.token))
+    token_last4 = factory.LazyAttribute(lambda o: o.token[-4:])
+    api_url = ""
+    status = CleverConnection.Status.CONNECTED
+
+
+class CleverSchoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CleverSchool
+
+    district = factory.SubFactory(DistrictFactory)
+    clever_id = factory.Sequence(lambda n: f"s{n:023x}")
+    name = factory.Sequence(lambda n: f"Clever School {n}")
+    nces_id = ""
+
+
+class SchoolMatchFactory(factory.django.DjangoModelFactory):
+    """A local school matched to a Clever school of the same district (the local school takes
+    the Clever school's name unless given)."""
+
+    class Meta:
+        model = SchoolMatch
+
+    district = factory.SubFactory(DistrictFactory)
+    clever_school = factory.SubFactory(
+        CleverSchoolFactory, district=factory.SelfAttribute("..district")
+    )
+    school = factory.SubFactory(
+        SchoolFactory,
+        district=factory.SelfAttribute("..district"),
+        name=factory.SelfAttribute("..clever_school.name"),
+        nces_id="",
+    )
+
+
+class FieldMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FieldMapping
+
+    district = factory.SubFactory(DistrictFactory)
+    data_type = "students"
+    local_field = "student_id"
+    clever_field = "roles.student.sis_id"
+
+
+class CodeDefinitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CodeDefinition
+
+    district = factory.SubFactory(DistrictFactory)
+    data_type = "students"
+    local_field = "grade"
+    clever_value = "9"
+    local_code = "9"
+
+
+class SyncSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncSettings
+        django_get_or_create = ("district", "data_type")
+
+    district = factory.SubFactory(DistrictFactory)
+    data_type = "students"
+
+
+class NotificationRecipientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NotificationRecipient
+
+    district = factory.SubFactory(DistrictFactory)
+    data_type = "students"
+    email = factory.Sequence(lambda n: f"registrar{n}@example.org")

@@ -75,6 +75,13 @@ def _role(district):
     return factories.RoleFactory(district=district, name=f"Role {district.slug}").pk
 
 
+def _function(district):
+    from staff.models import JobFunction
+
+    n = JobFunction.objects.filter(district=district).count()
+    return JobFunction.objects.create(district=district, name=f"Function {district.slug} {n}").pk
+
+
 def _zone(district):
     from staff.models import Zone
 
@@ -82,11 +89,18 @@ def _zone(district):
 
 
 def _recipient(district):
-    from integrations.models import NotificationRecipient
-
-    return NotificationRecipient.objects.create(
-        district=district, data_type="students", email=f"n@{district.slug}.example.org"
+    return factories.NotificationRecipientFactory(
+        district=district, email=f"n@{district.slug}.example.org"
     ).pk
+
+
+def _scan(district):
+    from integrations.models import CleverScan
+
+    scan, _ = CleverScan.objects.get_or_create(
+        district=district, data_type="students", defaults={"state": "running", "records": 7}
+    )
+    return scan.pk
 
 
 ID_MAKERS: dict[str, Callable] = {
@@ -99,8 +113,10 @@ ID_MAKERS: dict[str, Callable] = {
     "match_id": _school_match,
     "rule_id": _keyword_rule,
     "role_id": _role,
+    "function_id": _function,
     "zone_id": _zone,
     "recipient_id": _recipient,
+    "scan_id": _scan,
 }
 
 # Public (not a portal page): the welcome email's set-password link.

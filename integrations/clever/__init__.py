@@ -1,5 +1,8 @@
 """Clever API client: typed records, paging, retries and admin-readable errors. No Django here."""
 
+# One dotted-path reader for Clever records, shared with the sync specs (the sync contract).
+from naviance_sync.sync_contract import get_path
+
 from .client import DEFAULT_BASE_URL, MAX_PAGE_SIZE, CleverClient
 from .connection import ConnectionCheck, check_connection
 from .errors import (
@@ -21,7 +24,6 @@ from .records import (
     CleverTerm,
     CleverUser,
     flatten_fields,
-    get_path,
 )
 from .tokens import (
     CleverAppCredentialsError,

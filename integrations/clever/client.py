@@ -16,7 +16,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -153,7 +153,7 @@ class CleverClient:
         if self._own_session:
             self.session.close()
 
-    def __enter__(self) -> CleverClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -166,7 +166,13 @@ class CleverClient:
 
     def me(self) -> dict[str, Any]:
         """``GET /me``: who the token belongs to (a district for district-app tokens)."""
-        return self._get_json(f"/{self.api_version}/me", what="the token's owner")
+        body = self._get_json(f"/{self.api_version}/me", what="the token's owner")
+        if not isinstance(body, dict):
+            raise CleverBadResponseError(
+                "Clever sent the token's owner in an unexpected format. Please contact support.",
+                detail="the token's owner: body is not an object",
+            )
+        return body
 
     def district(self, district_id: str) -> CleverDistrict:
         body = self._get_json(
@@ -651,7 +657,7 @@ def _read_body(response: requests.Response) -> None:
         response.close()
         raise requests.exceptions.ConnectionError(str(exc)) from None
     response._content = content or b""  # what response.content would have read
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag
     response.close()
 
 

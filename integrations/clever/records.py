@@ -269,32 +269,6 @@ def flatten_fields(raw_user: Any, role: str) -> dict[str, object]:
     return out
 
 
-def get_path(raw: Any, path: str) -> Any:
-    """Read one dotted path (as given by :func:`flatten_fields`); None when any step is missing.
-
-    Extension field names are free text and may themselves contain dots (``ext.gpa.weighted``),
-    so at each level the longest key matching the rest of the path wins.
-    """
-    if not path:
-        return None
-    current = raw
-    rest = path
-    while True:
-        if not isinstance(current, dict):
-            return None
-        if rest in current:
-            return current[rest]
-        parts = rest.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            key = ".".join(parts[:cut])
-            if key in current:
-                current = current[key]
-                rest = ".".join(parts[cut:])
-                break
-        else:
-            return None
-
-
 def iter_role_names(raw_user: Any) -> Iterator[str]:
     """The role names a user record holds (objects only)."""
     roles = raw_user.get("roles") if isinstance(raw_user, dict) else None

@@ -6,15 +6,18 @@ use too), so "what is configured" has one answer; a handful of queries per run, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from naviance_sync.models import District
+from naviance_sync.sync_contract import SyncConfig
 
 from ..config import integration_config
-from .spec import SyncConfig
 
 
-def load_sync_config(*, district: District, data_type: str, extra: Any = None) -> SyncConfig:
+def load_sync_config(
+    *, district: District, data_type: str, extra: Mapping[str, Any] | None = None
+) -> SyncConfig:
     config = integration_config(district=district, data_type=data_type)
     return SyncConfig(
         district_id=district.pk,

@@ -64,7 +64,7 @@ def fast_insert(
         ids: list[int] = []
         for start in range(0, len(objs), batch_size):
             batch = objs[start : start + batch_size]
-            model.objects.bulk_create(batch)
+            model._default_manager.bulk_create(batch)
             ids.extend(obj.pk for obj in batch)
         return ids if returning else []
 
@@ -80,8 +80,9 @@ def fast_insert(
     if not count:
         return []
     ids = _reserve_ids(model, count)
-    pk = model._meta.pk
-    written = _copy(model, [pk.column, *columns], names, json_cols, defaults, rows, ids=ids)
+    pk_column = model._meta.pk.column
+    assert pk_column is not None, "a concrete model's primary key has a column"
+    written = _copy(model, [pk_column, *columns], names, json_cols, defaults, rows, ids=ids)
     if written != count:
         raise ValueError(f"fast_insert: {count} rows announced, {written} given")
     return ids
@@ -115,9 +116,8 @@ def _copy_text(value: Any, is_json: bool) -> str:
         return str(value)
     elif isinstance(value, datetime | date):
         return value.isoformat()
-    elif not isinstance(value, str):
-        value = str(value)
-    return value.translate(_COPY_ESCAPES)
+    text = value if isinstance(value, str) else str(value)
+    return text.translate(_COPY_ESCAPES)
 
 
 def _copy_lines(

@@ -13,11 +13,19 @@ records claiming one id are both errors.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .spec import KEEP, ErrorCode, RecordError, SyncConfig
+from naviance_sync.sync_contract import (
+    KEEP,
+    Change,
+    ErrorCode,
+    Mapped,
+    RecordError,
+    SyncConfig,
+    SyncSpec,
+)
 
 CREATE_UPDATE = "create_update"
 UPDATE_ONLY = "update_only"
@@ -55,8 +63,8 @@ class LocalIndex:
     by_clever: dict[str, int] = field(default_factory=dict)
     by_link: dict[str, list[int]] = field(default_factory=dict)
     _by_twin: dict[str, list[int]] | None = None
-    _twin_keys: Any = None
-    _link_keys: Any = None
+    _twin_keys: Callable[[tuple[Any, ...]], tuple[str, ...]] | None = None
+    _link_keys: Callable[[tuple[Any, ...]], tuple[str, ...]] | None = None
     _by_pk: dict[int, int] | None = None
     # Local records an import never links on a matching key alone (staff: accounts that can
     # import district data or hold district rights): a match is an alert a person confirms.
@@ -68,6 +76,7 @@ class LocalIndex:
         if self._by_twin is None:
             twins: dict[str, list[int]] = {}
             keys = self._twin_keys
+            assert keys is not None, "build_index sets the twin keys"
             for pos, values in enumerate(self.values):
                 for key in keys(values):
                     twins.setdefault(key, []).append(pos)
@@ -87,12 +96,12 @@ class LocalIndex:
         return sum(self.active)
 
 
-def build_index(spec: Any, rows: Iterable[Sequence[Any]]) -> LocalIndex:
+def build_index(spec: SyncSpec, rows: Iterable[Sequence[Any]]) -> LocalIndex:
     """Rows are ``(pk, clever_id, active_value, scope_value, *values)`` in ``spec`` field order."""
     index = LocalIndex()
     index._twin_keys = spec.twin_keys
     is_active = spec.is_active
-    link_keys = index._link_keys = _link_keys_of(spec)
+    link_keys = index._link_keys = spec.link_keys
     for row in rows:
         pk, clever_id, active_value, scope_value = row[0], row[1], row[2], row[3]
         values = tuple(row[4:])
@@ -110,24 +119,7 @@ def build_index(spec: Any, rows: Iterable[Sequence[Any]]) -> LocalIndex:
     return index
 
 
-def _link_keys_of(spec: Any) -> Any:
-    """``values -> tuple of keys``: ``spec.link_keys`` (optional: several keys, any one proves a
-    match, e.g. staff's last name + email *or* employee ID) or the single ``spec.link_key``."""
-    many = getattr(spec, "link_keys", None)
-    if many is not None:
-        return lambda values: tuple(dict.fromkeys(k for k in many(values) if k))
-    one = spec.link_key
-
-    def single(values: tuple[Any, ...]) -> tuple[str, ...]:
-        key = one(values)
-        return (key,) if key else ()
-
-    return single
-
-
 # --- the plan ------------------------------------------------------------------------------------
-
-Change = tuple[str, Any, Any]  # (field, old, new)
 
 
 @dataclass(slots=True)
@@ -165,6 +157,9 @@ class Plan:
     # Only for specs with ``inactivation_changes``: pk -> ((field, old, new), ...) that an
     # inactivation makes besides the status (staff: the not-in-Clever role), for the update log.
     inactivation_changes: dict[int, tuple[Change, ...]] = field(default_factory=dict)
+    # Only for specs with ``import_access_review`` (staff): (pk, clever_id, name) of accounts the
+    # plan leaves as they are so the district keeps an account that can import district data.
+    kept: list[tuple[int, str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         restores = sum(1 for u in self.updates if u[4])
@@ -187,10 +182,10 @@ class Plan:
 
 
 def plan_records(
-    spec: Any,
+    spec: SyncSpec,
     config: SyncConfig,
-    records: Sequence[Any],
-    errors: Sequence[Any],
+    records: Sequence[Mapped],
+    errors: Sequence[RecordError],
     index: LocalIndex,
     *,
     resolutions: Mapping[str, tuple[str, int | None]] | None = None,
@@ -203,49 +198,36 @@ def plan_records(
     complete feed (``full=True``) or for a batch of Clever events (``full=False``: nobody is
     inactivated for being absent, only the ``deleted_clever_ids``).
     """
-    keep = getattr(spec, "keep", KEEP)
     resolutions = resolutions or {}
     plan = Plan(records_read=len(records) + len(errors))
     plan.errors.extend(errors)
     rule = config.import_rule or CREATE_UPDATE
-    fields = tuple(spec.fields) + tuple(getattr(spec, "extra_fields", ()))
-    create_only = frozenset(getattr(spec, "create_only_fields", ()))
+    fields = spec.fields + spec.extra_fields
+    create_only = frozenset(spec.create_only_fields)
     diff_positions = tuple((i, name) for i, name in enumerate(fields) if name not in create_only)
     # Derived fields that change only with their source (``spec.follows``): field -> source.
-    follows = getattr(spec, "follows", None)
     follow_of = {
         fields.index(name): fields.index(source)
-        for name, source in (
-            follows(config) if follows and not config.recompute_derived else {}
-        ).items()
+        for name, source in (spec.follows(config) if not config.recompute_derived else {}).items()
         if name in fields and source in fields
     }
     active_column = spec.active_column
     active_values = spec.active_values()
     scope_ids = config.scope_school_ids
     matched_schools = frozenset(config.school_matches.values())
-    # Optional spec hooks (docs/engine.md): several matching keys, their names in messages,
-    # a reason per result row, every match stored, never-linked records inactivated too.
-    link_keys = _link_keys_of(spec)
-    label = getattr(spec, "link_label", "student ID")
-    key_label = getattr(spec, "link_key_label", None)
-    explain = getattr(spec, "explain", None)
-    store_matched = bool(getattr(spec, "store_matched", False))
-    inactivate_unlinked = bool(getattr(spec, "inactivate_unlinked", False))
-    restore_changes = getattr(spec, "restore_changes", None)
-    inactivation_changes = getattr(spec, "inactivation_changes", None)
-    twin_reason = getattr(
-        spec,
-        "twin_reason",
-        "Looks like an existing student (same name and birth date, or same email) but no ID "
-        "links them.",
-    )
+    # The spec's hooks (docs/engine.md): several matching keys, their names in messages, a
+    # reason per result row, every match stored, never-linked records inactivated too.
+    link_keys = spec.link_keys
+    explain = spec.explain
+    store_matched = spec.store_matched
+    inactivate_unlinked = spec.inactivate_unlinked
+    twin_reason = spec.twin_reason
 
     def label_of(keys: Iterable[str]) -> str:
         keys = tuple(keys)
-        if key_label is not None and len(keys) == 1:
-            return key_label(keys[0])
-        return label
+        if len(keys) == 1:
+            return spec.link_key_label(keys[0])
+        return spec.link_label
 
     # Pass 1: ids across the whole feed. Duplicates are errors for every claimant, never a merge.
     clever_counts = Counter(r.clever_id for r in records)
@@ -258,7 +240,7 @@ def plan_records(
     plan.seen_clever_ids = seen
     # The keys of records that are errors: the local record one of them would match is not
     # "not in Clever" (exactly as an error's Clever id protects the record linked to it).
-    error_keys = frozenset(k for e in errors for k in (getattr(e, "link_keys", None) or ()) if k)
+    error_keys = frozenset(k for e in errors for k in e.link_keys if k)
     deleted = frozenset(deleted_clever_ids)
     # The guard's denominator: the records this run could inactivate (active, in the run's
     # schools, linked to Clever or, for specs that say so, never linked), not the whole district.
@@ -284,7 +266,7 @@ def plan_records(
     alert_candidates: set[int] = set()
     matched_ids: set[str] = set()
     schools: set[int] = set()
-    pending: list[tuple[Any, int | None, str]] = []  # (record, position or None, how)
+    pending: list[tuple[Mapped, int | None, str]] = []  # (record, position or None, how)
 
     for rec, links in zip(records, link_of, strict=True):
         cid = rec.clever_id
@@ -407,12 +389,10 @@ def plan_records(
                 plan.skipped.append((cid, rec.name, "New record: the import rule updates only."))
                 continue
             plan.creates.append((cid, rec.values, rec.name))
-            if rec_warnings := getattr(rec, "warnings", ()):
-                plan.warnings.append((cid, rec.name, None, rec_warnings))
-            if explain is not None:
-                plan.reasons[("create", cid)] = explain(
-                    "create", rec.values, config=config, how=how
-                )
+            if rec.warnings:
+                plan.warnings.append((cid, rec.name, None, rec.warnings))
+            if reason := explain("create", rec.values, config=config, how=how):
+                plan.reasons[("create", cid)] = reason
             schools.update(_schools_of(rec))
             continue
         if pos in claimed:
@@ -430,14 +410,14 @@ def plan_records(
         changes: list[Change] = []
         for i, name in diff_positions:
             new = rec.values[i]
-            if new is keep:
+            if new is KEEP:
                 continue
             if old[i] != new:
                 source = follow_of.get(i)
                 if (
                     source is not None
                     and old[i] not in (None, "")
-                    and rec.values[source] is not keep
+                    and rec.values[source] is not KEEP
                     and rec.values[source] == old[source]
                 ):
                     continue  # the source did not change: the derived value stays
@@ -449,18 +429,17 @@ def plan_records(
             for column, value in active_values.items():
                 if column == active_column:
                     changes.append((column, "inactive", value))
-            if restore_changes is not None:
-                # What the inactivation changed besides the status, given back (staff: the
-                # role the not-in-Clever rule replaced).
-                changes.extend(restore_changes(old))
+            # What the inactivation changed besides the status, given back (staff: the role
+            # the not-in-Clever rule replaced).
+            changes.extend(spec.restore_changes(old))
         if changes and rule == CREATE_ONLY:
             plan.skipped.append(
                 (cid, rec.name, "Existing record with changes: the import rule creates only.")
             )
             continue
         matched_ids.add(cid)
-        if rec_warnings := getattr(rec, "warnings", ()):
-            plan.warnings.append((cid, rec.name, index.pks[pos], rec_warnings))
+        if rec.warnings:
+            plan.warnings.append((cid, rec.name, index.pks[pos], rec.warnings))
         schools.update(_schools_of(rec))
         if changes:
             plan.updates.append((index.pks[pos], cid, rec.name, tuple(changes), restore))
@@ -468,12 +447,10 @@ def plan_records(
             plan.unchanged_pks.append(index.pks[pos])
             if store_matched:
                 plan.unchanged_rows.append((index.pks[pos], cid, rec.name))
-        if explain is not None:
-            mine = set(link_keys(old)) if how == "link" else set()
-            keys = tuple(k for k in link_keys(rec.values) if k in mine)
-            plan.reasons[("match", index.pks[pos])] = explain(
-                "match", rec.values, config=config, how=how, keys=keys
-            )
+        mine = set(link_keys(old)) if how == "link" else set()
+        keys = tuple(k for k in link_keys(rec.values) if k in mine) if mine else ()
+        if reason := explain("match", rec.values, config=config, how=how, keys=keys):
+            plan.reasons[("match", index.pks[pos])] = reason
 
     # Pass 3: inactivations. An empty feed never inactivates anyone. A possible duplicate's
     # candidates are protected (they may be this very person), except one linked to a Clever id
@@ -491,21 +468,19 @@ def plan_records(
         values = index.values[pos]
         pk = index.pks[pos]
         plan.inactivations.append((pk, cid, spec.display_name(values)))
-        if inactivation_changes is not None:
-            extra = tuple(inactivation_changes(values, linked=bool(cid), config=config))
-            if extra:
-                plan.inactivation_changes[pk] = extra
-        if explain is not None:
-            plan.reasons[("inactivate", pk)] = explain(
-                "inactivate", values, config=config, how="linked" if cid else "unlinked"
-            )
+        extra = spec.inactivation_changes(values, linked=bool(cid), config=config)
+        if extra:
+            plan.inactivation_changes[pk] = extra
+        reason = explain("inactivate", values, config=config, how="linked" if cid else "unlinked")
+        if reason:
+            plan.reasons[("inactivate", pk)] = reason
 
     if rule != CREATE_ONLY:
         if full and plan.records_read > 0:
-            for pos, cid in enumerate(index.clever_ids):
-                if not index.active[pos] or cid in seen or pos in protected:
+            for pos, linked_to in enumerate(index.clever_ids):
+                if not index.active[pos] or linked_to in seen or pos in protected:
                     continue
-                if not cid:
+                if not linked_to:
                     # Never linked: "not in Clever" only for specs that say so (staff), and
                     # only when no Clever record carries one of its keys (an error or a skip
                     # may still be this person).
@@ -517,7 +492,7 @@ def plan_records(
                     continue
                 if not _in_scope(index.scope[pos], spec, scope_ids, matched_schools):
                     continue
-                inactivate(pos, cid or "")
+                inactivate(pos, linked_to or "")
         elif not full:
             for cid in dict.fromkeys(deleted_clever_ids):
                 pos = index.by_clever.get(cid)
@@ -531,15 +506,64 @@ def plan_records(
             )
     plan.matched_clever_ids = frozenset(matched_ids)
     plan.schools_imported = frozenset(schools)
+    _review_import_access(spec, plan, config)
     return plan
 
 
-def _schools_of(rec: Any) -> tuple[int, ...] | frozenset[int]:
+def _review_import_access(spec: SyncSpec, plan: Plan, config: SyncConfig) -> None:
+    """Keep the accounts that run the integration (staff: those that can import district data).
+
+    The spec says, from the planned inactivations and role changes, which accounts would lose
+    the right to import and which must be left as they are; kept accounts leave the plan (no
+    inactivation, no role change) and get a "kept" row, and the others who lose it say so in
+    their row's reason. Every kind of run plans here, so no import (test or real, manual,
+    scheduled or events) leaves a district without an account that can import district data.
+    """
+    role_changes = {
+        pk: new
+        for pk, _cid, _name, changes, _restore in plan.updates
+        for name, _old, new in changes
+        if name == "role_id"
+    }
+    review = spec.import_access_review(
+        inactivations=[(pk, cid) for pk, cid, _name in plan.inactivations],
+        role_changes=role_changes,
+        config=config,
+    )
+    if review is None:
+        return
+    for pk, note in review.losing.items():
+        for kind in ("inactivate", "match"):
+            if (kind, pk) in plan.reasons:
+                plan.reasons[(kind, pk)] = f"{note} {plan.reasons[(kind, pk)]}"
+    if not review.keep:
+        return
+    kept_inactive = [row for row in plan.inactivations if row[0] in review.keep]
+    plan.inactivations = [row for row in plan.inactivations if row[0] not in review.keep]
+    for pk, cid, name in kept_inactive:
+        plan.inactivation_changes.pop(pk, None)
+        plan.reasons.pop(("inactivate", pk), None)
+        plan.kept.append((pk, cid, name))
+        plan.reasons[("keep", pk)] = review.keep[pk]
+    updates = []
+    for pk, cid, name, changes, restore in plan.updates:
+        if pk in review.keep:
+            changes = tuple(c for c in changes if c[0] not in review.role_fields)
+            plan.kept.append((pk, cid, name))
+            plan.reasons[("keep", pk)] = review.keep[pk]
+            if not changes:
+                plan.unchanged_pks.append(pk)
+                continue
+        updates.append((pk, cid, name, changes, restore))
+    plan.updates = updates
+    plan.notes.append(review.note)
+
+
+def _schools_of(rec: Mapped) -> tuple[int, ...] | frozenset[int]:
     """Every local school a record brings data to: ``rec.schools`` when the spec gives them
     (staff: every school of the person's access), else its scope school."""
-    schools = getattr(rec, "schools", None)
-    if schools:
-        return schools
+    if rec.schools:
+        return rec.schools
     return (rec.scope_school,) if rec.scope_school is not None else ()
 
 
@@ -554,7 +578,7 @@ def linked_to_other(candidate_clever_id: str | None, clever_id: str, active: boo
 def _alert(
     plan: Plan,
     index: LocalIndex,
-    rec: Any,
+    rec: Mapped,
     candidates: Iterable[int],
     reason: str,
     seen_candidates: set[int],
@@ -566,7 +590,7 @@ def _alert(
 
 
 def _in_scope(
-    school: int | None, spec: Any, scope_ids: frozenset[int] | None, matched: frozenset[int]
+    school: int | None, spec: SyncSpec, scope_ids: frozenset[int] | None, matched: frozenset[int]
 ) -> bool:
     if spec.scope_column is None:
         return True
@@ -575,14 +599,14 @@ def _in_scope(
     return school in matched
 
 
-def may_need_review(spec: Any, index: LocalIndex, record: Any) -> bool:
+def may_need_review(spec: SyncSpec, index: LocalIndex, record: Mapped) -> bool:
     """Whether a record could become an alert (its raw payload is then kept for the alert page).
 
     Cheap and conservative: anything not linked by Clever id that shares a key with a local record.
     """
     if record.clever_id in index.by_clever or not index.pks:
         return False  # linked already, or nothing local to look like (a first import)
-    link_keys = index._link_keys or _link_keys_of(spec)
+    link_keys = index._link_keys or spec.link_keys
     if any(link in index.by_link for link in link_keys(record.values)):
         return True
     return any(key in index.by_twin for key in spec.twin_keys(record.values))

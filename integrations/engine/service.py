@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from naviance_sync.audit import audit_record
+from naviance_sync.logs import run_context
+from naviance_sync.sync_contract import Mapped, RecordError, SyncConfig, SyncSpec
 
 from ..clever import (
     CleverBadResponseError,
@@ -32,7 +34,9 @@ from ..clever import (
     CleverNotSharedError,
     CleverRateLimitError,
     CleverScopeError,
+    CleverSection,
     CleverServerError,
+    CleverUser,
 )
 from ..connect import SHARING_PAUSE_REASON
 from ..crypto import TokenDecryptError
@@ -68,7 +72,6 @@ from .matching import (
     plan_records,
 )
 from .registry import get_spec
-from .spec import SyncConfig
 from .store import (
     ANALYZE_MIN_ROWS,
     FenceLost,
@@ -122,7 +125,7 @@ def default_client(connection: CleverConnection) -> CleverClient:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def read_index(*, spec: Any, district_id: int) -> LocalIndex:
+def read_index(*, spec: SyncSpec, district_id: int) -> LocalIndex:
     """The district's records in one streamed query (tuples, no model instances)."""
     columns = ["pk", "clever_id", spec.active_column, spec.scope_column or "pk", *spec.fields]
     rows = (
@@ -131,34 +134,36 @@ def read_index(*, spec: Any, district_id: int) -> LocalIndex:
         .values_list(*columns)
         .iterator(chunk_size=10000)
     )
-    extra_fields = tuple(getattr(spec, "extra_fields", ()))
+    extra_fields = spec.extra_fields
     if extra_fields:
         extra = spec.read_extra(district_id=district_id)
         blank = tuple(None for _ in extra_fields)
         rows = (tuple(row) + tuple(extra.get(row[0], blank)) for row in rows)
     index = build_index(spec, rows)
-    confirm = getattr(spec, "link_needs_confirmation", None)
-    if confirm is not None:
-        index.confirm_pks = frozenset(confirm(district_id=district_id))
+    index.confirm_pks = frozenset(spec.link_needs_confirmation(district_id=district_id))
     return index
 
 
 def read_feed(
     *,
-    spec: Any,
+    spec: SyncSpec,
     config: SyncConfig,
     client: CleverClient,
     index: LocalIndex,
     on_page: Callable[[int], None],
-) -> tuple[list[Any], list[Any]]:
+) -> tuple[list[Mapped], list[RecordError]]:
     """Stream Clever page by page and map every record; the raw payload is kept only for
     records that may need a person's decision."""
-    records: list[Any] = []
-    errors: list[Any] = []
-    roles = tuple(getattr(spec, "clever_roles", ()) or (spec.clever_role,))
+    records: list[Mapped] = []
+    errors: list[RecordError] = []
+    roles = spec.clever_roles or (spec.clever_role,)
     seen: set[str] | None = set() if len(roles) > 1 else None
     count = 0
     map_record = spec.map_record
+    # Dropped after each page (below) so the page is freed before the next one is fetched.
+    page: list[CleverUser] | None
+    user: CleverUser | None
+    raw: dict[str, Any] | None
     by_clever = index.by_clever
     local_values = index.values
     for role in roles:
@@ -170,7 +175,7 @@ def read_feed(
                         continue
                     seen.add(user.id)
                 mapped = map_record(raw, config)
-                if hasattr(mapped, "values"):
+                if isinstance(mapped, Mapped):
                     pos = by_clever.get(mapped.clever_id)
                     if pos is not None:
                         # Linked by Clever id: never an alert. When nothing changed, keep the
@@ -189,25 +194,26 @@ def read_feed(
     return records, errors
 
 
-def _with_values(mapped: Any, values: tuple[Any, ...]) -> Any:
+def _with_values(mapped: Mapped, values: tuple[Any, ...]) -> Mapped:
     """``mapped`` holding ``values`` (equal to its own): specs return frozen dataclasses."""
-    try:
-        object.__setattr__(mapped, "values", values)
-    except (AttributeError, TypeError):
-        return mapped
+    object.__setattr__(mapped, "values", values)
     return mapped
 
 
 def with_sections(
-    *, spec: Any, config: SyncConfig, client: CleverClient, renew: Callable[[], None] | None = None
+    *,
+    spec: SyncSpec,
+    config: SyncConfig,
+    client: CleverClient,
+    renew: Callable[[], None] | None = None,
 ) -> SyncConfig:
     """Specs with ``uses_sections`` (staff: the schools a teacher teaches at give access) get
     Clever's sections streamed once per run and folded into ``config.extra`` by
     ``spec.add_sections(extra, sections)``; other specs are untouched (no request)."""
-    if not getattr(spec, "uses_sections", False):
+    if not spec.uses_sections:
         return config
 
-    def stream() -> Any:
+    def stream() -> Iterator[CleverSection]:
         for count, section in enumerate(client.sections(), 1):
             if renew is not None and count % 1000 == 0:
                 renew()
@@ -239,6 +245,14 @@ def run_execute(
     *, run_id: int, client_factory: ClientFactory | None = None, allow_retry: bool = True
 ) -> RunOutcome:
     run = ImportRun.objects.select_related("district").get(pk=run_id)
+    # Every log line written while the run executes names its district and run (LOG_FORMAT=json).
+    with run_context(run_id=run.pk, district_id=run.district_id):
+        return _execute_leased(run, client_factory, allow_retry)
+
+
+def _execute_leased(
+    run: ImportRun, client_factory: ClientFactory | None, allow_retry: bool
+) -> RunOutcome:
     if run.status not in ImportRun.ACTIVE_STATUSES:
         return RunOutcome(run)  # finished already: a duplicate delivery is a no-op
     fence = lease_acquire(run=run)
@@ -278,8 +292,7 @@ def _execute(
             raise RunAborted(
                 "This district is not connected to Clever: complete Clever Data Integration Setup."
             )
-        extra_loader = getattr(spec, "extra_config", None)
-        extra = extra_loader(district=run.district) if extra_loader else None
+        extra = spec.extra_config(district=run.district)
         index = read_index(spec=spec, district_id=run.district_id)
         resolutions = alert_resolutions(district_id=run.district_id, data_type=run.data_type)
 
@@ -385,7 +398,7 @@ def _latest_event_id(client: CleverClient) -> str | None:
 def _finish(
     run: ImportRun,
     fence: int,
-    spec: Any,
+    spec: SyncSpec,
     config: SyncConfig,
     plan: Plan,
     *,
@@ -469,13 +482,12 @@ def _finish(
     )
     with transaction.atomic():
         created_pks = apply_plan(spec=spec, config=config, run=run, plan=plan, now=now)
-        after_apply = getattr(spec, "after_apply", None)
-        if after_apply is not None and created_pks:
+        if created_pks:
             # After commit only (staff: final usernames and welcome emails); a failure there is
             # logged and never undoes the import.
             transaction.on_commit(
                 functools.partial(
-                    after_apply,
+                    spec.after_apply,
                     district_id=run.district_id,
                     run_id=run.pk,
                     created_ids=list(created_pks),
@@ -560,7 +572,7 @@ def _mark_resolved_alerts(*, run: ImportRun, plan: Plan) -> None:
         Alert.objects.filter(pk__in=made).update(status=Alert.Status.CREATED)
 
 
-def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None) -> None:
+def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: SyncSpec) -> None:
     """Lock the school matches that brought data; switch the schedule on after the first import,
     and back on after the first import that follows a Reset Configuration.
 
@@ -572,7 +584,7 @@ def _after_import(*, run: ImportRun, plan: Plan, now: datetime, spec: Any = None
             school_id__in=list(plan.schools_imported),
             locked_at__isnull=True,
         ).update(locked_at=now)
-    frequency = getattr(spec, "default_frequency", None)
+    frequency = spec.default_frequency
     sync, _ = SyncSettings.objects.get_or_create(
         district_id=run.district_id,
         data_type=run.data_type,
@@ -624,7 +636,7 @@ def _schedule_back_on(*, run: ImportRun, sync: SyncSettings, now: datetime) -> N
 def _run_events(
     run: ImportRun,
     fence: int,
-    spec: Any,
+    spec: SyncSpec,
     config: SyncConfig,
     client: CleverClient,
     index: LocalIndex,
@@ -640,7 +652,7 @@ def _run_events(
     ) or (None, "")
     if not since and first_import is None:
         raise RunAborted("Events are applied after the first full import: run an import first.")
-    roles = set(getattr(spec, "clever_roles", ()) or (spec.clever_role,))
+    roles = set(spec.clever_roles or (spec.clever_role,))
     latest: dict[str, Any] = {}
     last_id = since
     seen = 0
@@ -655,8 +667,8 @@ def _run_events(
             latest[cid] = event
         if seen % 1000 == 0:
             lease_renew(run=run, fence=fence)
-    records: list[Any] = []
-    errors: list[Any] = []
+    records: list[Mapped] = []
+    errors: list[RecordError] = []
     deleted: list[str] = []
     for cid, event in latest.items():
         user_roles = event.object.get("roles")
@@ -667,7 +679,7 @@ def _run_events(
             deleted.append(cid)
             continue
         mapped = spec.map_record(event.object, config)
-        if hasattr(mapped, "values"):
+        if isinstance(mapped, Mapped):
             if may_need_review(spec, index, mapped):
                 mapped = dataclasses.replace(mapped, raw=event.object)
             records.append(mapped)
@@ -749,10 +761,9 @@ def alerts_apply(*, run_id: int, client_factory: ClientFactory | None = None) ->
             heartbeat_at=now,
         )
         spec = get_spec(run.data_type)
-        extra_loader = getattr(spec, "extra_config", None)
-        extra = extra_loader(district=run.district) if extra_loader else None
+        extra = spec.extra_config(district=run.district)
         config = load_sync_config(district=run.district, data_type=run.data_type, extra=extra)
-        if getattr(spec, "uses_sections", False):
+        if spec.uses_sections:
             connection = CleverConnection.objects.filter(district_id=run.district_id).first()
             if connection is None or not connection.token_encrypted:
                 raise RunAborted("This district is not connected to Clever.")
@@ -760,13 +771,16 @@ def alerts_apply(*, run_id: int, client_factory: ClientFactory | None = None) ->
                 config = with_sections(spec=spec, config=config, client=client)
         index = read_index(spec=spec, district_id=run.district_id)
         resolutions = alert_resolutions(district_id=run.district_id, data_type=run.data_type)
-        records: list[Any] = []
-        errors: list[Any] = []
+        records: list[Mapped] = []
+        errors: list[RecordError] = []
         for raw in Alert.objects.filter(
             district_id=run.district_id, data_type=run.data_type, clever_id__in=list(resolutions)
         ).values_list("clever_record", flat=True):
             mapped = spec.map_record(raw, config)
-            (records if hasattr(mapped, "values") else errors).append(mapped)
+            if isinstance(mapped, Mapped):
+                records.append(mapped)
+            else:
+                errors.append(mapped)
         ImportRun.objects.filter(pk=run.pk).update(records_seen=len(records) + len(errors))
         plan = plan_records(
             spec, config, records, errors, index, resolutions=resolutions, full=False

@@ -8,7 +8,6 @@ values are compared before anything is written).
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -19,12 +18,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, Model
 from django.utils import timezone
 
+from naviance_sync.sync_contract import KEEP, Mapped, SyncConfig, SyncSpec
 from naviance_sync.text import storable
 
 from ..models import Alert, ImportRun, RunResult, SyncLease, UpdateLog
 from .fastinsert import fast_insert
 from .matching import Plan
-from .spec import KEEP
 
 logger = logging.getLogger("integrations.engine")
 
@@ -41,7 +40,7 @@ def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def _fmt(spec: Any, field: str, value: Any) -> str:
+def _fmt(spec: SyncSpec, field: str, value: Any) -> str:
     if field == "school_id" and value is None:
         return ""
     return spec.format_value(field, value)[:2000]
@@ -51,23 +50,22 @@ def _fmt(spec: Any, field: str, value: Any) -> str:
 
 
 def result_rows(
-    *, run: ImportRun, spec: Any, plan: Plan, created_pks: list[int] | None = None
+    *, run: ImportRun, spec: SyncSpec, plan: Plan, created_pks: list[int] | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every planned change, error, alert and skip; unchanged records are only counted.
 
     A real import's "created" rows point at the new record and, as a test import's do, say
     what it was created with.
     """
-    keep = getattr(spec, "keep", KEEP)
-    fields = tuple(spec.fields) + tuple(getattr(spec, "extra_fields", ()))
+    fields = spec.fields + spec.extra_fields
     Action = RunResult.Action
     reasons = plan.reasons
     for i, (cid, values, name) in enumerate(plan.creates):
         # The same details a test import shows: what the new record was created with.
-        changes = {
+        shown = {
             f: _fmt(spec, f, v)
             for f, v in zip(fields, values, strict=True)
-            if v is not keep and v not in (None, "")
+            if v is not KEEP and v not in (None, "")
         }
         yield dict(
             run_id=run.pk,
@@ -75,7 +73,7 @@ def result_rows(
             clever_id=cid,
             local_id=created_pks[i] if created_pks else None,
             name=name,
-            changes=changes,
+            changes=shown,
             reason=reasons.get(("create", cid), "")[:500],
         )
     for pk, cid, name, changes, restore in plan.updates:
@@ -111,6 +109,15 @@ def result_rows(
             if pk in more
             else {},
         )
+    for pk, cid, name in plan.kept:
+        yield dict(
+            run_id=run.pk,
+            action=Action.KEEP,
+            clever_id=cid,
+            local_id=pk,
+            name=name,
+            reason=reasons.get(("keep", pk), "")[:500],
+        )
     for error in plan.errors:
         yield dict(
             run_id=run.pk,
@@ -137,13 +144,13 @@ def result_rows(
             if created_pks
             else {}
         )
-        labels = getattr(spec, "labels", {})
-        for cid, name, pk, problems in plan.warnings:
+        labels = spec.labels
+        for cid, name, local_pk, problems in plan.warnings:
             yield dict(
                 run_id=run.pk,
                 action=Action.WARNING,
                 clever_id=cid,
-                local_id=pk if pk is not None else new_pks.get(cid),
+                local_id=local_pk if local_pk is not None else new_pks.get(cid),
                 name=name,
                 reason=warning_reason(problems, labels)[:500],
                 code=str(problems[0][1])[:40],
@@ -160,7 +167,7 @@ def warning_reason(problems: Iterable[tuple[str, str, str]], labels: Any) -> str
 
 
 def results_store(
-    *, run: ImportRun, spec: Any, plan: Plan, created_pks: list[int] | None = None
+    *, run: ImportRun, spec: SyncSpec, plan: Plan, created_pks: list[int] | None = None
 ) -> int:
     counted = _Counted(result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks))
     fast_insert(RunResult, counted, now=timezone.now(), batch_size=RESULT_BATCH)
@@ -251,12 +258,13 @@ def _has_field(model: type[Model], name: str) -> bool:
     return any(f.attname == name for f in model._meta.concrete_fields)
 
 
-def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datetime) -> list[int]:
+def apply_plan(
+    *, spec: SyncSpec, config: SyncConfig, run: ImportRun, plan: Plan, now: datetime
+) -> list[int]:
     """Write the plan to the live table and the update log; returns the created records' pks."""
     model = spec.model
-    keep = getattr(spec, "keep", KEEP)
-    columns = tuple(spec.fields)
-    extra_fields = tuple(getattr(spec, "extra_fields", ()))
+    columns = spec.fields
+    extra_fields = spec.extra_fields
     stamp = _has_field(model, "updated_at")
     district_id = run.district_id
     data_type = run.data_type
@@ -281,9 +289,9 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
     create_values = spec.create_values
 
     def create_rows() -> Iterator[dict[str, Any]]:
-        for cid, values, _name in plan.creates:
-            row = {f: v for f, v in zip(columns, values, strict=False) if v is not keep}
-            row.update(create_values(_MappedView(cid, values), config))
+        for cid, values, name in plan.creates:
+            row = {f: v for f, v in zip(columns, values, strict=False) if v is not KEEP}
+            row.update(create_values(Mapped(cid, values, name, None), config))
             row["district_id"] = district_id
             row["clever_id"] = cid
             yield row
@@ -294,7 +302,7 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
     if extra_fields:
         for pk, (_cid, values, _name) in zip(created_pks, plan.creates, strict=True):
             for field_name, value in zip(extra_fields, values[len(columns) :], strict=False):
-                if value is not keep:
+                if value is not KEEP:
                     extra_changes.append((pk, field_name, value))
 
     # Updates, grouped by the set of columns they touch (one bulk_update per group and batch).
@@ -322,25 +330,24 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
             touched.append("updated_at")
         if touched:
             groups[tuple(sorted(touched))].append(obj)
-    for touched, objs in groups.items():
-        model.objects.bulk_update(objs, list(touched), batch_size=1000)
+    for group, objs in groups.items():
+        model.objects.bulk_update(objs, list(group), batch_size=1000)
 
-    # Inactivations: never a delete. A spec whose ``inactive_values`` takes ``config`` sets more
-    # than the status; one that takes ``linked`` is asked separately for records Clever linked
-    # (they left Clever) and records it never linked (staff: the former are deactivated, the
-    # latter get the district's not-in-Clever role). What they change besides the status is in
+    # Inactivations: never a delete. ``inactive_values`` is asked separately for records Clever
+    # linked (they left Clever) and records it never linked (staff: the former are deactivated,
+    # the latter get the district's not-in-Clever role). What they change besides the status is in
     # ``plan.inactivation_changes`` for the log; the UPDATE may use expressions (F()).
     groups_by_link: dict[bool, list[int]] = defaultdict(list)
     for pk, cid, _name in plan.inactivations:
         groups_by_link[bool(cid)].append(pk)
     for linked, pks in groups_by_link.items():
-        inactive = _inactive_values(spec, now=now, config=config, linked=linked)
+        inactive = spec.inactive_values(now, config=config, linked=linked)
         if stamp:
             inactive = {**inactive, "updated_at": now}
         for batch in _batches(pks, BATCH):
             model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
 
-    if extra_changes and hasattr(spec, "write_extra"):
+    if extra_changes:
         spec.write_extra(district_id=district_id, changes=extra_changes)
 
     # The update log in one streamed COPY, in the order creates, updates, inactivations.
@@ -358,34 +365,6 @@ def apply_plan(*, spec: Any, config: Any, run: ImportRun, plan: Plan, now: datet
 
     fast_insert(UpdateLog, log_rows(), now=now, batch_size=RESULT_BATCH)
     return created_pks
-
-
-def _inactive_values(spec: Any, *, now: datetime, config: Any, linked: bool) -> dict[str, Any]:
-    method = spec.inactive_values
-    params = _params(method)
-    kwargs: dict[str, Any] = {}
-    if "config" in params:
-        kwargs["config"] = config
-    if "linked" in params:
-        kwargs["linked"] = linked
-    return method(now, **kwargs)
-
-
-def _params(method: Any) -> frozenset[str]:
-    try:
-        return frozenset(inspect.signature(method).parameters)
-    except (TypeError, ValueError):
-        return frozenset()
-
-
-class _MappedView:
-    """What ``spec.create_values`` receives: the Clever id and the values tuple."""
-
-    __slots__ = ("clever_id", "values")
-
-    def __init__(self, clever_id: str, values: tuple[Any, ...]) -> None:
-        self.clever_id = clever_id
-        self.values = values
 
 
 # A write this large moves the table's statistics enough that the planner, until autovacuum

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialAccount
 from django.http import HttpRequest
@@ -18,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from ..crypto import decrypt_token, encrypt_token
 from .rules import CleverPayloadError, identity_from_user_record
 from .selectors import LoginDecision, Refusal, clever_login_decision
 
@@ -49,6 +51,14 @@ def error_response(request: HttpRequest, *, reason: str, status: int = 400):
     return render(request, "sso/error.html", {"reason": reason}, status=status)
 
 
+def _signed_in_with_clever(request: HttpRequest) -> bool:
+    from allauth.account.internal.flows.login import get_authentication_records
+
+    records = get_authentication_records(request, getattr(request, "user", None))
+    first_factors = [r for r in records if r.get("method") in ("password", "socialaccount")]
+    return bool(first_factors) and first_factors[-1]["method"] == "socialaccount"
+
+
 class NoSignupAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
@@ -56,6 +66,15 @@ class NoSignupAccountAdapter(DefaultAccountAdapter):
     def login(self, request: HttpRequest, user) -> None:
         user.backend = SESSION_BACKEND
         super().login(request, user)
+
+    def add_message(self, request, level, message_template=None, *args, **kwargs):
+        # The password sign-in also ends in allauth's login flow (for its second-factor stage,
+        # staff.views_signin); "Signed in with Clever" is only said after Clever.
+        if message_template == "account/messages/logged_in.txt" and not _signed_in_with_clever(
+            request
+        ):
+            return
+        super().add_message(request, level, message_template, *args, **kwargs)
 
     def respond_user_inactive(self, request: HttpRequest, user):
         # Normally answered by pre_social_login already; this covers a race with deactivation.
@@ -129,3 +148,16 @@ class CleverSocialAccountAdapter(DefaultSocialAccountAdapter):
                 "last one minute) or already been used."
             )
         raise ImmediateHttpResponse(error_response(request, reason=reason))
+
+
+class EncryptedMFAAdapter(DefaultMFAAdapter):
+    """allauth.mfa stores each authenticator app's key (and the recovery codes' seed) in the
+    database, in clear by default; here they are encrypted like Clever tokens (Fernet,
+    ``FIELD_ENCRYPTION_KEYS``), so a database dump or admin's Authenticator page does not give
+    anyone a support account's codes."""
+
+    def encrypt(self, text: str) -> str:
+        return encrypt_token(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return decrypt_token(encrypted_text)

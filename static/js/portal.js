@@ -17,6 +17,15 @@
       if (!window.confirm(el.getAttribute("data-confirm"))) { event.preventDefault(); }
     });
   });
+  // Match Fields: the raw Clever path shown small beside each choice follows the choice.
+  document.querySelectorAll("code[data-path-for]").forEach(function (code) {
+    var select = document.getElementById(code.getAttribute("data-path-for"));
+    if (!select) { return; }
+    select.addEventListener("change", function () {
+      var value = select.value;
+      code.textContent = value && value.indexOf("__") !== 0 ? value : "";
+    });
+  });
   // Pages showing a running import refresh themselves (data-refresh-seconds on <main> content).
   var refresher = document.querySelector("[data-refresh-seconds]");
   if (refresher) {

@@ -88,3 +88,27 @@ def sign_in(page):
         return page
 
     return do
+
+
+@pytest.fixture
+def session_sign_in(page, live_server):
+    """Sign ``user`` in by a session cookie, not the pages: for support accounts, whose password
+    sign-in asks for the second factor (tests/browser/test_admin_mfa.py walks those pages)."""
+    from django.conf import settings
+    from django.test import Client
+
+    def do(user):
+        session = Client()
+        session.force_login(user)
+        page.context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": session.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        return page
+
+    return do

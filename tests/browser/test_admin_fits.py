@@ -28,10 +28,10 @@ def shown_whole(page, locator) -> bool:
 
 
 @pytest.fixture
-def support_page(page, sign_in):
+def support_page(page, session_sign_in):
     support = SupportStaffFactory(username="support-sam")
     page.set_viewport_size({"width": WIDTH, "height": 768})
-    sign_in(support)
+    session_sign_in(support)  # a session: support's password sign-in asks for the second factor
     return page
 
 

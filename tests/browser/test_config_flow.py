@@ -56,8 +56,10 @@ def submit(page, name):
 
 
 def test_configure_the_student_integration(
-    page, sign_in, screenshot, two_district_simulator, settings
+    page, sign_in, screenshot, two_district_simulator, settings, run_scans_inline
 ):
+    """(The read of the district's Clever data runs at once here; the waiting page and a real
+    worker are tests/browser/test_match_fields_scan.py.)"""
     server, clever_id, token, other_id, clever_schools = two_district_simulator
     settings.CLEVER_API_URL = settings.CLEVER_OAUTH_URL = server.url
     settings.CLEVER_CLIENT_ID, settings.CLEVER_CLIENT_SECRET = (
@@ -159,7 +161,12 @@ def test_configure_the_student_integration(
     assert page.get_by_label("Student ID", exact=True).input_value() == "roles.student.sis_id"
     assert page.get_by_label("Class year", exact=True).input_value() == "__class_year_from_grade__"
     screenshot(page, "config-09-match-fields")
-    page.get_by_label("Last name", exact=True).select_option("roles.student.state_id")
+    # Only fields of a fitting kind are offered: Last name takes text, not an id.
+    last_name_options = page.get_by_label("Last name", exact=True).locator("option")
+    assert "roles.student.state_id" not in last_name_options.evaluate_all(
+        "options => options.map(o => o.value)"
+    )
+    page.get_by_label("Middle name", exact=True).select_option("")
     page.get_by_label("Weighted GPA", exact=True).select_option("")
     submit(page, "Next: Define Codes")
     assert page.get_by_role("heading", name="Define Codes: students").is_visible()

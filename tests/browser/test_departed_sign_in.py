@@ -10,9 +10,9 @@ from integrations.engine.service import run_execute
 from integrations.runs import run_start
 from staff import services
 from staff.models import User
-from tests.engine.conftest import connect_district
-from tests.engine.test_sync_e2e import fast_client
 from tests.factories import DistrictFactory
+from tests.support.clever import fast_client
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

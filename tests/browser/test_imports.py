@@ -10,9 +10,8 @@ import pytest
 
 from integrations.models import ImportRun
 from students.models import Student
-from tests.engine.conftest import connect_district
-from tests.engine.test_worker import memory_worker  # noqa: F401 - fixture
 from tests.factories import DistrictAdminFactory, DistrictFactory
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +25,7 @@ def test_test_import_review_start_import_logs_and_alerts(
     sign_in,
     screenshot,
     clever_simulator,
-    memory_worker,  # noqa: F811
+    memory_worker,
 ):
     district = DistrictFactory(name="Maple Valley Unified", slug="maple-valley")
     admin = DistrictAdminFactory(

@@ -155,7 +155,7 @@ def clever_world(settings):
     from integrations.simulator.faults import Faults
     from integrations.simulator.pytest_plugin import small_district
     from integrations.simulator.server import SimulatorServer
-    from tests.sso.conftest import build_world
+    from tests.support.sso import build_world
 
     server = SimulatorServer(Dataset(small_district()), Faults())
     with server:

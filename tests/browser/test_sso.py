@@ -16,7 +16,7 @@ from integrations.simulator.faults import Faults
 from integrations.simulator.pytest_plugin import small_district
 from integrations.simulator.server import SimulatorServer
 from naviance_sync.services import launch_date_set
-from tests.sso.conftest import build_world
+from tests.support.sso import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

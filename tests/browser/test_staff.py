@@ -13,9 +13,8 @@ import pytest
 
 from integrations.models import ImportRun
 from staff.models import JobFunction, Role, StaffSchoolAccess, User
-from tests.engine.conftest import connect_district
-from tests.engine.test_worker import memory_worker  # noqa: F401 - fixture
 from tests.factories import DistrictAdminFactory, DistrictFactory
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +35,7 @@ def test_staff_settings_test_import_import_and_staff_page(
     sign_in,
     screenshot,
     clever_simulator,
-    memory_worker,  # noqa: F811
+    memory_worker,
 ):
     district = DistrictFactory(name="Maple Valley Unified", slug="maple-valley")
     admin = DistrictAdminFactory(
@@ -94,15 +93,18 @@ def test_staff_settings_test_import_import_and_staff_page(
     wait_until_done(page)
     test_run = ImportRun.objects.get(district=district, data_type="staff", mode="test")
     assert test_run.status == ImportRun.Status.SUCCEEDED, test_run.error_message
-    assert test_run.created > 0 and test_run.inactive == 1  # Dana is in the product only
+    # Dana is in the product only, but she can import district data: kept, and told it is her
+    # (issue 16 item 6), never given the not-in-Clever role.
+    assert test_run.created > 0 and test_run.inactive == 0
     assert not User.objects.filter(district=district, clever_id__isnull=False).exists()
     counts = page.get_by_role("list", name="Counts")
     assert re.search(rf"\b{test_run.created}\s+created", counts.inner_text())
     screenshot(page, "staff-03-test-results")
     results = page.get_by_role("navigation", name="Results by action")
-    results.get_by_role("link", name=re.compile(r"^Inactive")).click()
-    assert page.get_by_role("cell", name="Rivera, Dana").is_visible()
-    assert page.get_by_text("In the product but not in Clever").is_visible()
+    results.get_by_role("link", name=re.compile(r"^Kept")).click()
+    dana_row = page.get_by_role("row").filter(has_text="Rivera, Dana")
+    assert dana_row.get_by_text("You (signed in)").is_visible()
+    assert "Kept as it is: this account can import district data" in dana_row.inner_text()
     results.get_by_role("link", name=re.compile(r"^Created")).click()
     assert page.get_by_text("title keyword \u201cCounselor\u201d").first.is_visible()
     assert page.get_by_text("Role: Counselor").first.is_visible()  # the name, not the id
@@ -129,7 +131,7 @@ def test_staff_settings_test_import_import_and_staff_page(
     assert User.objects.filter(district=district, clever_id__isnull=False).count() == real.created
     assert StaffSchoolAccess.objects.filter(user__district=district).exists()
     dana = User.objects.get(pk=admin.pk)
-    assert dana.inactive_since is not None and dana.role.name == "District Site Manager"
+    assert dana.inactive_since is None and dana.role == admin.role and dana.is_active
 
     page.get_by_role("link", name="Import Staff Data").last.click()
     history = page.get_by_role("table")
@@ -157,6 +159,7 @@ def test_staff_settings_test_import_import_and_staff_page(
     page.goto("/staff/accounts/?account_type=district")
     assert page.get_by_text("zone No Schools Zone").first.is_visible()
     page.goto("/staff/accounts/?status=inactive")
-    assert page.get_by_text("1 staff account matches your filters").is_visible()
-    assert page.get_by_role("link", name="Rivera, Dana").is_visible()
+    assert page.get_by_text("No staff accounts match these filters").is_visible()
+    page.goto("/staff/accounts/?q=Rivera")
+    assert page.get_by_role("row").filter(has_text="Rivera, Dana").get_by_text("You").is_visible()
     screenshot(page, "staff-10-staff-inactive")

@@ -317,6 +317,17 @@ def test_unexpected_shape_is_a_bad_response_without_retry(canned_client):
     assert len(adapter.seen) == 1
 
 
+@pytest.mark.parametrize("body", [[], "district", None, 7])
+def test_a_token_owner_that_is_not_an_object_is_a_bad_response(canned_client, body):
+    client, adapter = canned_client(lambda request: (200, body, {}))
+    with pytest.raises(CleverBadResponseError) as caught:
+        client.me()
+    assert caught.value.admin_message == (
+        "Clever sent the token's owner in an unexpected format. Please contact support."
+    )
+    assert len(adapter.seen) == 1
+
+
 def test_context_manager_closes_its_own_session(sim):
     with CleverClient(token=sim.token(), base_url=sim.url) as client:
         assert client.me()["type"] == "district"

@@ -10,6 +10,14 @@ from tests.factories import SchoolFactory
 
 
 @pytest.fixture(autouse=True)
+def _scans_inline(request):
+    """Match Fields and Define Codes read the district's Clever data through the scan task: here
+    it runs at once (tests of the waiting page itself use ``record_scans``)."""
+    if "record_scans" not in request.fixturenames:
+        request.getfixturevalue("run_scans_inline")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     yield

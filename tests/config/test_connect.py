@@ -15,6 +15,7 @@ from integrations.clever import CleverAppCredentialsError
 from integrations.models import CleverConnection
 from integrations.schools import school_matches_accept_suggestions
 from naviance_sync.models import AuditEvent
+from tests.factories import enroll_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +140,7 @@ def test_support_sets_a_token_by_hand_in_django_admin(
     support = django_user_model.objects.create_superuser(
         username="support-1", password="pw-123456789", email="s@example.org"
     )
+    enroll_totp(support)  # support accounts need a second factor for Django admin
     client.force_login(support)
     add = reverse("admin:integrations_cleverconnection_add")
     page = client.get(add).content.decode()

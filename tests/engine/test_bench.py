@@ -20,7 +20,7 @@ from integrations.engine.fastinsert import fast_insert
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.generator import generate_district
 from naviance_sync.models import School
-from tests.engine.conftest import connect_district
+from tests.support.districts import connect_district
 
 SIZE = int(os.environ.get("ENGINE_BENCH", "0") or 0)
 

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from integrations.engine.matching import build_index, plan_records
-from integrations.engine.spec import SyncConfig
-from students.sync import FIELDS, KEEP, SPEC, StudentValues
+from naviance_sync.sync_contract import KEEP, Mapped, SyncConfig
+from students.sync import FIELDS, SPEC
 
 SCHOOL = 7
 OTHER_SCHOOL = 8
@@ -43,9 +43,9 @@ def values(**kw):
     return tuple(row[f] for f in FIELDS)
 
 
-def rec(cid, **kw) -> StudentValues:
+def rec(cid, **kw) -> Mapped:
     v = values(**kw)
-    return StudentValues(cid, v, SPEC.display_name(v), v[0])
+    return Mapped(cid, v, SPEC.display_name(v), v[0])
 
 
 def local(pk, clever_id=None, status="active", **kw):
@@ -191,7 +191,7 @@ def test_resolved_match_and_create_are_remembered():
 def test_do_not_import_fields_are_left_alone():
     v = list(values(student_id="S1", email="new@example.org"))
     v[FIELDS.index("email")] = KEEP
-    r = StudentValues("c1", tuple(v), "x", SCHOOL)
+    r = Mapped("c1", tuple(v), "x", SCHOOL)
     p = plan([r], [local(1, "c1", student_id="S1", email="kept@example.org")])
     assert p.unchanged_pks == [1]
 

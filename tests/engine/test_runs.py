@@ -20,7 +20,7 @@ from integrations.runs import (
     run_start,
     schedule_tick,
 )
-from tests.engine.conftest import connect_district
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from integrations.engine.spec import ErrorCode, SyncConfig
 from integrations.simulator.malformed import DEFECTS, ERROR, VALID, WARNING, malformed_users
+from naviance_sync.sync_contract import KEEP, ErrorCode, Mapped, RecordError, SyncConfig
 from students.fields import CLASS_YEAR_FROM_GRADE
-from students.sync import FIELDS, KEEP, SPEC, StudentRecordError, StudentValues
+from students.sync import FIELDS, SPEC
 
 MAPPING = {
     "student_id": "roles.student.sis_id",
@@ -70,7 +70,7 @@ def value(mapped, field):
 
 def test_maps_a_clean_record():
     m = SPEC.map_record(user(), CONFIG)
-    assert isinstance(m, StudentValues)
+    assert isinstance(m, Mapped)
     assert value(m, "student_id") == "00123"  # leading zeros kept
     assert value(m, "birth_date") == date(2011, 5, 17)
     assert value(m, "class_year") == 2030 and value(m, "grade") == "9"
@@ -88,7 +88,7 @@ def test_class_year_from_grade_marker_reads_the_grade():
 
 def test_grade_without_a_code_is_a_warning_and_leaves_grade_and_class_year_as_they_were():
     m = SPEC.map_record(user(grade="Ungraded"), CONFIG)
-    assert isinstance(m, StudentValues)
+    assert isinstance(m, Mapped)
     assert value(m, "grade") is KEEP and value(m, "class_year") is KEEP
     assert [(f, c) for f, c, _m in m.warnings] == [
         ("grade", "unknown_code"),
@@ -119,7 +119,7 @@ def test_a_blank_grade_with_a_code_takes_that_code():
 )
 def test_identity_problems_are_errors_with_a_code(change, code):
     m = SPEC.map_record(user(**change), CONFIG)
-    assert isinstance(m, StudentRecordError) and m.code == code and m.clever_id == "c1"
+    assert isinstance(m, RecordError) and m.code == code and m.clever_id == "c1"
     assert m.message and "Ann" not in m.message
 
 
@@ -138,7 +138,7 @@ def test_identity_problems_are_errors_with_a_code(change, code):
 )
 def test_one_bad_optional_value_is_a_warning_and_the_student_is_still_imported(change, field, code):
     m = SPEC.map_record(user(**change), CONFIG)
-    assert isinstance(m, StudentValues), m
+    assert isinstance(m, Mapped), m
     assert value(m, field) is KEEP
     assert (field, code) in [(f, c) for f, c, _m in m.warnings]
     assert value(m, "student_id") == "00123" and m.scope_school == 11
@@ -197,7 +197,7 @@ def test_a_missing_name_is_a_warning_never_a_blanked_name():
 
 def test_a_known_but_unmatched_school_is_out_of_scope_not_an_error():
     m = SPEC.map_record(user(school="cs2"), CONFIG)
-    assert isinstance(m, StudentValues) and m.scope_school is None
+    assert isinstance(m, Mapped) and m.scope_school is None
 
 
 @pytest.mark.parametrize(
@@ -215,9 +215,9 @@ def test_every_simulator_defect_gets_what_the_product_owes_it(defect):
     )
     m = SPEC.map_record(raw, config)
     if outcome == ERROR:
-        assert isinstance(m, StudentRecordError), (defect, m)
+        assert isinstance(m, RecordError), (defect, m)
     else:
-        assert isinstance(m, StudentValues), (defect, m)
+        assert isinstance(m, Mapped), (defect, m)
         assert bool(m.warnings) == (outcome == WARNING), (defect, m.warnings)
         assert outcome in (VALID, WARNING)
 
@@ -241,4 +241,4 @@ json_values = st.recursive(
 def test_mapping_is_total(raw, role_changes):
     for candidate in (raw, user(**role_changes)):
         m = SPEC.map_record(candidate, CONFIG)
-        assert isinstance(m, StudentValues | StudentRecordError)
+        assert isinstance(m, Mapped | RecordError)

@@ -24,8 +24,8 @@ from integrations.models import (
 )
 from integrations.runs import RunRefused, run_approve, run_start
 from students.models import Student
-from tests.engine.conftest import live_writes, student_fingerprint
 from tests.support.clever import by_clever_id, fast_client, students_in_clever
+from tests.support.districts import live_writes, student_fingerprint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,48 +4,12 @@ never B's data. The URL list is read from the resolver, so a new page is covered
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from tests.factories import DistrictAdminFactory, DistrictFactory
+from tests.support.urls import portal_patterns
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
-
-# Not portal pages: Django admin (support staff, tested separately), sign-in, health, SSO callbacks.
-PUBLIC_PREFIXES = (
-    "admin:",
-    "login",
-    "logout",
-    "healthz",
-    "sso:",
-    "account_",
-    "socialaccount_",
-    "clever_",
-)
-
-
-def portal_patterns():
-    found = []
-
-    def walk(resolver, namespace=""):
-        for p in resolver.url_patterns:
-            if isinstance(p, URLResolver):
-                ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
-                walk(p, ns)
-            elif isinstance(p, URLPattern) and p.name:
-                name = f"{namespace}{p.name}"
-                if not name.startswith(PUBLIC_PREFIXES):
-                    found.append(
-                        (
-                            name,
-                            list(p.pattern.converters)
-                            or re.findall(r"\(\?P<(\w+)>", str(p.pattern)),
-                        )
-                    )
-
-    walk(get_resolver())
-    return found
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db
 
-# Clever's v3.0 grade enum, in the spec's order (/work/shared/clever/v3.0.yml).
+# Clever's v3.0 grade enum, in the order of the spec's Student.grade enum.
 SPEC_ORDER = [
     "InfantToddler",
     "Preschool",

@@ -1,9 +1,6 @@
-"""Shared pieces of the reliability battery (RELIABILITY 6): Hypothesis profiles, a district
-connected to the simulator, a fast client, and skips for what needs PostgreSQL or Redis.
-
-Hypothesis profiles are applied per test (``@PROFILE``), never loaded globally, so other packages'
-property tests keep their own settings. ``RELIABILITY_PROFILE=full`` raises the example counts to
-the battery's full sizes (bin/chaos runs that).
+"""Fixtures of the reliability battery (RELIABILITY 6): a district connected to the simulator, a
+foreground run, the fault battery's pieces. Its Hypothesis profiles and PostgreSQL skip are in
+``tests.support.reliability``.
 """
 
 from __future__ import annotations
@@ -11,63 +8,15 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings as django_settings
-from hypothesis import HealthCheck, settings
 
-from integrations.clever import CleverClient
-from integrations.crypto import decrypt_token
-from integrations.models import CleverConnection
-
-settings.register_profile(
-    "reliability-ci",
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "reliability-full",
-    max_examples=2000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-PROFILE_NAME = (
-    "reliability-full" if os.environ.get("RELIABILITY_PROFILE") == "full" else "reliability-ci"
-)
-
-
-def profile(**overrides) -> settings:
-    """The battery's Hypothesis settings (CI or full), with per-test overrides."""
-    return settings(settings.get_profile(PROFILE_NAME), **overrides)
-
-
-def on_postgresql() -> bool:
-    return django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-
-
-needs_postgresql = pytest.mark.skipif(
-    not on_postgresql(),
-    reason="needs PostgreSQL (real row locks and concurrent connections); set DATABASE_URL",
-)
-
-
-def fast_client(page_size: int = 50):
-    """The real client against the simulator: small pages, no real sleeping between retries."""
-
-    def make(conn: CleverConnection) -> CleverClient:
-        return CleverClient(
-            token=decrypt_token(conn.token_encrypted),
-            base_url=conn.api_url,
-            page_size=page_size,
-            sleep=lambda _s: None,
-        )
-
-    return make
+from tests.support.clever import fast_client
+from tests.support.districts import connect_district
+from tests.support.reliability import on_postgresql
+from tests.support.tasks import record_sent_tasks
 
 
 @pytest.fixture
 def connected(district, clever_simulator):
-    from tests.engine.conftest import connect_district
-
     connect_district(district, clever_simulator)
     return district
 
@@ -75,18 +24,7 @@ def connected(district, clever_simulator):
 @pytest.fixture
 def sent(monkeypatch):
     """Tasks started on commit are recorded, not sent; the summary email is sent in-process."""
-    from integrations import tasks
-    from integrations.emails import run_summary_send
-
-    out: list[tuple[str, int]] = []
-    monkeypatch.setattr(tasks.run_import, "delay", lambda run_id: out.append(("run", run_id)))
-
-    def summary(run_id):
-        out.append(("mail", run_id))
-        run_summary_send(run_id=run_id)
-
-    monkeypatch.setattr(tasks.send_run_summary, "delay", summary)
-    return out
+    return record_sent_tasks(monkeypatch)
 
 
 @pytest.fixture
@@ -300,7 +238,6 @@ def chaos_sim(chaos_dataset):
 @pytest.fixture
 def new_district(db):
     """A fresh district connected to a simulator with every suggestion accepted."""
-    from tests.engine.conftest import connect_district
     from tests.factories import DistrictFactory
 
     counter = iter(range(1, 10_000))

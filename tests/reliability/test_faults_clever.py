@@ -17,8 +17,8 @@ from integrations.engine.service import run_execute
 from integrations.models import CleverConnection, ImportRun, SyncSettings, UpdateLog
 from integrations.runs import run_start
 from tests.reliability import chaos
-from tests.reliability.conftest import fast_client
 from tests.reliability.fingerprint import fingerprint
+from tests.support.clever import fast_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

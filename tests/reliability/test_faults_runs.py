@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from integrations.models import ImportRun, SyncLease, SyncSettings
 from integrations.runs import _send_run, executor_lock, lease_acquire, runs_reap
-from tests.reliability.conftest import needs_postgresql
+from tests.support.reliability import needs_postgresql
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

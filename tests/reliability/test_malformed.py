@@ -11,13 +11,13 @@ import os
 import pytest
 from django.urls import reverse
 
-from integrations.engine.spec import ErrorCode
 from integrations.models import ImportRun, RunResult
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.generator import generate_district
 from integrations.simulator.malformed import ERROR, WARNING, defect_outcome
+from naviance_sync.sync_contract import ErrorCode
 from students.models import Student
-from tests.engine.conftest import connect_district
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SIZE = int(os.environ.get("RELIABILITY_P1_SIZE", "1000"))  # valid and malformed each; full: 10000

@@ -20,12 +20,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from integrations.engine.matching import build_index, plan_records
-from integrations.engine.spec import ErrorCode, SyncConfig
 from integrations.simulator.generator import generate_district
+from naviance_sync.sync_contract import ErrorCode, SyncConfig
 from students import fields as student_fields
 from students.models import Student
 from students.sync import FIELDS, KEEP, SPEC
-from tests.reliability.conftest import profile
+from tests.support.reliability import profile
 
 ERROR_CODES = frozenset(ErrorCode)
 COLUMNS = {f.attname: f for f in Student._meta.concrete_fields}

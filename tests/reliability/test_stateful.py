@@ -38,9 +38,9 @@ from integrations.runs import RunRefused, run_approve, run_start
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.generator import generate_district
 from students.models import Student
-from tests.engine.conftest import connect_district
 from tests.factories import DistrictFactory
-from tests.reliability.conftest import fast_client
+from tests.support.clever import fast_client
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "50"))

@@ -24,10 +24,10 @@ from integrations.runs import run_start
 from naviance_sync.models import District
 from staff import services
 from staff.models import User
-from tests.engine.conftest import connect_district
-from tests.security.test_headers_csrf import PRODUCTION
-from tests.sso.conftest import clever_sign_in
 from tests.support.clever import fast_client
+from tests.support.districts import connect_district
+from tests.support.settings import PRODUCTION
+from tests.support.sso import clever_sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ADMIN_EMAIL = "pat.alpha@maplevalley.example"

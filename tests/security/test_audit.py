@@ -15,8 +15,8 @@ from integrations.schools import school_matches_save
 from naviance_sync import services as launch
 from naviance_sync.audit import audit_record
 from naviance_sync.models import AuditEvent
-from tests.engine.conftest import connect_district
 from tests.factories import StudentFactory, SupportStaffFactory
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from integrations.models import CleverConnection
 from naviance_sync.models import AuditEvent, District
 from tests.factories import DistrictAdminFactory
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ called with each of GET/POST/PUT/PATCH/DELETE, once with district B's ids and on
 exist nowhere, with B's ids in the POST body too. Every answer is 403/404/405, never a 500; B's
 marker never appears; the answer for B's id is the same as for a missing id (no existence oracle);
 and afterwards B's data is byte-for-byte what it was and no row of A points at an object of B.
-The coverage gate: every pattern is walked, or is on the explicit allowlist below with its reason.
+The coverage gate: every pattern is walked, or is on the explicit allowlist
+(``tests.support.urls.ALLOWLIST``) with its reason.
 
 S5: every URL of the portal refuses a POST without a CSRF token (403), and every POST form found
 on the pages of the set-up district is among them.
@@ -20,47 +21,19 @@ import re
 
 import pytest
 from django.test import Client, override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
-from tests.engine.conftest import connect_district
 from tests.factories import DistrictAdminFactory, DistrictFactory
 from tests.security.state import db_state, foreign_references
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.districts import connect_district
+from tests.support.settings import PRODUCTION
+from tests.support.urls import allowlisted, own_urls, url_patterns
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 
 pytestmark = pytest.mark.django_db
 METHODS = ("get", "post", "put", "patch", "delete")
 MISSING_ID = 2_147_483_000
-# Not walked, with the reason. Everything else the resolver knows is walked.
-ALLOWLIST = {
-    "admin:": "Django admin: support staff only; district accounts are refused (S2 matrix)",
-    "login": "public sign-in page (S4 lockout)",
-    "logout": "sign-out (S7 sessions)",
-    "healthz": "public health check, no data",
-    "clever_login": "Clever sign-in start (tests/sso)",
-    "clever_callback": "Clever sign-in callback (tests/sso)",
-    "account_setup": "public set-password link of the welcome email (token-checked)",
-}
 FIGURES: dict[str, int] = {}
-
-
-def every_pattern() -> list[tuple[str, list[str]]]:
-    found = []
-
-    def walk(resolver, namespace=""):
-        for p in resolver.url_patterns:
-            if isinstance(p, URLResolver):
-                walk(p, f"{namespace}{p.namespace}:" if p.namespace else namespace)
-            elif isinstance(p, URLPattern):
-                name = f"{namespace}{p.name}" if p.name else f"{namespace}<unnamed {p.pattern}>"
-                found.append((name, list(p.pattern.converters)))
-
-    walk(get_resolver())
-    return sorted(set((n, tuple(k)) for n, k in found))
-
-
-def allowlisted(name: str) -> bool:
-    return any(name == key or (key.endswith(":") and name.startswith(key)) for key in ALLOWLIST)
 
 
 def _normalised(body: bytes, url: str = "", as_url: str = "") -> str:
@@ -84,7 +57,7 @@ def tenants(db, clever_simulator, other_clever_simulator, settings):
 def test_s1_every_url_and_method_refuses_another_districts_ids(client, tenants):
     a, b, admin = tenants
     client.force_login(admin)
-    patterns = every_pattern()
+    patterns = url_patterns()
     # B owns one object of every kind a URL names (made first: B's snapshot includes them).
     made = {
         name: {k: ID_MAKERS[k](b) for k in kws if k in ID_MAKERS}
@@ -167,21 +140,11 @@ def test_s1_the_foreign_reference_check_sees_a_planted_reference(tenants):
     assert foreign_references(a, b) == ["staff.TitleKeywordRule.role: 1"]
 
 
-def _own_urls(district) -> list[tuple[str, str]]:
-    out = []
-    for name, kws in every_pattern():
-        if allowlisted(name):
-            continue
-        kwargs = {k: (ID_MAKERS[k](district) if k in ID_MAKERS else PLAIN_KWARGS[k]) for k in kws}
-        out.append((name, reverse(name, kwargs=kwargs)))
-    return out
-
-
 def test_s5_every_url_refuses_a_post_without_csrf_token(tenants):
     a, _, admin = tenants
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(admin)
-    urls = _own_urls(a)
+    urls = own_urls(a)
     actions: set[str] = set()
     for _name, url in urls:
         response = csrf_client.get(url)
@@ -211,7 +174,7 @@ def test_s6_headers_on_every_page_of_a_set_up_district(client, tenants):
     a, _, admin = tenants
     client.force_login(admin)
     checked = 0
-    for name, url in _own_urls(a):
+    for name, url in own_urls(a):
         response = client.get(url, secure=True)
         if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
             continue

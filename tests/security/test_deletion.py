@@ -17,9 +17,9 @@ from integrations.privacy import DELETE_ACTION, KEPT, DeletionRefused, district_
 from naviance_sync.models import AuditEvent, DeletionRecord, District
 from staff.models import StaffSchoolAccess, User
 from students.models import Student
-from tests.engine.conftest import connect_district
 from tests.factories import DistrictAdminFactory, DistrictFactory, UserFactory
 from tests.reliability.fingerprint import fingerprint
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,16 +9,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests.factories import PASSWORD, DistrictAdminFactory
-from tests.foundation.test_tenancy import portal_patterns
+from tests.support.settings import PRODUCTION
+from tests.support.urls import portal_patterns
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
-
-PRODUCTION = {
-    "SESSION_COOKIE_SECURE": True,
-    "CSRF_COOKIE_SECURE": True,
-    "SECURE_HSTS_SECONDS": 31536000,
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
-    "SECURE_SSL_REDIRECT": True,
-}
 
 
 def own_pages(district):

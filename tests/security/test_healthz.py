@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from naviance_sync import health
 from tests.factories import DistrictAdminFactory, UserFactory
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 TOKEN = "s3cret-healthz-token-for-tests"

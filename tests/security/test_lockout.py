@@ -6,21 +6,22 @@ test needs no sleep and no global time patching.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import F
-from django.urls import reverse
 
 from tests.factories import DistrictAdminFactory
+from tests.support.signin import (
+    ADMIN_LOGIN,
+    LOCKED,
+    LOGIN,
+    PROXY_IP,
+    age_attempts,
+    attempt,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
-LOGIN = "/accounts/login/"
-ADMIN_LOGIN = "/admin/login/"
-PROXY_IP = "10.0.0.9"
-LOCKED = 429
 
 
 @pytest.fixture
@@ -31,23 +32,11 @@ def users(district):
     )
 
 
-def attempt(client, username, password, *, ip=PROXY_IP, url=LOGIN, **headers):
-    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=ip, **headers)
-
-
-def signed_in(response) -> bool:
-    return response.status_code == 302 and response["Location"] == reverse("home")
-
-
 def fail_five_times(client, username, **kwargs):
     for n in range(1, settings.AXES_FAILURE_LIMIT + 1):
         response = attempt(client, username, "wrong-password", **kwargs)
         # The form again with its error; the failure that reaches the limit answers "locked".
         assert response.status_code == (LOCKED if n == settings.AXES_FAILURE_LIMIT else 200)
-
-
-def age_attempts(minutes: int) -> None:
-    AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(minutes=minutes))
 
 
 def test_settings_are_the_documented_ones():

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from tests.factories import DistrictAdminFactory
-from tests.security.test_headers_csrf import PRODUCTION
-from tests.security.test_lockout import LOCKED, age_attempts, attempt, signed_in
+from tests.support.settings import PRODUCTION
+from tests.support.signin import LOCKED, age_attempts, attempt, signed_in
 
 pytestmark = pytest.mark.django_db
 SPRAYER, NEIGHBOUR = "198.51.100.23", "198.51.100.99"

@@ -18,10 +18,10 @@ from django.urls import reverse
 
 from naviance_sync.ids import MAX_ID, id_from_text
 from students.models import Student
-from tests.engine.conftest import connect_district
 from tests.factories import DistrictAdminFactory, DistrictFactory, StudentFactory
-from tests.security.test_cross_tenant import _own_urls
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.districts import connect_district
+from tests.support.settings import PRODUCTION
+from tests.support.urls import own_urls
 
 pytestmark = pytest.mark.django_db
 THIRTY = "9" * 30
@@ -69,7 +69,7 @@ def parameters_read(client, url, monkeypatch) -> set[str]:
 def test_out_of_range_ids_in_every_query_parameter_of_every_page(admin, monkeypatch):
     client = Client(raise_request_exception=False)
     client.force_login(admin)
-    urls = _own_urls(admin.district)
+    urls = own_urls(admin.district)
     assert len(urls) >= 30
     problems, found, tried = [], set(), 0
     with connection.execute_wrapper(like_sqlite):

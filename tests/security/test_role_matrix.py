@@ -10,17 +10,17 @@ Support staff and superusers work in Django admin only, so every portal page is 
 from __future__ import annotations
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from integrations.models import ImportRun
 from naviance_sync.models import AuditEvent, District
 from tests.factories import DistrictAdminFactory, DistrictFactory, SupportStaffFactory, UserFactory
+from tests.support.urls import ROLE_MATRIX_SKIPPED, url_patterns
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 
 ROLES = ("anonymous", "admin", "no_import", "support", "superuser")
-# Not portal pages: Django admin (own matrix below), sign-in/out, health, allauth and the Clever
-# sign-in callbacks (tested in tests/sso).
-SKIPPED_PREFIXES = ("admin:", "login", "logout", "healthz", "account_", "socialaccount_", "clever_")
+# Not portal pages (``ROLE_MATRIX_SKIPPED``): Django admin (own matrix below), sign-in/out,
+# health, allauth and the Clever sign-in callbacks (tested in tests/sso).
 
 R = 302  # anonymous -> sign-in page
 F = 403
@@ -42,6 +42,8 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "integrations:data_settings": (R, R, F, F, F),
     "integrations:fields": (R, R, F, F, F),
     "integrations:codes": (R, R, F, F, F),
+    "integrations:scan_refresh": (R, NA, F, F, F),
+    "integrations:scan_status": (R, OK, F, F, F),
     "integrations:sync_settings": (R, R, F, F, F),
     "integrations:summary": (R, R, F, F, F),
     "integrations:notifications": (R, R, F, F, F),
@@ -76,25 +78,19 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "staff:rule_delete": (R, NA, F, F, F),
     "staff:rule_move": (R, NA, F, F, F),
     "staff:no_schools_zone": (R, NA, F, F, F),
+    "staff:roles": (R, OK, F, F, F),
+    "staff:role_edit": (R, OK, F, F, F),
+    "staff:role_delete": (R, NA, F, F, F),
+    "staff:functions": (R, OK, F, F, F),
+    "staff:function_edit": (R, OK, F, F, F),
+    "staff:function_delete": (R, NA, F, F, F),
     "staff:list": (R, OK, F, F, F),
     "staff:detail": (R, OK, F, F, F),
 }
 
 
-def all_patterns() -> list[tuple[str, list[str]]]:
-    found = []
-
-    def walk(resolver, namespace=""):
-        for p in resolver.url_patterns:
-            if isinstance(p, URLResolver):
-                walk(p, f"{namespace}{p.namespace}:" if p.namespace else namespace)
-            elif isinstance(p, URLPattern) and p.name:
-                name = f"{namespace}{p.name}"
-                if not name.startswith(SKIPPED_PREFIXES):
-                    found.append((name, list(p.pattern.converters)))
-
-    walk(get_resolver())
-    return sorted(set((n, tuple(k)) for n, k in found))
+def all_patterns() -> list[tuple[str, tuple[str, ...]]]:
+    return url_patterns(named_only=True, skipped=ROLE_MATRIX_SKIPPED)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.urls import reverse
 from integrations.crypto import decrypt_token
 from integrations.models import CleverConnection, ImportRun
 from integrations.runs import run_start
-from tests.reliability.conftest import fast_client
+from tests.support.clever import fast_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,8 +18,8 @@ from django.urls import reverse
 from integrations import config
 from integrations.clever import CleverClient, CleverError
 from integrations.models import CleverConnection
-from tests.engine.conftest import connect_district
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.districts import connect_district
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 TOKEN = "district-token-that-must-stay-home-1234"

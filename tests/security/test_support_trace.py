@@ -16,7 +16,7 @@ from django.urls import reverse
 from naviance_sync.models import AuditEvent
 from staff.models import Role
 from tests.factories import DistrictAdminFactory, RoleFactory, SupportStaffFactory
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +128,82 @@ def test_support_cannot_set_a_password_and_sends_a_link_instead(
     assert AuditEvent.objects.filter(
         district=district, action="support.user.password_link_sent", actor=support
     ).exists()
+
+
+def district_page_data(client, district) -> tuple[str, dict]:
+    """The district's admin change form as posted back unchanged, inline lists included."""
+    url = reverse("admin:naviance_sync_district_change", args=[district.pk])
+    data = change_form_data(client, url)
+    response = client.get(url, secure=True)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management[name].value()
+        for row in formset.initial_forms:
+            for name in row.fields:
+                value = row[name].value()
+                if value is None or value is False:
+                    continue
+                data[row.add_prefix(name)] = value
+    return url, data
+
+
+def test_support_editing_the_schools_on_a_districts_page_is_in_its_audit_log(
+    support_client, district, other_district
+):
+    """The inline list of schools on the district's admin page: add, change and delete rows."""
+    from naviance_sync.models import School
+    from tests.factories import SchoolFactory
+
+    client, support = support_client
+    kept = SchoolFactory(district=district, name="Alder High", city="Springfield")
+    gone = SchoolFactory(district=district, name="Birch Middle")
+    SchoolFactory(district=other_district, name="Elsewhere High")
+    url, data = district_page_data(client, district)
+    prefix = "school_set"
+    rows = {data[f"{prefix}-{i}-id"]: i for i in range(int(data[f"{prefix}-TOTAL_FORMS"]))}
+    new_name = "Escuela Secundaria Ñandú 北京 " + "x" * 150  # non-Latin and long (200 max)
+    data[f"{prefix}-{rows[kept.pk]}-name"] = new_name
+    data[f"{prefix}-{rows[kept.pk]}-city"] = ""
+    data[f"{prefix}-{rows[gone.pk]}-DELETE"] = "on"
+    n = int(data[f"{prefix}-TOTAL_FORMS"])
+    data[f"{prefix}-TOTAL_FORMS"] = str(n + 1)
+    data[f"{prefix}-{n}-name"] = "Cedar Elementary"
+    data[f"{prefix}-{n}-nces_id"] = "170000009999"
+    data[f"{prefix}-{n}-state"] = "IL"
+    response = client.post(url, data, secure=True)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    added = School.objects.get(district=district, name="Cedar Elementary")
+    assert not School.objects.filter(pk=gone.pk).exists()
+
+    log = AuditEvent.objects.filter(district=district, actor=support)
+    changed = {e.field: e for e in log.filter(action="support.school.changed")}
+    assert set(changed) == {"name", "city"}
+    assert (changed["name"].old_value, changed["name"].new_value) == ("Alder High", new_name)
+    assert (changed["city"].old_value, changed["city"].new_value) == ("Springfield", "")
+    assert changed["name"].object_id == str(kept.pk)
+    created = {e.field: e.new_value for e in log.filter(action="support.school.created")}
+    assert created == {"name": "Cedar Elementary", "nces_id": "170000009999", "state": "IL"}
+    assert log.filter(action="support.school.created", object_id=str(added.pk)).count() == 3
+    deleted = log.get(action="support.school.deleted")
+    assert (deleted.object_id, deleted.old_value, deleted.new_value) == (
+        str(gone.pk),
+        "Birch Middle",
+        "",
+    )
+    assert deleted.actor_label == support.username
+    # The other district's log has none of it.
+    assert not AuditEvent.objects.filter(district=other_district).exists()
+
+
+def test_saving_a_districts_page_without_touching_its_schools_records_nothing_for_them(
+    support_client, district
+):
+    from tests.factories import SchoolFactory
+
+    client, _ = support_client
+    SchoolFactory(district=district, name="Alder High")
+    url, data = district_page_data(client, district)
+    assert client.post(url, data, secure=True).status_code == 302
+    assert not AuditEvent.objects.filter(action__startswith="support.school").exists()

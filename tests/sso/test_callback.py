@@ -11,8 +11,7 @@ from integrations.simulator.dataset import Dataset
 from integrations.simulator.faults import Faults
 from integrations.simulator.pytest_plugin import small_district
 from integrations.simulator.server import SimulatorServer
-
-from .conftest import authorize_as, build_world, local_path, query, start_sign_in
+from tests.support.sso import authorize_as, build_world, local_path, query, start_sign_in
 
 pytestmark = pytest.mark.django_db
 

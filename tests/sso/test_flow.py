@@ -12,8 +12,7 @@ from django.utils import timezone
 from naviance_sync.services import launch_date_move, launch_date_set
 from staff.models import User
 from tests.factories import DistrictFactory, UserFactory
-
-from .conftest import authorize_as, clever_sign_in, local_path, query, start_sign_in
+from tests.support.sso import authorize_as, clever_sign_in, local_path, query, start_sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 from integrations.config import connection_reset
 from naviance_sync.services import district_disable_clever, district_enable_clever
 from staff.models import User
-
-from .conftest import clever_sign_in
+from tests.support.sso import clever_sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.test import Client
 from naviance_sync.models import AuditEvent
 from staff.models import User
 from tests.factories import PASSWORD, DistrictFactory, SchoolFactory, UserFactory
-
-from .conftest import clever_sign_in
+from tests.support.sso import clever_sign_in
 
 pytestmark = pytest.mark.django_db
 

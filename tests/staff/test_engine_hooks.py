@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from integrations.engine.matching import build_index, may_need_review, plan_records
-from integrations.engine.spec import SyncConfig
+from naviance_sync.sync_contract import SyncConfig
 from staff.sync import EXTRA_FIELDS, FIELDS, KEEP, SPEC, StaffConfig
 
 SCHOOL, OTHER = 7, 8

@@ -35,9 +35,9 @@ from integrations.runs import RunRefused, run_start
 from naviance_sync.models import School
 from staff import services
 from staff.models import JobFunction, Role, StaffImportSettings, StaffSchoolAccess, User
-from tests.engine.conftest import connect_district
 from tests.factories import PASSWORD
 from tests.support.clever import fast_client
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -229,12 +229,13 @@ def test_test_import_reports_inactive_created_matched_with_reasons(setup):
     # Gray and Hall match; Stewart and Lee are alerts; everyone else is new.
     assert run.matched == 2 and run.alerts == 2 and run.errors == 0
     assert run.created == total - 4
-    # Not in Clever: the never-linked "gone" account and the admin who set the district up.
-    assert run.inactive == 2
+    # Not in Clever: the never-linked "gone" account. The admin who set the district up (made
+    # by hand, can import district data) is kept as they are (issue 16 item 6).
+    assert run.inactive == 1
     results = {(r.action, r.local_id): r for r in RunResult.objects.filter(run=run)}
     gone = results[("inactivate", existing["gone"].pk)]
     assert "not in Clever" in gone.reason and "role for staff not in Clever" in gone.reason
-    assert ("inactivate", setup["admin"].pk) in results
+    assert ("keep", setup["admin"].pk) in results
     gray = next(r for r in results.values() if r.local_id == existing["gray"].pk)
     assert gray.action in ("update", "match")
     assert gray.reason == "In both: matched by last name and email."
@@ -315,7 +316,8 @@ def test_real_import_creates_accounts_at_the_right_schools_with_keyword_roles(se
     assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
     total = len(clever_staff(sim))
     assert run.created == total - 4 and run.matched == 2 and run.alerts == 2
-    assert run.inactive == 2
+    # "Zed Nobody"; the hand-made admin who can import district data is kept (issue 16 item 6).
+    assert run.inactive == 1
 
     # Multi-school teacher: their Clever school and the section's school, each with its source.
     account = User.objects.get(district=district, clever_id=teacher["id"])
@@ -844,7 +846,7 @@ def test_cli_test_then_import(setup, monkeypatch):
     assert test["created"] == len(clever_staff(setup["sim"])) - 4 and test["alerts"] == 2
     code, real = _cli(district, "import")
     assert code == 0 and real["status"] == "succeeded"
-    assert real["created"] == test["created"] and real["inactive"] == 2
+    assert real["created"] == test["created"] and real["inactive"] == 1  # the admin is kept
     assert User.objects.filter(district=district, clever_id__isnull=False).count() == (
         real["created"] + real["matched"]
     )

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from integrations.engine.matching import build_index, plan_records
-from integrations.engine.spec import SyncConfig
+from naviance_sync.sync_contract import SyncConfig
 from staff.sync import (
     DISTRICT,
     EXTRA_FIELDS,

@@ -18,7 +18,6 @@ Safe to run again: saved choices are kept, only what is missing is filled in.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from integrations import config
 from integrations.clever import CleverError
@@ -115,8 +114,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f'No district "{slug}". Pass --name to create it (support onboarding).'
                 )
-            with transaction.atomic():
-                district = District.objects.create(slug=slug, name=name)
+            district = services.district_create(slug=slug, name=name)
             district = services.district_enable_clever(district=district, integration="students")
             self._say(f"Created district {name} ({slug}) with the Clever student integration on.")
         elif not district.clever_students_enabled:
@@ -149,8 +147,7 @@ class Command(BaseCommand):
             district=district,
             data_type=data_type,
             paths=list(paths.values()),
-            refresh=True,
-            deadline=None,
+            deadline=None,  # the scan that listed the fields above is cached
         )
         if error:
             raise CommandError(f"Could not read the district's Clever values: {error}")

@@ -181,6 +181,11 @@ class Command(BaseCommand):
             User.objects.create_superuser(
                 username="support", password=SUPPORT_PASSWORD, email="support@example.org"
             )
+            self.stdout.write(
+                "Support user 'support' created. Django admin asks it to set up an authenticator "
+                "app at the first visit (the page shows a QR code and the key; "
+                "`oathtool --totp -b KEY` gives codes from that key too)."
+            )
         return district
 
     def _connect(self, district: District, dataset, api_url: str) -> None:
