@@ -5,11 +5,13 @@ on the embedded defaults (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL, CACHE_URL,
 removed from its environment; the virtualenv reused through NAVIANCE_VENV; free ports through
 PORT / SIM_PORT), waits for the portal, signs in as the demo admin with a real login POST (CSRF
 token and cookie), checks that the setup page shows Maple Valley connected to the simulated
-Clever district with its schools matched, signs the demo's support account in to Django admin
-through the second-factor setup (the code computed from the key the page shows), stops the demo
-as Ctrl-C would and checks that no process it started (gunicorn, Celery worker and beat,
-simulator) is left. Fails after NAVIANCE_DEMO_CHECK_TIMEOUT seconds (default 240). Prints each
-check; exit 0 only if all passed.
+Clever district with its schools matched and that /favicon.ico answers, signs in as Cedar Ridge's
+admin and checks its setup starts at the guide's first step (not connected), signs the demo's
+support account in to Django admin through the second-factor setup (the code computed from the
+key the page shows), stops the demo as Ctrl-C would, checks it did not report "a process
+stopped" and that no process it started (gunicorn, Celery worker and beat, simulator) is left.
+Fails after NAVIANCE_DEMO_CHECK_TIMEOUT seconds (default 240). Prints each check; exit 0 only
+if all passed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ TIMEOUT = float(os.environ.get("NAVIANCE_DEMO_CHECK_TIMEOUT") or 240)
 ADMIN = ("demo-admin", "demo-password-2026")  # README, "The two commands"
 SUPPORT = ("support", "support-password-2026")  # bin/demo's banner
 DISTRICT = "Maple Valley Unified"
+# The district a newcomer sets up from the guide's first step: Clever enabled, nothing else.
+CEDAR_ADMIN = ("cedar-admin", "cedar-password-2026")
+CEDAR = "Cedar Ridge School District"
 # What would point the demo away from its embedded defaults.
 SCRUB = (
     "DATABASE_URL",
@@ -128,7 +133,8 @@ def wait_up(check: Check, demo: subprocess.Popen, url: str, log: Path, limit: fl
     raise Failed(f"{url} did not answer in time ({last}):\n{tail(log)}")
 
 
-def sign_in_and_look(check: Check, base: str) -> None:
+def sign_in(check: Check, base: str, who: tuple[str, str], district: str):
+    """A real password sign-in (CSRF token and cookie); returns the signed-in ``get``."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 
@@ -149,18 +155,26 @@ def sign_in_and_look(check: Check, base: str) -> None:
         "/accounts/login/",
         {
             "csrfmiddlewaretoken": token.group(1),
-            "username": ADMIN[0],
-            "password": ADMIN[1],
+            "username": who[0],
+            "password": who[1],
             "next": "",
         },
     )
     path = urllib.parse.urlparse(where).path
     if path.startswith("/accounts/login") or not any(c.name == "sessionid" for c in jar):
-        raise Failed(f"signing in as {ADMIN[0]} did not work (landed on {path})")
-    if DISTRICT not in page:
-        raise Failed(f"after signing in, {path} does not name {DISTRICT}")
-    check.ok(f"POST /accounts/login/ as {ADMIN[0]}: session cookie, landed on {path} ({DISTRICT})")
+        raise Failed(f"signing in as {who[0]} did not work (landed on {path})")
+    if html.escape(district) not in page and district not in page:
+        raise Failed(f"after signing in, {path} does not name {district}")
+    check.ok(f"POST /accounts/login/ as {who[0]}: session cookie, landed on {path} ({district})")
+    return get
 
+
+def page_text(page: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def sign_in_and_look(check: Check, base: str) -> None:
+    get = sign_in(check, base, ADMIN, DISTRICT)
     _, page = get("/integrations/students/setup/")
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
     status = re.search(r"Status (\S+)", text)
@@ -176,6 +190,8 @@ def sign_in_and_look(check: Check, base: str) -> None:
         "GET /integrations/students/setup/: Connected to Clever district "
         f"{clever.group(1)} ({clever.group(2)}); {matched.group(0)}"
     )
+    where, _ = get("/favicon.ico")
+    check.ok(f"GET /favicon.ico: answered ({urllib.parse.urlparse(where).path})")
 
     # Match Fields reads the district's Clever data on the worker (another process): Refresh from
     # Clever, poll the status URL the waiting page names, then the page lists the fields.
@@ -205,6 +221,13 @@ def sign_in_and_look(check: Check, base: str) -> None:
         f"Match Fields: the worker read {counted.group(1)} student records; the portal lists "
         "their fields"
     )
+
+    # The second demo district, as support leaves it: its admin starts at the guide's first step.
+    cedar_get = sign_in(check, base, CEDAR_ADMIN, CEDAR)
+    _, page = cedar_get("/integrations/students/setup/")
+    if "Not connected yet" not in page_text(page):
+        raise Failed(f"{CEDAR}: the setup page should start at the guide's first step")
+    check.ok(f"GET /integrations/students/setup/ as {CEDAR_ADMIN[0]}: {CEDAR} not connected yet")
 
 
 def totp_now(key: str) -> str:
@@ -276,7 +299,9 @@ def ctrl_c(demo: subprocess.Popen) -> None:
         pass
 
 
-def stop(check: Check, demo: subprocess.Popen, clone: Path, ports: tuple[int, ...]) -> None:
+def stop(
+    check: Check, demo: subprocess.Popen, clone: Path, ports: tuple[int, ...], log: Path
+) -> None:
     """Ctrl-C to bin/demo (its trap stops everything), then nothing of it may remain."""
     if demo.poll() is None:
         ctrl_c(demo)
@@ -285,6 +310,10 @@ def stop(check: Check, demo: subprocess.Popen, clone: Path, ports: tuple[int, ..
         except subprocess.TimeoutExpired:
             raise Failed("bin/demo did not stop within 60 s of Ctrl-C (SIGINT)") from None
     check.ok(f"Ctrl-C: bin/demo stopped (exit {demo.returncode})")
+    said = log.read_text(errors="replace") if log.exists() else ""
+    if "a process stopped" in said:
+        raise Failed("bin/demo said 'a process stopped' on a clean Ctrl-C")
+    check.ok("clean stop: bin/demo did not report a stopped process")
     end = time.monotonic() + 15
     left = processes_of(demo.pid, clone)
     while left and time.monotonic() < end:
@@ -394,7 +423,7 @@ def main() -> int:
         check.ok("embedded defaults: var/naviance.sqlite3 and the filesystem broker var/broker/")
         sign_in_and_look(check, base)
         support_sets_up_second_factor(check, base)
-        stop(check, demo, clone, (port, sim_port))
+        stop(check, demo, clone, (port, sim_port), log)
         passed = True
     except (Failed, subprocess.SubprocessError, OSError) as exc:
         check.say(f"FAIL {exc}")

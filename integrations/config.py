@@ -340,6 +340,31 @@ def clever_district_claim_check(
         raise ConfigError(NOT_CONFIRMED, errors={"clever_district_id": NOT_CONFIRMED})
 
 
+# What a Clever error says at a sync ("will try again later", "reconnect in Setup") is wrong on
+# the setup page itself: nothing was saved, nothing retries, and the admin is already there.
+RETRY_LATER = "The import will try again later."
+RECONNECT_IN_SETUP = "Reconnect the district in Clever Data Integration Setup."
+SETUP_NOTHING_SAVED_RETRY = (
+    "Nothing was saved. Click Save again in a few minutes; if this keeps happening, please "
+    "contact support."
+)
+SETUP_ACCESS_REJECTED = (
+    "Nothing was saved. In your Clever dashboard, check that your district still shares its "
+    "data with this application (share it again if it was removed), then click Save again; if "
+    "support set your district's access by hand, ask support to set it again."
+)
+
+
+def setup_error_message(error: Exception) -> str:
+    """The admin's next step on the setup page for a Clever error met while saving (pure)."""
+    message = getattr(error, "admin_message", "") or str(error)
+    if message.endswith(RETRY_LATER):
+        return f"{message[: -len(RETRY_LATER)].rstrip()} {SETUP_NOTHING_SAVED_RETRY}"
+    if RECONNECT_IN_SETUP in message:
+        return message.replace(RECONNECT_IN_SETUP, SETUP_ACCESS_REJECTED)
+    return message
+
+
 def connection_connect(
     *,
     district: District,
@@ -1584,38 +1609,47 @@ def parse_recipients(text: str) -> tuple[list[str], list[str]]:
     return emails, errors
 
 
-def recipients_save(
+@dataclass(frozen=True)
+class RecipientsAdded:
+    added: list[str]
+    already: list[str]
+
+
+def recipients_add(
     *, district: District, actor: Any = None, data_type: str, text: str
-) -> list[str]:
-    """Replace the data type's recipients with the addresses in ``text`` (comma-separated)."""
+) -> RecipientsAdded:
+    """Add the addresses in ``text`` (comma-separated) to the data type's recipients, as the
+    guide's "Add Email Recipients" field says; the recipients already listed stay (one is
+    removed with :func:`recipient_delete`). Any invalid address: nothing is added, and the error
+    names each bad one."""
     check_data_type(data_type)
     emails, errors = parse_recipients(text)
     if errors:
         raise ConfigError(" ".join(errors), errors={"recipients": " ".join(errors)})
+    if not emails:
+        message = "Enter the email address of a recipient to add."
+        raise ConfigError(message, errors={"recipients": message})
     with transaction.atomic():
-        current = list(
-            for_district(NotificationRecipient, district)
-            .filter(data_type=data_type)
-            .values_list("email", flat=True)
-        )
-        for_district(NotificationRecipient, district).filter(data_type=data_type).exclude(
-            email__in=emails
-        ).delete()
-        for email in emails:
+        rows = for_district(NotificationRecipient, district).filter(data_type=data_type)
+        current = list(rows.values_list("email", flat=True))
+        known = {e.lower() for e in current}
+        added = [e for e in emails if e.lower() not in known]
+        already = [e for e in emails if e.lower() in known]
+        for email in added:
             NotificationRecipient.objects.get_or_create(
                 district=district, data_type=data_type, email=email
             )
-        if sorted(current) != sorted(emails):
+        if added:
             audit_record(
                 district=district,
                 actor=actor,
-                action=f"clever.{data_type}.recipients.saved",
+                action=f"clever.{data_type}.recipients.added",
                 obj=district,
                 field="recipients",
                 old=sorted(current),
-                new=sorted(emails),
+                new=sorted(current + added),
             )
-    return emails
+    return RecipientsAdded(added=added, already=already)
 
 
 def recipient_delete(*, district: District, actor: Any = None, recipient_id: int) -> None:
@@ -1624,7 +1658,7 @@ def recipient_delete(*, district: District, actor: Any = None, recipient_id: int
     audit_record(
         district=district,
         actor=actor,
-        action=f"clever.{row.data_type}.recipients.saved",
+        action=f"clever.{row.data_type}.recipients.removed",
         obj=district,
         field="recipients",
         old=row.email,

@@ -369,7 +369,11 @@ class RecipientsForm(AccessibleForm):
         label="Add Email Recipients",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="Separate addresses with commas. Everyone listed receives each import's status.",
+        help_text=(
+            "Use a comma to separate multiple email addresses. They are added to the recipients "
+            "listed above, who keep receiving each import's status; click Remove beside an "
+            "address to stop emailing it."
+        ),
     )
 
     def clean_recipients(self):

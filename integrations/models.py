@@ -124,6 +124,9 @@ class SchoolMatch(DistrictOwned):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.school} matched to {self.clever_school or 'no Clever school'}"
+
 
 class FieldMapping(DistrictOwned):
     """Local field <- Clever field, per data type. An empty ``clever_field`` means Do Not Import."""
@@ -310,6 +313,9 @@ class SyncSettings(DistrictOwned):
         ]
         indexes = [models.Index(fields=["enabled", "next_run_at"], name="syncsettings_due")]
 
+    def __str__(self) -> str:
+        return f"{self.get_data_type_display()} sync settings"
+
 
 class NotificationRecipient(DistrictOwned):
     data_type = models.CharField(max_length=10, choices=DataType.choices)
@@ -322,6 +328,9 @@ class NotificationRecipient(DistrictOwned):
                 fields=["district", "data_type", "email"], name="recipient_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_data_type_display()})"
 
 
 # --- Runs ---------------------------------------------------------------------------------------

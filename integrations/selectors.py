@@ -735,11 +735,16 @@ def import_overview(*, district: District, data_type: str) -> dict[str, Any]:
 
 
 def result_value_names(*, district: District, data_type: str) -> dict[str, dict[str, str]]:
-    """Names for the ids a data type's results store (staff: role, function and zone), by
+    """Names for the ids a data type's results store (the school; staff: role, function, zone), by
     field then id as text: the results page and CSV show "Counselor", not "17"."""
+    names = {
+        "school_id": {
+            str(pk): name for pk, name in for_district(School, district).values_list("pk", "name")
+        }
+    }
     if data_type == DataType.STAFF:
-        return staff_selectors.result_names(district=district)
-    return {}
+        names.update(staff_selectors.result_names(district=district))
+    return names
 
 
 # --- Titles in the district's Clever staff data (Staff Import Settings' keyword editor) -----------

@@ -189,7 +189,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
                 deadline=config.PORTAL,  # the page waits: a slow Clever is a message, not a hang
             )
         except CleverError as exc:
-            form.add_service_errors({None: exc.admin_message})
+            form.add_service_errors({None: config.setup_error_message(exc)})
         except TokenDecryptError:
             form.add_service_errors(
                 {None: "The stored Clever access can no longer be read. Please contact support."}
@@ -646,23 +646,21 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @student_integration
 @require_http_methods(["GET", "POST"])
 def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
+    """The guide's "Add Email Recipients": typed addresses are added to the listed recipients;
+    each listed one has its own Remove button."""
     district = request.district
     if data_type not in _notification_data_types(district):
         raise Http404("Unknown data type.")
     if (gate := _setup_first(request)) is not None:
         return gate
-    current = list(
-        for_district(NotificationRecipient, district)
-        .filter(data_type=data_type)
-        .values_list("email", flat=True)
-    )
-    form = RecipientsForm(
-        request.POST if request.method == "POST" else None,
-        initial={"recipients": ", ".join(current)},
-    )
+    action = request.POST.get("action", "save")
+    form = RecipientsForm(request.POST if request.method == "POST" else None)
+    here = reverse("integrations:notifications_edit", kwargs={"data_type": data_type})
     if request.method == "POST" and form.is_valid():
+        if action == "next" and not form.cleaned_data["recipients"]:
+            return redirect("integrations:notifications")  # nothing typed: just close
         try:
-            config.recipients_save(
+            result = config.recipients_add(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
@@ -671,13 +669,22 @@ def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
         except config.ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
-            messages.success(request, f"Email recipients for {data_type} saved.")
+            if result.added:
+                messages.success(
+                    request,
+                    f"Added {', '.join(result.added)}: "
+                    f"{'they receive' if len(result.added) > 1 else 'receives'} "
+                    f"{data_type} import emails.",
+                )
+            if result.already:
+                messages.info(
+                    request,
+                    f"Already receiving {data_type} import emails: {', '.join(result.already)}.",
+                )
             return _after_save(
-                request,
-                request.POST.get("action", "save"),
-                here=reverse("integrations:notifications_edit", kwargs={"data_type": data_type}),
-                next_url=reverse("integrations:notifications"),
+                request, action, here=here, next_url=reverse("integrations:notifications")
             )
+    current = list(for_district(NotificationRecipient, district).filter(data_type=data_type))
     return render(
         request,
         "integrations/notifications_edit.html",
@@ -693,4 +700,6 @@ def recipient_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
         district=request.district, actor=request.user, recipient_id=recipient.pk
     )
     messages.success(request, f"{recipient.email} no longer receives {recipient.data_type} emails.")
+    if request.POST.get("back") == "edit":
+        return redirect("integrations:notifications_edit", data_type=recipient.data_type)
     return redirect("integrations:notifications")

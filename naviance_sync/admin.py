@@ -14,6 +14,16 @@ from .models import AuditEvent, District, LaunchDateChange, School
 admin.site.site_header = "Naviance Sync support"
 admin.site.site_title = "Naviance Sync support"
 admin.site.index_title = "Districts, schools and Clever launch dates"
+# The navigation sidebar takes 300 px of every page: at 1,366 px the district list lost its
+# launch date column and the district page scrolled sideways. The index and breadcrumbs remain.
+admin.site.enable_nav_sidebar = False
+
+
+class FitsAdmin:
+    """Support's pages fit a 1,366 px screen: compact inline inputs (static/css/admin.css)."""
+
+    class Media:
+        css = {"all": ("css/admin.css",)}
 
 
 class SchoolInline(admin.TabularInline):
@@ -21,6 +31,13 @@ class SchoolInline(admin.TabularInline):
     extra = 0
     fields = ("name", "nces_id", "state_id", "city", "state")
     show_change_link = True
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        sizes = {"name": 36, "nces_id": 13, "state_id": 14, "city": 16, "state": 3}
+        if field is not None and db_field.name in sizes:
+            field.widget.attrs.update(size=sizes[db_field.name], **{"class": "compact"})
+        return field
 
 
 class LaunchDateChangeInline(admin.TabularInline):
@@ -71,7 +88,7 @@ def _enable_action(integration: str, label: str):
 
 
 @admin.register(District)
-class DistrictAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
+class DistrictAdmin(DistrictAuditedAdmin, FitsAdmin, admin.ModelAdmin):
     # Enablement, launch date and the confirmed Clever district id are audited by the services.
     audit_exclude = (
         *DistrictAuditedAdmin.audit_exclude,
@@ -80,14 +97,7 @@ class DistrictAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
         "launch_date",
         "confirmed_clever_district_id",
     )
-    list_display = (
-        "name",
-        "slug",
-        "clever_students_enabled",
-        "clever_staff_enabled",
-        "launch_date",
-        "time_zone",
-    )
+    list_display = ("name", "slug", "students_on", "staff_on", "launch_date", "time_zone")
     list_filter = ("clever_students_enabled", "clever_staff_enabled", "launch_date", "time_zone")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -102,6 +112,14 @@ class DistrictAdmin(DistrictAuditedAdmin, admin.ModelAdmin):
         _move_action(28, "Extend launch date by 4 weeks"),
         _move_action(-7, "Bring launch date forward by 1 week"),
     ]
+
+    @admin.display(boolean=True, description="Clever students", ordering="clever_students_enabled")
+    def students_on(self, obj):
+        return obj.clever_students_enabled
+
+    @admin.display(boolean=True, description="Clever staff", ordering="clever_staff_enabled")
+    def staff_on(self, obj):
+        return obj.clever_staff_enabled
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):

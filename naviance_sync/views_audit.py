@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from .audit_words import action_label, field_label, object_label
 from .ids import id_from_text
 from .models import AuditEvent, District
 from .scoping import for_district, import_permission_required
@@ -76,4 +77,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     action = request.GET.get("action", "")
     action = action if action in actions else ""
     page = audit_page(district=request.district, action=action, cursor=request.GET.get("after"))
-    return render(request, "audit/log.html", {"page": page, "actions": actions, "action": action})
+    for event in page.rows:  # words, not codes (naviance_sync.audit_words)
+        event.action_label = action_label(event.action)
+        event.object_label = object_label(event.object_type, event.object_repr)
+        event.field_label = field_label(event.object_type, event.field)
+    choices = sorted(((a, action_label(a)) for a in actions), key=lambda c: c[1].lower())
+    return render(request, "audit/log.html", {"page": page, "actions": choices, "action": action})

@@ -180,6 +180,9 @@ class StaffSchoolAccess(models.Model):
             models.UniqueConstraint(fields=["user", "school"], name="staff_access_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} at {self.school}"
+
 
 class TitleKeywordRule(DistrictOwned):
     """Title keyword -> function, role and lists for newly imported staff.
@@ -235,6 +238,11 @@ class StaffImportSettings(DistrictOwned):
     )
 
     class Meta:
+        verbose_name = "staff import settings"
+        verbose_name_plural = "staff import settings"
         constraints = [
             models.UniqueConstraint(fields=["district"], name="staff_settings_one_per_district")
         ]
+
+    def __str__(self) -> str:
+        return "Staff import settings"

@@ -1,25 +1,32 @@
 """Reads for the Students page: search and filters over a district's students, keyset-paginated
-on (last name, first name, id) so page 2,000 of 100,000 students costs what page 1 does."""
+on (last name, first name, id) so page 2,000 of 100,000 students costs what page 1 does.
+
+Names sort case-insensitively (``Lower()``, the same on PostgreSQL and SQLite: "Chavez" before
+"CHEN"), and the cursor holds the lowered values the database computed, so paging agrees with the
+order on either database."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from naviance_sync.ids import id_from_text
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
 
 from .models import Student
+from .sync import grade_sort_key
 
 PAGE_SIZE = 50
 
 
 @dataclass
 class StudentPage:
-    rows: list[Student]
+    rows: Sequence[Student]
     next_cursor: str | None
     cursor: str | None
 
@@ -29,7 +36,9 @@ class StudentPage:
 
 
 def _cursor_of(student: Student) -> str:
-    return f"{student.last_name}\x1f{student.first_name}\x1f{student.pk}"
+    """The lowered names the database sorted by (annotated ``sort_last`` / ``sort_first``)."""
+    last, first = getattr(student, "sort_last", ""), getattr(student, "sort_first", "")
+    return f"{last}\x1f{first}\x1f{student.pk}"
 
 
 def _parse_cursor(value: Any) -> tuple[str, str, int] | None:
@@ -51,7 +60,11 @@ def student_list(
     cursor: Any = None,
     size: int = PAGE_SIZE,
 ) -> StudentPage:
-    qs = for_district(Student, district).select_related("school")
+    qs = (
+        for_district(Student, district)
+        .select_related("school")
+        .annotate(sort_last=Lower("last_name"), sort_first=Lower("first_name"))
+    )
     q = (q or "").strip()[:100]
     if q:
         terms = q.replace(",", " ").split()
@@ -88,11 +101,11 @@ def student_list(
     if after is not None:
         last, first, pk = after
         qs = qs.filter(
-            Q(last_name__gt=last)
-            | Q(last_name=last, first_name__gt=first)
-            | Q(last_name=last, first_name=first, pk__gt=pk)
+            Q(sort_last__gt=last)
+            | Q(sort_last=last, sort_first__gt=first)
+            | Q(sort_last=last, sort_first=first, pk__gt=pk)
         )
-    rows = list(qs.order_by("last_name", "first_name", "pk")[: size + 1])
+    rows = list(qs.order_by("sort_last", "sort_first", "pk")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return StudentPage(
@@ -108,7 +121,8 @@ def student_filter_choices(*, district: District) -> dict[str, list]:
     return {
         "schools": list(for_district(School, district).order_by("name").values_list("pk", "name")),
         "grades": sorted(
-            g for g in students.order_by().values_list("grade", flat=True).distinct() if g
+            (g for g in students.order_by().values_list("grade", flat=True).distinct() if g),
+            key=grade_sort_key,
         ),
         "class_years": sorted(
             y

@@ -41,21 +41,35 @@ from naviance_sync.sync_contract import (
 from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
 from students.models import Student
 
-# Clever's grade enum (v3.x ``Student.grade``).
-CLEVER_GRADES = frozenset(
-    {
-        "InfantToddler",
-        "Preschool",
-        "PreKindergarten",
-        "TransitionalKindergarten",
-        "Kindergarten",
-        *(str(n) for n in range(1, 14)),
-        "PostGraduate",
-        "Ungraded",
-        "Other",
-        "",
-    }
+# Clever's grade enum (v3.x ``Student.grade``), in school order (the order of the spec's enum).
+CLEVER_GRADE_ORDER: tuple[str, ...] = (
+    "InfantToddler",
+    "Preschool",
+    "PreKindergarten",
+    "TransitionalKindergarten",
+    "Kindergarten",
+    *(str(n) for n in range(1, 14)),
+    "PostGraduate",
+    "Ungraded",
+    "Other",
 )
+CLEVER_GRADES = frozenset({*CLEVER_GRADE_ORDER, ""})
+_GRADE_RANK = {g.lower(): i for i, g in enumerate(CLEVER_GRADE_ORDER)}
+
+
+def grade_sort_key(grade: str) -> tuple[int, int, str]:
+    """Grades in school order (pure): Clever's grades in the enum's order; a district's own codes
+    after them, numbers by value ("09" with 9), then the rest alphabetically."""
+    text = (grade or "").strip()
+    rank = _GRADE_RANK.get(text.lower())
+    if rank is None and text.isdigit() and text.isascii():
+        rank = _GRADE_RANK.get(str(int(text)))
+    if rank is not None:
+        return (0, rank, text)
+    if text.isdigit() and text.isascii():
+        return (1, int(text), text)
+    return (2, 0, text.casefold())
+
 
 # Where each local field comes from when the district's mapping does not mention it at all.
 DEFAULT_PATHS = {

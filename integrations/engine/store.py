@@ -56,21 +56,19 @@ def result_rows(
 ) -> Iterator[dict[str, Any]]:
     """Every planned change, error, alert and skip; unchanged records are only counted.
 
-    A real import's "created" rows point at the new record instead of repeating its values.
+    A real import's "created" rows point at the new record and, as a test import's do, say
+    what it was created with.
     """
     fields = spec.fields + spec.extra_fields
     Action = RunResult.Action
     reasons = plan.reasons
     for i, (cid, values, name) in enumerate(plan.creates):
-        shown = (
-            {}
-            if created_pks
-            else {
-                f: _fmt(spec, f, v)
-                for f, v in zip(fields, values, strict=True)
-                if v is not KEEP and v not in (None, "")
-            }
-        )
+        # The same details a test import shows: what the new record was created with.
+        shown = {
+            f: _fmt(spec, f, v)
+            for f, v in zip(fields, values, strict=True)
+            if v is not KEEP and v not in (None, "")
+        }
         yield dict(
             run_id=run.pk,
             action=Action.CREATE,

@@ -361,26 +361,32 @@ def test_parse_recipients_names_each_bad_address():
     ]
 
 
-def test_recipients_save_replaces_and_audits(district, admin_user):
-    config.recipients_save(
+def test_recipients_add_adds_to_the_list_and_audits(district, admin_user):
+    config.recipients_add(
         district=district,
         actor=admin_user,
         data_type="students",
         text="a@example.org, b@example.org",
     )
-    config.recipients_save(
+    result = config.recipients_add(
         district=district,
         actor=admin_user,
         data_type="students",
-        text="b@example.org, c@example.org",
+        text="B@example.org, c@example.org",
     )
+    # "Add Email Recipients" adds: the first two stay, b is not added twice (any case).
     assert set(NotificationRecipient.objects.values_list("email", flat=True)) == {
+        "a@example.org",
         "b@example.org",
         "c@example.org",
     }
-    assert AuditEvent.objects.filter(action="clever.students.recipients.saved").count() == 2
+    assert result.added == ["c@example.org"] and result.already == ["B@example.org"]
+    assert AuditEvent.objects.filter(action="clever.students.recipients.added").count() == 2
     with pytest.raises(config.ConfigError, match="bad@"):
-        config.recipients_save(district=district, data_type="students", text="bad@")
+        config.recipients_add(district=district, data_type="students", text="ok@x.org, bad@")
+    assert not NotificationRecipient.objects.filter(email="ok@x.org").exists()
+    with pytest.raises(config.ConfigError, match="Enter the email address"):
+        config.recipients_add(district=district, data_type="students", text=" , ")
 
 
 # --- steps ----------------------------------------------------------------------------------------

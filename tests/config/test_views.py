@@ -446,10 +446,30 @@ def test_recipients_save_and_remove(admin_client, set_up):
     assert response["Location"] == url("notifications")
     page = admin_client.get(url("notifications")).content.decode()
     assert "a@example.org" in page and "b@example.org" in page
+    # Issue 16 item 10: "Add Email Recipients" adds; what is listed stays.
+    response = admin_client.post(
+        url("notifications_edit", data_type="students"),
+        {"recipients": "c@example.org, A@example.org", "action": "save"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Added c@example.org" in page and "Already receiving" in page
+    assert sorted(NotificationRecipient.objects.values_list("email", flat=True)) == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+    ]
+    assert 'name="recipients"' in page and "c@example.org, A@example.org" not in page
     recipient = NotificationRecipient.objects.get(email="a@example.org")
     assert admin_client.get(url("recipient_delete", recipient_id=recipient.pk)).status_code == 405
-    admin_client.post(url("recipient_delete", recipient_id=recipient.pk))
-    assert list(NotificationRecipient.objects.values_list("email", flat=True)) == ["b@example.org"]
+    response = admin_client.post(
+        url("recipient_delete", recipient_id=recipient.pk), {"back": "edit"}
+    )
+    assert response["Location"] == url("notifications_edit", data_type="students")
+    assert sorted(NotificationRecipient.objects.values_list("email", flat=True)) == [
+        "b@example.org",
+        "c@example.org",
+    ]
 
 
 def test_warn_unsaved_on_every_form(admin_client, set_up):

@@ -74,10 +74,10 @@ def test_every_change_path_is_audited_with_actor_and_old_new(
     assert matched and matched[0].actor == admin_user and matched[0].old_value
 
     # Recipients.
-    config.recipients_save(
+    config.recipients_add(
         district=district, actor=admin_user, data_type="students", text="a@maple.example.org"
     )
-    assert events(district, "clever.students.recipients.saved")
+    assert events(district, "clever.students.recipients.added")
 
     # Alert resolution.
     student = StudentFactory(district=district)
