@@ -10,11 +10,8 @@ from tests.factories import SchoolFactory
 
 
 @pytest.fixture(autouse=True)
-def _scans_inline(request):
-    """Match Fields and Define Codes read the district's Clever data through the scan task: here
-    it runs at once (tests of the waiting page itself use ``record_scans``)."""
-    if "record_scans" not in request.fixturenames:
-        request.getfixturevalue("run_scans_inline")
+def _scans_inline(scans_inline_unless_recorded):
+    """The scan task runs at once here (``tests.support.scans``)."""
 
 
 @pytest.fixture(autouse=True)

@@ -252,6 +252,8 @@ def world(district, clever_simulator, settings):
             "run_id": review.pk,
             "recipient_id": recipient.pk,
             "student_id": students[0].pk,
+            "role_id": ID_MAKERS["role_id"](district),
+            "function_id": ID_MAKERS["function_id"](district),
         },
         foreign_ids=foreign,
     )
@@ -389,6 +391,38 @@ CASES = (
         extra_fields=lambda w, bad: {"confirm": _pick("yes", "no", "on")(w, bad)},
     ),
     FormCase("staff_detail", _u("staff:detail", staff_id="staff_id")),
+    # Roles and functions: the add forms carry the prefix "new".
+    FormCase(
+        "staff_roles",
+        _u("staff:roles"),
+        None,
+        extra_fields=lambda w, bad: {
+            "new-name": bad,
+            "new-can_import_district_data": bad,
+            "new-can_manage_staff": bad,
+        },
+    ),
+    FormCase(
+        "staff_role_edit",
+        _u("staff:role_edit", role_id="role_id"),
+        None,
+        extra_fields=lambda w, bad: {"name": bad, "can_import_district_data": bad},
+    ),
+    FormCase("staff_role_delete", _u("staff:role_delete", role_id="role_id"), None),
+    FormCase(
+        "staff_functions",
+        _u("staff:functions"),
+        None,
+        extra_fields=lambda w, bad: {"new-name": bad},
+    ),
+    FormCase(
+        "staff_function_edit",
+        _u("staff:function_edit", function_id="function_id"),
+        None,
+        extra_fields=lambda w, bad: {"name": bad},
+    ),
+    FormCase("staff_function_delete", _u("staff:function_delete", function_id="function_id"), None),
+    FormCase("scan_refresh", _u("integrations:scan_refresh", data_type="students"), None),
     FormCase(
         "sso_choose_school",
         _u("sso:choose_school"),
@@ -558,6 +592,13 @@ def test_the_fuzzed_forms_are_every_post_target_of_the_portal():
         "integrations:import_confirm",
         "staff:detail",
         "sso:choose_school",
+        "staff:roles",
+        "staff:role_edit",
+        "staff:role_delete",
+        "staff:functions",
+        "staff:function_edit",
+        "staff:function_delete",
+        "integrations:scan_refresh",
     }
     # Pages that accept no POST (405), or whose POST takes no input (sign-out everywhere).
     read_only = {
@@ -586,6 +627,7 @@ def test_the_fuzzed_forms_are_every_post_target_of_the_portal():
         "staff:list",
         "staff:account_setup",
         "account_setup",
+        "integrations:scan_status",
     }
     assert len(fuzzed) == len(CASES)
     assert targets - covered - read_only == set(), "fuzz these new POST targets"

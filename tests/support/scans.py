@@ -35,3 +35,12 @@ def run_scans_inline(monkeypatch):
 @pytest.fixture
 def record_scans(monkeypatch):
     return _patch(monkeypatch, run=False)
+
+
+@pytest.fixture
+def scans_inline_unless_recorded(request):
+    """Match Fields and Define Codes read the district's Clever data through the scan task: for
+    tests that use those pages, it runs at once (tests of the waiting page itself use
+    ``record_scans``)."""
+    if "record_scans" not in request.fixturenames:
+        request.getfixturevalue("run_scans_inline")
