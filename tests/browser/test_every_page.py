@@ -17,8 +17,8 @@ from integrations.runs import run_start
 from staff.models import TitleKeywordRule, User
 from staff.services import staff_settings_ensure
 from students.models import Student
-from tests.engine.conftest import connect_district
 from tests.factories import DistrictAdminFactory, DistrictFactory
+from tests.support.districts import connect_district
 from tests.support.urls import portal_patterns
 from tests.tenancy import ID_MAKERS, PLAIN_KWARGS
 

@@ -16,9 +16,8 @@ from integrations import config
 from integrations.models import CleverScan
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.generator import generate_district
-from tests.engine.conftest import connect_district
-from tests.engine.test_worker import memory_worker  # noqa: F401 - fixture
 from tests.factories import DistrictAdminFactory, DistrictFactory
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GPA_W = "roles.student.ext.gpa_weighted"

@@ -13,9 +13,9 @@ from integrations.runs import run_start
 from naviance_sync import services as district_services
 from naviance_sync.models import School
 from staff.models import JobFunction, Role, User
-from tests.engine.conftest import connect_district
 from tests.factories import DistrictAdminFactory, SupportStaffFactory
 from tests.support.clever import fast_client
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

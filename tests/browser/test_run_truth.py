@@ -15,8 +15,8 @@ from integrations.models import FieldMapping, ImportRun
 from integrations.progress import writing_progress_set
 from integrations.runs import run_start
 from naviance_sync.audit import audit_record
-from tests.engine.conftest import connect_district
 from tests.factories import DistrictAdminFactory, DistrictFactory
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

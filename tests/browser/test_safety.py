@@ -11,10 +11,9 @@ from integrations.engine.service import run_execute
 from integrations.models import ImportRun, SyncSettings
 from integrations.runs import run_start
 from students.models import Student
-from tests.engine.conftest import connect_district
-from tests.engine.test_worker import memory_worker  # noqa: F401 - fixture
 from tests.factories import DistrictAdminFactory, DistrictFactory
 from tests.support.clever import fast_client, students_in_clever
+from tests.support.districts import connect_district
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,7 @@ from django.utils.html import escape
 
 from integrations import config, scans
 from integrations.models import CleverScan
-from tests.engine.conftest import connect_district
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db
 FIELDS = reverse("integrations:fields", args=["students"])

@@ -25,8 +25,8 @@ from integrations.engine.service import run_execute
 from integrations.models import ImportRun, RunResult, SyncSettings, UpdateLog
 from integrations.runs import run_approve
 from students.models import Student
-from tests.engine.conftest import student_fingerprint
 from tests.support.clever import fast_client, students_in_clever
+from tests.support.districts import student_fingerprint
 
 Status = ImportRun.Status
 

@@ -24,7 +24,7 @@ from tests.factories import (
     SupportStaffFactory,
     UserFactory,
 )
-from tests.security.test_headers_csrf import PRODUCTION
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from staff.sync import (
     import_access_review,
 )
 from tests.factories import PASSWORD
-from tests.staff.test_staff_e2e import clever_person, setup, sync  # noqa: F401 - the fixture
+from tests.support.staff import clever_person, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,8 +12,8 @@ from integrations.models import ImportRun, SyncSettings
 from integrations.runs import run_approve, run_start
 from staff import services
 from staff.models import User
-from tests.engine.conftest import connect_district
 from tests.support.clever import fast_client, users_in_clever
+from tests.support.districts import connect_district
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = ImportRun.Status

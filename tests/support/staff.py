@@ -1,0 +1,169 @@
+"""The staff integration's generated district, shared by the staff end-to-end tests (the
+``setup`` fixture, ``clever_person`` and a foreground ``sync``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.engine.service import run_execute
+from integrations.models import (
+    ImportRun,
+    SchoolMatch,
+)
+from integrations.runs import run_start
+from naviance_sync.models import School
+from staff import services
+from staff.models import JobFunction, Role, StaffImportSettings, User
+from tests.support.clever import fast_client
+from tests.support.districts import connect_district
+
+
+def clever_staff(sim) -> list[dict]:
+    district_id = sim.dataset.district_ids()[0]
+    return [
+        u
+        for u in sim.dataset.records("users", district_id)
+        if isinstance(u.get("roles"), dict)
+        and set(u["roles"]) & {"teacher", "staff", "district_admin"}
+    ]
+
+
+def clever_person(sim, *, last: str, first: str | None = None) -> dict:
+    found = [
+        u
+        for u in clever_staff(sim)
+        if u["name"]["last"].strip().lower() == last.lower()
+        and (first is None or u["name"]["first"].strip().lower() == first.lower())
+    ]
+    assert len(found) == 1, (last, first, found)
+    return found[0]
+
+
+def local_school(district, clever_school_id: str) -> School:
+    return SchoolMatch.objects.get(
+        district=district, clever_school__clever_id=clever_school_id
+    ).school
+
+
+def email_of(user: dict) -> str:
+    return (user.get("email") or "").strip()
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def setup(district, clever_simulator, admin_user):
+    """Schools matched, settings saved with keyword rules, No Schools Zone, existing accounts."""
+    connect_district(district, clever_simulator)
+    settings = services.staff_settings_ensure(district=district)
+    roles = {
+        name: Role.objects.create(district=district, name=name)
+        for name in ("Counselor", "Teacher", "School Administrator", "Existing Role")
+    }
+    functions = {
+        name: JobFunction.objects.create(district=district, name=name)
+        for name in ("Counseling", "Instruction", "Administration")
+    }
+    services.keyword_rule_create(
+        district=district,
+        actor=admin_user,
+        keyword="Counselor",
+        role=roles["Counselor"],
+        job_function=functions["Counseling"],
+        on_counselor_list=True,
+    )
+    services.keyword_rule_create(
+        district=district,
+        actor=admin_user,
+        keyword="Teacher",
+        role=roles["Teacher"],
+        job_function=functions["Instruction"],
+        on_teacher_list=True,
+    )
+    services.keyword_rule_create(
+        district=district,
+        actor=admin_user,
+        keyword="Principal",
+        role=roles["School Administrator"],
+        job_function=functions["Administration"],
+    )
+    zone = services.no_schools_zone_create(district=district, actor=admin_user)
+    settings.refresh_from_db()
+    assert settings.default_district_zone == zone
+
+    sim = clever_simulator
+    gray = clever_person(sim, last="Gray")  # staff, "Counselor", E10005
+    hall = clever_person(sim, last="Hall", first="Liam")  # staff, "Principal", E10000
+    stewart = clever_person(sim, last="Stewart")  # staff, "School Counselor", E10003
+    lee = clever_person(sim, last="Lee")  # staff, "School Counselor"
+    existing = {
+        # Same last name and email, differing only in case and spaces: a match.
+        "gray": User.objects.create(
+            district=district,
+            username="egray",
+            first_name="Emma",
+            last_name=" GRAY ",
+            email=" " + email_of(gray).upper() + " ",
+            role=roles["Existing Role"],
+            role_source=User.Source.MANUAL,
+            job_title="Counselor",
+        ),
+        # A personal email, but the employee ID in another case and with spaces: a match.
+        "hall": User.objects.create(
+            district=district,
+            username="lhall",
+            first_name="Liam",
+            last_name="Hall",
+            email="liam.hall.home@gmail.example",
+            employee_id=" " + hall["roles"]["staff"]["staff_id"].lower() + " ",
+        ),
+        # Two accounts, one by employee ID, one by last name + email: ambiguous -> an alert.
+        "stewart_id": User.objects.create(
+            district=district,
+            username="rstewart1",
+            first_name="Robert",
+            last_name="Stewart",
+            email="r.stewart@other.example",
+            employee_id=stewart["roles"]["staff"]["staff_id"],
+        ),
+        "stewart_email": User.objects.create(
+            district=district,
+            username="rstewart2",
+            first_name="Rob",
+            last_name="Stewart",
+            email=email_of(stewart),
+        ),
+        # Same email under another last name: looks like the same person -> an alert.
+        "lee": User.objects.create(
+            district=district,
+            username="vlee",
+            first_name="Victoria",
+            last_name="Lee-Smith",
+            email=email_of(lee),
+        ),
+        # In the product, not in Clever.
+        "gone": User.objects.create(
+            district=district,
+            username="zgone",
+            first_name="Zed",
+            last_name="Nobody",
+            email="zed.nobody@oakwoodschools.org",
+            role=roles["Teacher"],
+        ),
+    }
+    return {
+        "district": district,
+        "settings": StaffImportSettings.objects.get(district=district),
+        "roles": roles,
+        "functions": functions,
+        "zone": zone,
+        "existing": existing,
+        "sim": sim,
+        "admin": admin_user,
+    }
+
+
+def sync(district, mode: str, *, trigger: str = ImportRun.Trigger.MANUAL) -> ImportRun:
+    run = run_start(district=district, data_type="staff", mode=mode, trigger=trigger, enqueue=False)
+    return run_execute(run_id=run.pk, allow_retry=False, client_factory=fast_client()).run
