@@ -203,6 +203,8 @@ class SyncSpec(ABC):
     # Django.
     model: ClassVar[Any]
     fields: ClassVar[tuple[str, ...]]  # model attnames the engine diffs and writes
+    # Fields whose changes count against the sensitive-change limit (None: the defaults the spec has).
+    sensitive_fields: ClassVar[tuple[str, ...] | None] = None
     active_column: ClassVar[str]  # e.g. "status" or "inactive_since"
 
     # --- optional, with defaults ---

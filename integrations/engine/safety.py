@@ -139,10 +139,10 @@ class Trip:
 
 
 def sensitive_fields(spec: Any) -> tuple[str, ...]:
-    own = getattr(spec, "sensitive_fields", None)
+    own = spec.sensitive_fields
     if own is not None:
         return tuple(own)
-    fields = set(getattr(spec, "fields", ()))
+    fields = set(spec.fields)
     return tuple(f for f in DEFAULT_SENSITIVE_FIELDS if f in fields)
 
 
