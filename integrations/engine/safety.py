@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from naviance_sync.sync_contract import SyncSpec
+
 from .guard import guard_check
 
 # Fields whose change is worth a person's look even in small numbers: a date of birth or an
@@ -138,7 +140,7 @@ class Trip:
         return asdict(self)
 
 
-def sensitive_fields(spec: Any) -> tuple[str, ...]:
+def sensitive_fields(spec: SyncSpec) -> tuple[str, ...]:
     own = spec.sensitive_fields
     if own is not None:
         return tuple(own)
