@@ -312,6 +312,8 @@ class SyncSettings(DistrictOwned):
             models.UniqueConstraint(fields=["district", "data_type"], name="syncsettings_unique")
         ]
         indexes = [models.Index(fields=["enabled", "next_run_at"], name="syncsettings_due")]
+        verbose_name = "sync settings"
+        verbose_name_plural = "sync settings"
 
     def __str__(self) -> str:
         return f"{self.get_data_type_display()} sync settings"
