@@ -7,7 +7,7 @@ message instead of saved.
 
 Two sources decide:
 
-* the **spec kind** of a Clever path, from Clever's v3.0 schema (``/shared/clever/v3.0.yml``:
+* the **spec kind** of a Clever path, from Clever's v3.0 schema (``tests/clever/swagger/v3.0.yml``:
   ``format: datetime`` fields are timestamps, enum fields are codes, ``dob`` is a ``m/d/yyyy``
   date; ``school``/``schools``/``district``/``enrollments`` are ids of *other* objects). Technical
   paths (timestamps, other objects' ids, coordinates) are never offered. ``ext`` fields and paths
