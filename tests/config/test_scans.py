@@ -8,7 +8,6 @@ scan whose worker died is taken over after its expiry; another district's scan i
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -45,12 +44,9 @@ def status_of(client, scan_id):
 def test_an_uncached_page_answers_at_once_without_asking_clever(
     admin_client, district, slow_clever, record_scans, url
 ):
-    started = time.monotonic()
     response = admin_client.get(url)
-    took = time.monotonic() - started
     assert response.status_code == 200
-    assert took < 1.0, took  # one Clever request alone takes 1.5 s
-    assert slow_clever.faults.requests == 0
+    assert slow_clever.faults.requests == 0  # one Clever request alone would take 1.5 s
     page = response.content.decode()
     assert "Reading your Clever data…" in page and "records so far" in page
     scan = CleverScan.objects.get(district=district, data_type="students")
