@@ -4,6 +4,7 @@ Values in downloads come from Clever and from people (names, ids, reasons, title
 starts with = + - @, a tab, a carriage return or a line feed (or their full-width forms) runs as
 a formula in a spreadsheet. Issue 13 item 9: the staff CSV escaped less than the student one (a
 leading tab or CR was not neutralised). One writer (``naviance_sync.csv``) serves every download.
+On production settings (DEBUG off, HTTPS), like the other security tests.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from integrations.models import ImportRun, RunResult
 from naviance_sync.csv import FORMULA_STARTS, csv_cell
+from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +36,15 @@ PAYLOADS = (
 )
 # Result kinds whose rows every download lists (the staff download groups them by result).
 ACTIONS = ("error", "create", "update", "inactivate", "warning", "alert", "skip", "match")
+
+
+@pytest.fixture(autouse=True)
+def production(settings):
+    """Production settings (DEBUG off, HTTPS on) through the ``settings`` fixture: mixing it
+    with ``override_settings`` would leave them on for later tests."""
+    settings.DEBUG = False
+    for name, value in PRODUCTION.items():
+        setattr(settings, name, value)
 
 
 def csv_routes() -> set[str]:
@@ -91,7 +102,8 @@ def test_every_csv_download_is_covered_here():
 @pytest.mark.parametrize(("name", "data_type"), DOWNLOADS)
 def test_no_cell_of_any_csv_download_starts_a_formula(admin_client, poisoned_runs, name, data_type):
     url = reverse(name, kwargs={"run_id": poisoned_runs[data_type].pk})
-    response = admin_client.get(url, follow=True)
+    assert admin_client.get(url).status_code == 301  # production: plain HTTP goes to HTTPS
+    response = admin_client.get(url, follow=True, secure=True)
     assert response.status_code == 200, name
     assert response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode()
