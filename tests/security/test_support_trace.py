@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.forms import MultiWidget
+from django.test import Client
 from django.urls import reverse
 
 from naviance_sync.models import AuditEvent
@@ -207,3 +208,84 @@ def test_saving_a_districts_page_without_touching_its_schools_records_nothing_fo
     url, data = district_page_data(client, district)
     assert client.post(url, data, secure=True).status_code == 302
     assert not AuditEvent.objects.filter(action__startswith="support.school").exists()
+
+
+def test_support_moving_a_user_to_another_district_is_in_both_districts_audit_logs(
+    support_client, district, other_district
+):
+    """The district the account left and the one it joined both see who moved it, and the
+    district and role it had and has now. The role list offers the account's own district's
+    roles, so a move clears the role (another district's role is refused) and support picks
+    the new district's role in a second save."""
+    client, support = support_client
+    old_role = RoleFactory(district=district, name="Counselor")
+    new_role = RoleFactory(district=other_district, name="Teacher")
+    user = DistrictAdminFactory(district=district, username="mover", role=old_role)
+    url = reverse("admin:staff_user_change", args=[user.pk])
+    data = change_form_data(client, url)
+    data["district"] = str(other_district.pk)
+    kept_role = client.post(url, data, secure=True)
+    assert kept_role.status_code == 200  # the old district's role does not go along
+    assert "is a role of Maple Valley Unified" in str(kept_role.context["adminform"].form.errors)
+    data["role"] = ""
+    response = client.post(url, data, secure=True)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user.refresh_from_db()
+    assert (user.district, user.role) == (other_district, None)
+    for log in (district, other_district):
+        events = {
+            e.field: e
+            for e in AuditEvent.objects.filter(
+                district=log, action="support.user.changed", object_id=str(user.pk)
+            )
+        }
+        assert {"district", "role"} <= set(events), log
+        assert {e.actor for e in events.values()} == {support}
+        assert (events["district"].old_value, events["district"].new_value) == (
+            str(district),
+            str(other_district),
+        )
+        assert (events["role"].old_value, events["role"].new_value) == (str(old_role), "")
+
+    data = change_form_data(client, url)
+    data["role"] = str(new_role.pk)
+    assert client.post(url, data, secure=True).status_code == 302
+    event = AuditEvent.objects.get(district=other_district, field="role", new_value=str(new_role))
+    assert (event.actor, event.old_value) == (support, "")
+    assert not AuditEvent.objects.filter(district=district, new_value=str(new_role)).exists()
+
+
+def test_support_granting_superuser_is_audited_and_the_new_superuser_needs_a_second_factor(
+    support_client, district
+):
+    """Granting superuser in Django admin is in the district's audit log (who, False -> True);
+    the account then reaches admin only after setting up an authenticator app, and support
+    without one cannot grant it at all."""
+    client, support = support_client
+    user = DistrictAdminFactory(district=district, username="raised")
+    url = reverse("admin:staff_user_change", args=[user.pk])
+    data = change_form_data(client, url)
+    data["is_staff"] = data["is_superuser"] = "on"
+    response = client.post(url, data, secure=True)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user.refresh_from_db()
+    assert user.is_superuser
+    event = AuditEvent.objects.get(
+        district=district, action="support.user.changed", field="is_superuser"
+    )
+    assert (event.actor, event.old_value, event.new_value) == (support, "False", "True")
+
+    raised = Client()
+    raised.force_login(user)
+    page = raised.get(reverse("admin:index"), secure=True)
+    assert page.status_code == 302 and page["Location"].startswith(reverse("mfa_activate_totp"))
+
+    other = DistrictAdminFactory(district=district, username="not-raised")
+    no_app = Client()
+    no_app.force_login(SupportStaffFactory(username="support-no-app", totp=False))
+    other_url = reverse("admin:staff_user_change", args=[other.pk])
+    response = no_app.post(other_url, {**data, "username": "not-raised"}, secure=True)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa_activate_totp"))
+    other.refresh_from_db()
+    assert not other.is_superuser
