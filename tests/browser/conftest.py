@@ -82,8 +82,7 @@ class PageProblems:
 
     Chrome logs "Failed to load resource" for every response of 400 or more. For a page itself
     (a form answered 400, a 404 page) the test asserts on what the page says, so those are not
-    problems; for anything a page loads (CSS, JS, images) they are. ``/favicon.ico`` is left
-    out until the product serves one (issue 16 item 14)."""
+    problems; for anything a page loads (CSS, JS, images, the icon) they are."""
 
     def __init__(self, allowed: tuple[str, ...] = ()):
         self.allowed = allowed
@@ -104,9 +103,7 @@ class PageProblems:
     def take(self) -> list[str]:
         seen = []
         for text, url in self.raw:
-            if text.startswith("Failed to load resource") and (
-                url in self.documents or url.endswith("/favicon.ico")
-            ):
+            if text.startswith("Failed to load resource") and url in self.documents:
                 continue
             if any(a in text for a in self.allowed):
                 continue
