@@ -4,6 +4,7 @@ written from a checkout (no SECRET_KEY, no NAVIANCE_DEV), pyproject's license is
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -81,4 +82,8 @@ def test_readme_manage_command_runs_as_written_without_secret_key(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "SECRET_KEY" not in result.stderr
-    assert (tmp_path / "var" / "try.json").exists()
+    # What the README's next lines connect: "--seed 1 always generates Clever district <id>".
+    dataset = json.loads((tmp_path / "var" / "try.json").read_text())
+    readme_ids = set(re.findall(r"--clever-district ([0-9a-f]{24})\b", README))
+    assert [d["id"] for d in dataset["districts"]] == [*readme_ids], readme_ids
+    assert f"always generates Clever district `{readme_ids.pop()}`" in README
