@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from integrations.models import ImportRun, RunResult
 from naviance_sync.csv import FORMULA_STARTS, csv_cell
-from tests.support.settings import PRODUCTION
+from tests.support.settings import use_production
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +40,7 @@ ACTIONS = ("error", "create", "update", "inactivate", "warning", "alert", "skip"
 
 @pytest.fixture(autouse=True)
 def production(settings):
-    """Production settings (DEBUG off, HTTPS on) through the ``settings`` fixture: mixing it
-    with ``override_settings`` would leave them on for later tests."""
-    settings.DEBUG = False
-    for name, value in PRODUCTION.items():
-        setattr(settings, name, value)
+    use_production(settings)
 
 
 def csv_routes() -> set[str]:

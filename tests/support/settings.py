@@ -10,3 +10,11 @@ PRODUCTION = {
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
     "SECURE_SSL_REDIRECT": True,
 }
+
+
+def use_production(settings) -> None:
+    """Switch pytest-django's ``settings`` fixture to production (DEBUG off, HTTPS on): through
+    that fixture, not ``override_settings``, which would leave them on for later tests."""
+    settings.DEBUG = False
+    for name, value in PRODUCTION.items():
+        setattr(settings, name, value)
