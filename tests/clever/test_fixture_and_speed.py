@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from integrations.clever import CleverClient
@@ -22,17 +20,16 @@ def test_clever_simulator_fixture_serves_a_small_district(clever_simulator):
 
 
 @pytest.mark.slow
-def test_one_hundred_thousand_students_generate_and_stream_fast():
-    started = time.perf_counter()
+def test_one_hundred_thousand_students_stream_in_pages_of_ten_thousand():
+    """A 100,000-student district streams in 11 requests (pages of 10,000, then the empty end).
+
+    How fast it generates and streams is the benchmark's figure (``bin/bench``: ``floor``), never
+    a wall-clock bound here: a timed assertion failed this test on a loaded machine (issue 15.7).
+    """
     data = generate_district(students=100_000, staff=6_000, schools=60, seed=7)
-    generated = time.perf_counter() - started
-    assert generated < 30, f"generation took {generated:.1f} s"
     with SimulatorServer(Dataset(data)) as server:
-        server.dataset.warm()
         client = CleverClient(token=server.token(), base_url=server.url)
-        started = time.perf_counter()
-        count = sum(len(page) for page in client.user_pages("student"))
-        fetched = time.perf_counter() - started
-    assert count >= 100_000
+        pages = [len(page) for page in client.user_pages("student")]
+    assert sum(pages) == len([u for u in data["users"] if "student" in u["roles"]]) >= 100_000
+    assert max(pages) == 10_000
     assert client.requests_made == 11
-    assert fetched < 15, f"fetching took {fetched:.1f} s"
