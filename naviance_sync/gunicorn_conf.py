@@ -55,3 +55,8 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+# Threads per worker: a page that waits on Clever (at most CLEVER_PORTAL_DEADLINE_SECONDS) holds a
+# thread, not a whole worker, so one district's slow Clever cannot take /healthz or other districts'
+# pages down with it (issue 20.3; tests/security/test_healthz_under_slow_clever.py, 2 workers).
+worker_class = "gthread"
+threads = 4
