@@ -345,6 +345,8 @@ class ImportRun(DistrictOwned):
         TEST = "test", "Test import"
         IMPORT = "import", "Import"
         EVENTS = "events", "Events update"
+        # Puts back what one real run changed (integrations.engine.undo); never itself undone.
+        UNDO = "undo", "Undo"
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", "Started by an admin"
@@ -422,6 +424,14 @@ class ImportRun(DistrictOwned):
         on_delete=models.SET_NULL,
         related_name="approvals",
         help_text="The needs-review run whose plan this run applies.",
+    )
+    undoes = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="undos",
+        help_text="The real run whose changes this undo run put back.",
     )
     notified_at = models.DateTimeField(null=True, blank=True)
     # What the safety checks saw (``integrations.engine.safety``): ``source`` = the feed's

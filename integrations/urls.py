@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_privacy, views_runs, views_setup
+from . import views_privacy, views_runs, views_setup, views_undo
 
 app_name = "integrations"
 
@@ -31,6 +31,7 @@ urlpatterns = [
     path("runs/<int:run_id>/", views_runs.run_detail, name="run_detail"),
     path("runs/<int:run_id>/results.csv", views_runs.run_results_csv, name="run_results_csv"),
     path("runs/<int:run_id>/approve/", views_runs.run_approve_view, name="run_approve"),
+    path("runs/<int:run_id>/undo/", views_undo.run_undo, name="run_undo"),
     path("runs/<str:data_type>/resume/", views_runs.schedule_resume_view, name="schedule_resume"),
     path("updates/", views_runs.update_log, name="update_log"),
     path("alerts/<str:data_type>/", views_runs.alerts, name="alerts"),

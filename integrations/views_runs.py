@@ -25,6 +25,7 @@ from students.models import Student
 from . import selectors
 from .alerts import AlertChoiceError, alert_choose, alerts_process
 from .engine.registry import get_spec
+from .engine.undo import undone_by
 from .models import Alert, DataType, ImportRun, RunResult, UpdateLog
 from .runs import RunRefused, run_approve, run_start, schedule_resume
 
@@ -213,6 +214,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             and run.mode != "test",
             "safety": selectors.run_safety(run=run),
             "labels": _field_labels(run.data_type),
+            "undone_by": undone_by(run),
         },
     )
 

@@ -351,6 +351,7 @@ CASES = (
         extra_fields=lambda w, bad: {"mode": _pick("test", "import", "events")(w, bad)},
     ),
     FormCase("run_approve", _u("integrations:run_approve", run_id="run_id"), None),
+    FormCase("run_undo", _u("integrations:run_undo", run_id="run_id"), None),
     FormCase("schedule_resume", _u("integrations:schedule_resume", data_type="students"), None),
     FormCase(
         "alert_choose",
@@ -555,6 +556,7 @@ def test_the_fuzzed_forms_are_every_post_target_of_the_portal():
         "integrations:recipient_delete",
         "integrations:run_start",
         "integrations:run_approve",
+        "integrations:run_undo",
         "integrations:schedule_resume",
         "integrations:alert_choose",
         "integrations:alerts_process",
