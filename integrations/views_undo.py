@@ -36,13 +36,15 @@ def run_undo(request: HttpRequest, run_id: int) -> HttpResponse:
             messages.success(request, f"Run #{run.pk} was undone: its changes were put back.")
         return redirect("integrations:run_detail", run_id=undo.pk)
     preview = undo_preview(run=run)
+    counts = preview.counts()
     return render(
         request,
         "integrations/runs/undo.html",
         {
             "run": run,
             "preview": preview,
-            "counts": preview.counts(),
+            "counts": counts,
+            "reverted": counts["updated"] - counts["restored"],
             "lines": preview.lines[:SHOWN_LINES],
             "more": max(len(preview.lines) - SHOWN_LINES, 0),
         },

@@ -356,6 +356,9 @@ def undo_apply(
 def _undo_run_create(*, run: ImportRun, user: Any, trigger: str) -> tuple[ImportRun, UndoPreview]:
     """Under the lease row's lock (as ``run_start``): no run of the data type is active, the
     undo is still allowed, and the undo run exists (applying), or ``UndoRefused``."""
+    reason = _refusal(run)
+    if reason:  # before anything is written, even the lease row
+        raise UndoRefused(reason)
     key = {"district_id": run.district_id, "data_type": run.data_type}
     SyncLease.objects.get_or_create(**key)
     with transaction.atomic():
@@ -412,10 +415,7 @@ def _undo_write(*, undo: ImportRun, preview: UndoPreview, fence: int, user: Any)
             status=Status.SUCCEEDED,
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
-            guard_detail=(
-                f"Put back what run #{preview.run.pk} changed. The next import from Clever "
-                "applies Clever's data again."
-            )[:300],
+            guard_detail="The next import from Clever applies Clever's data again.",
             **counts,
         )
 
