@@ -21,8 +21,9 @@ SHOWN_LINES = 200
 @integration_page
 @require_http_methods(["GET", "POST"])
 def run_undo(request: HttpRequest, run_id: int) -> HttpResponse:
+    district = request.district  # type: ignore[attr-defined]  # set by the district middleware
     run = get_for_district_or_404(
-        ImportRun.objects.select_related("started_by"), request.district, pk=run_id
+        ImportRun.objects.select_related("started_by"), district, pk=run_id
     )
     if request.method == "POST":
         try:

@@ -95,7 +95,7 @@ def _parse(model: type[Model], spec: SyncSpec, name: str, text: str) -> tuple[bo
     elif isinstance(column, BooleanField):
         value = {"Yes": True, "No": False, "True": True, "False": False}.get(text)
     else:
-        target = column.target_field if column.is_relation else column  # type: ignore[union-attr]
+        target: Any = column.target_field if column.is_relation else column  # type: ignore[union-attr]
         try:
             value = target.to_python(text)
         except Exception:  # noqa: BLE001 - ValidationError and friends: not exactly restorable
@@ -359,7 +359,7 @@ def _undo_run_create(*, run: ImportRun, user: Any, trigger: str) -> tuple[Import
     reason = _refusal(run)
     if reason:  # before anything is written, even the lease row
         raise UndoRefused(reason)
-    key = {"district_id": run.district_id, "data_type": run.data_type}
+    key: dict[str, Any] = {"district_id": run.district_id, "data_type": run.data_type}
     SyncLease.objects.get_or_create(**key)
     with transaction.atomic():
         SyncLease.objects.filter(**key).update(fence=F("fence"))  # row lock on PostgreSQL
