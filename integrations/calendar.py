@@ -200,14 +200,14 @@ def blackout_refusal(*, district: District) -> str:
     )
 
 
-def calendar_notes(*, district: District, data_type: str) -> list[str]:
+def notes(*, district: District, data_type: str) -> list[str]:
     """What the Import Summary says about the calendar: the rule that holds today, and what the
     newest real run held back (its note), if it did."""
-    notes = []
+    said: list[str] = []
     for kind in (Kind.BLACKOUT, Kind.ADDITIONS_ONLY):
         now = range_on(district=district, kind=kind)
         if now is not None:
-            notes.append(f"Today is in {describe(now)} (Calendar).")
+            said.append(f"Today is in {describe(now)} (Calendar).")
     newest = (
         ImportRun.objects.filter(
             district=district,
@@ -220,5 +220,5 @@ def calendar_notes(*, district: District, data_type: str) -> list[str]:
         .first()
     )
     if newest is not None and HELD_NOTE in newest[1]:
-        notes.append(f"Run #{newest[0]} held changes back: {newest[1]}")
-    return notes
+        said.append(f"Run #{newest[0]} held changes back: {newest[1]}")
+    return said
