@@ -208,7 +208,7 @@ def run_start(
     """Create a queued run (and send it to a worker after commit), or refuse with a reason."""
     if data_type not in DataType.values:
         raise RunRefused(f'"{data_type}" is not a data type (students or staff).')
-    if mode not in ImportRun.Mode.values:
+    if mode not in ImportRun.Mode.values or mode == ImportRun.Mode.UNDO:  # undo: engine.undo
         raise RunRefused(f'"{mode}" is not an import mode (test or import).')
     if not _integration_enabled(district, data_type):
         raise RunRefused(
