@@ -264,3 +264,11 @@ def test_another_districts_run_cannot_be_undone_or_previewed(
     assert client.post(url).status_code == 404
     assert by_clever_id(connected, who).last_name == "Renamed"
     assert not ImportRun.objects.filter(mode="undo").exists()
+
+
+def test_an_undo_is_never_started_as_an_import(connected):
+    from integrations.runs import RunRefused, run_start
+
+    with pytest.raises(RunRefused):
+        run_start(district=connected, data_type="students", mode="undo", enqueue=False)
+    assert not ImportRun.objects.exists()
