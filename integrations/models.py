@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from naviance_sync.models import DistrictOwned, School
 
@@ -345,6 +345,8 @@ class ImportRun(DistrictOwned):
         TEST = "test", "Test import"
         IMPORT = "import", "Import"
         EVENTS = "events", "Events update"
+        # Puts back what one real run changed (integrations.engine.undo); never itself undone.
+        UNDO = "undo", "Undo"
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", "Started by an admin"
@@ -422,6 +424,14 @@ class ImportRun(DistrictOwned):
         on_delete=models.SET_NULL,
         related_name="approvals",
         help_text="The needs-review run whose plan this run applies.",
+    )
+    undoes = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="undos",
+        help_text="The real run whose changes this undo run put back.",
     )
     notified_at = models.DateTimeField(null=True, blank=True)
     # What the safety checks saw (``integrations.engine.safety``): ``source`` = the feed's
@@ -603,3 +613,30 @@ class Alert(DistrictOwned):
                 name="alert_pending_page",
             ),
         ]
+
+
+class CalendarRange(DistrictOwned):
+    """A date range of the district's sync calendar (issue 17.5), in the district's time zone,
+    both ends included: a **blackout** (no scheduled run starts; a run started by hand needs
+    one more confirmation) or **additions only** (real runs create records; updates and
+    inactivations wait for the first import after the range). ``integrations.calendar``."""
+
+    class Kind(models.TextChoices):
+        BLACKOUT = "blackout", "Blackout: no scheduled syncs"
+        ADDITIONS_ONLY = "additions_only", "Additions only: create new records, hold changes"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="calendarrange_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.starts_on} to {self.ends_on}"

@@ -23,6 +23,7 @@ from django.utils import timezone
 from naviance_sync.audit import audit_record
 from naviance_sync.models import District
 
+from .calendar import events_blocked, scheduled_run_blocked
 from .models import CleverConnection, DataType, ImportRun, SyncLease, SyncSettings
 from .scheduling import next_run_at
 from .selectors import review_pending, test_import_freshness
@@ -207,7 +208,7 @@ def run_start(
     """Create a queued run (and send it to a worker after commit), or refuse with a reason."""
     if data_type not in DataType.values:
         raise RunRefused(f'"{data_type}" is not a data type (students or staff).')
-    if mode not in ImportRun.Mode.values:
+    if mode not in ImportRun.Mode.values or mode == ImportRun.Mode.UNDO:  # undo: engine.undo
         raise RunRefused(f'"{mode}" is not an import mode (test or import).')
     if not _integration_enabled(district, data_type):
         raise RunRefused(
@@ -512,6 +513,9 @@ def schedule_tick(*, now: datetime | None = None) -> TickReport:
         )
         if not claimed:
             continue
+        # Calendar (issue 17.5): inside a blackout the due time is skipped and recorded.
+        if scheduled_run_blocked(district=district, data_type=sync.data_type, now=now):
+            continue
         waiting = review_pending(district_id=district.pk, data_type=sync.data_type)
         if waiting is not None:
             logger.info(
@@ -556,6 +560,8 @@ def _events_due(*, now: datetime) -> list[int]:
         if recent:
             continue
         if review_pending(district_id=sync.district_id, data_type=sync.data_type) is not None:
+            continue
+        if events_blocked(district=sync.district, now=now):  # calendar: a blackout (17.5)
             continue
         try:
             run = run_start(

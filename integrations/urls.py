@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_privacy, views_runs, views_setup
+from . import views_calendar, views_privacy, views_runs, views_setup, views_undo
 
 app_name = "integrations"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("settings/scans/<int:scan_id>/", views_setup.scan_status, name="scan_status"),
     path("settings/<str:data_type>/sync/", views_setup.sync_settings, name="sync_settings"),
     path("settings/<str:data_type>/summary/", views_setup.summary, name="summary"),
+    path("settings/calendar/", views_calendar.calendar, name="calendar"),
+    path("settings/calendar/<int:range_id>/delete/", views_calendar.calendar_delete, name="calendar_delete"),
     path("notifications/", views_setup.notifications, name="notifications"),
     path("notifications/<str:data_type>/", views_setup.notifications_edit, name="notifications_edit"),
     path("notifications/recipients/<int:recipient_id>/delete/", views_setup.recipient_delete, name="recipient_delete"),
@@ -31,6 +33,7 @@ urlpatterns = [
     path("runs/<int:run_id>/", views_runs.run_detail, name="run_detail"),
     path("runs/<int:run_id>/results.csv", views_runs.run_results_csv, name="run_results_csv"),
     path("runs/<int:run_id>/approve/", views_runs.run_approve_view, name="run_approve"),
+    path("runs/<int:run_id>/undo/", views_undo.run_undo, name="run_undo"),
     path("runs/<str:data_type>/resume/", views_runs.schedule_resume_view, name="schedule_resume"),
     path("updates/", views_runs.update_log, name="update_log"),
     path("alerts/<str:data_type>/", views_runs.alerts, name="alerts"),

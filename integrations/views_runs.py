@@ -24,7 +24,9 @@ from students.models import Student
 
 from . import selectors
 from .alerts import AlertChoiceError, alert_choose, alerts_process
+from .calendar import blackout_refusal
 from .engine.registry import get_spec
+from .engine.undo import undone_by
 from .models import Alert, DataType, ImportRun, RunResult, UpdateLog
 from .runs import RunRefused, run_approve, run_start, schedule_resume
 
@@ -98,10 +100,14 @@ def import_confirm(request: HttpRequest, data_type: str) -> HttpResponse:
     if not allowed:
         messages.error(request, message)
         return redirect("integrations:imports", data_type=data_type)
-    context = {"data_type": data_type, "test_run": test_run}
+    blackout = blackout_refusal(district=district)  # calendar (issue 17.5): one more tick
+    context = {"data_type": data_type, "test_run": test_run, "blackout": blackout}
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
             messages.error(request, "Tick the box to confirm you want to import these records.")
+            return render(request, "integrations/runs/import_confirm.html", context, status=400)
+        if blackout and request.POST.get("blackout") != "yes":
+            messages.error(request, blackout)
             return render(request, "integrations/runs/import_confirm.html", context, status=400)
         try:
             run = run_start(
@@ -164,6 +170,9 @@ def run_start_view(request: HttpRequest, data_type: str) -> HttpResponse:
         if not tested:
             messages.error(request, test_needed)
             return redirect("integrations:summary", data_type=data_type)
+        if blackout := blackout_refusal(district=request.district):  # confirm on its page
+            messages.error(request, blackout)
+            return redirect("integrations:import_confirm", data_type=data_type)
     try:
         run = run_start(
             district=request.district, data_type=data_type, mode=mode, user=request.user
@@ -213,6 +222,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             and run.mode != "test",
             "safety": selectors.run_safety(run=run),
             "labels": _field_labels(run.data_type),
+            "undone_by": undone_by(run),
         },
     )
 

@@ -19,7 +19,7 @@ from naviance_sync.models import School
 from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
 from students import fields as student_fields
 
-from . import config, scans, selectors
+from . import calendar, config, scans, selectors
 from .clever import CleverError
 from .crypto import TokenDecryptError
 from .forms import (
@@ -623,6 +623,7 @@ def summary(request: HttpRequest, data_type: str) -> HttpResponse:
             "tested": tested,
             "test_needed": test_needed,
             "last_test": last_test,
+            "calendar_notes": calendar.notes(district=request.district, data_type=data_type),
         },
     )
 

@@ -103,6 +103,16 @@ def _scan(district):
     return scan.pk
 
 
+def _calendar_range(district):
+    from datetime import date
+
+    from integrations.models import CalendarRange
+
+    return CalendarRange.objects.create(
+        district=district, kind="blackout", starts_on=date(2030, 6, 1), ends_on=date(2030, 6, 2)
+    ).pk
+
+
 ID_MAKERS: dict[str, Callable] = {
     "school_id": _school,
     "student_id": _student,
@@ -117,6 +127,7 @@ ID_MAKERS: dict[str, Callable] = {
     "zone_id": _zone,
     "recipient_id": _recipient,
     "scan_id": _scan,
+    "range_id": _calendar_range,
 }
 
 # Public (not a portal page): the welcome email's set-password link.

@@ -28,6 +28,7 @@ from naviance_sync.audit import audit_record
 from naviance_sync.logs import run_context
 from naviance_sync.sync_contract import Mapped, RecordError, SyncConfig, SyncSpec
 
+from ..calendar import hold_back  # s5undo: calendar (issue 17.5)
 from ..clever import (
     CleverBadResponseError,
     CleverClient,
@@ -452,6 +453,7 @@ def _finish(
     since: str = "",
 ) -> RunOutcome:
     now = timezone.now()
+    hold_back(run=run, plan=plan)  # s5undo: additions-only calendar range (issue 17.5)
     counts = {k: v for k, v in plan.counts().items() if k in COUNT_FIELDS}
     trips = _limit_trips(run=run, spec=spec, config=config, plan=plan)
     safety = {**(run.safety or {}), "limits": [t.as_json() for t in trips]}

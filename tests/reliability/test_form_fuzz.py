@@ -254,6 +254,7 @@ def world(district, clever_simulator, settings):
             "student_id": students[0].pk,
             "role_id": ID_MAKERS["role_id"](district),
             "function_id": ID_MAKERS["function_id"](district),
+            "range_id": ID_MAKERS["range_id"](district),
         },
         foreign_ids=foreign,
     )
@@ -351,6 +352,9 @@ CASES = (
         extra_fields=lambda w, bad: {"mode": _pick("test", "import", "events")(w, bad)},
     ),
     FormCase("run_approve", _u("integrations:run_approve", run_id="run_id"), None),
+    FormCase("run_undo", _u("integrations:run_undo", run_id="run_id"), None),
+    FormCase("calendar", _u("integrations:calendar")),
+    FormCase("calendar_delete", _u("integrations:calendar_delete", range_id="range_id"), None),
     FormCase("schedule_resume", _u("integrations:schedule_resume", data_type="students"), None),
     FormCase(
         "alert_choose",
@@ -555,6 +559,9 @@ def test_the_fuzzed_forms_are_every_post_target_of_the_portal():
         "integrations:recipient_delete",
         "integrations:run_start",
         "integrations:run_approve",
+        "integrations:run_undo",
+        "integrations:calendar",
+        "integrations:calendar_delete",
         "integrations:schedule_resume",
         "integrations:alert_choose",
         "integrations:alerts_process",

@@ -3,10 +3,12 @@
 Rules change the district's Clever data (add, remove, rename, move a student between schools),
 and run what an admin or the beat tick runs: a test import, a real import, a real import with a
 failure injected at the k-th write to the live table (inside the apply transaction), and the
-approval of an import the mass-inactivation guard stopped. The invariant, checked after every
-step: the live students equal a pure model of "the last successful import" (each Clever student
-seen by it, with the values it carried; earlier students it no longer saw are inactive with the
-values they last had), and a test import, a failed import or a guard trip never changes them.
+approval of an import the mass-inactivation guard stopped, and the undo of the newest import not
+yet undone (issue 17.3). The invariant, checked after every step: the live students equal a pure
+model of "the last successful import" (each Clever student seen by it, with the values it
+carried; earlier students it no longer saw are inactive with the values they last had), and a
+test import, a failed import or a guard trip never changes them; an undo puts the model back to
+what the remaining imports produced (the students the undone import created stay, inactive).
 
 The failure is injected with a Django execute wrapper, so it fires whatever the engine uses to
 write (bulk UPDATE, COPY, INSERT): the k-th statement that writes ``students_student`` raises.
@@ -33,6 +35,7 @@ from hypothesis.stateful import (
 )
 
 from integrations.engine.service import run_execute
+from integrations.engine.undo import UndoRefused, undo_apply
 from integrations.models import ImportRun, SyncSettings
 from integrations.runs import RunRefused, run_approve, run_start
 from integrations.simulator import Dataset, Faults, SimulatorServer
@@ -127,6 +130,8 @@ class SyncMachine(RuleBasedStateMachine):
         # The model: Clever id -> (first, last, school, status) after the last successful import.
         self.model: dict[str, tuple] = {}
         self.pending_review: ImportRun | None = None
+        # Imports that can be undone, newest last, each with the model from before it.
+        self.undoable: list[tuple[ImportRun, dict[str, tuple]]] = []
         self.added = 0
         self.template = copy.deepcopy(self.dataset.get("users", self._students()[0]))
         self.log: list[str] = []
@@ -173,6 +178,7 @@ class SyncMachine(RuleBasedStateMachine):
             assert run.status == ImportRun.Status.FAILED, (run.status, run.error_message)
             assert "Nothing was changed" in run.error_message, run.error_message
         if run.status == ImportRun.Status.SUCCEEDED and run.mode == ImportRun.Mode.IMPORT:
+            self.undoable.append((run, dict(self.model)))
             self._succeeded()
             self.pending_review = None
         else:
@@ -266,6 +272,32 @@ class SyncMachine(RuleBasedStateMachine):
             return
         self._execute(approval)
 
+    @precondition(lambda self: self.undoable)
+    @rule()
+    def undo_newest_import(self):
+        """Undo the newest import not yet undone: the live students go back to what the
+        imports before it produced; students it created stay, inactive."""
+        run, before = self.undoable.pop()
+        after = self.model
+        try:
+            undo = undo_apply(run=run)
+        except UndoRefused as refused:
+            # Only an import that changed nothing has nothing to undo.
+            assert "changed no records" in refused.message, refused.message
+            assert after == before
+            SEEN["undo refused (nothing changed)"] = (
+                SEEN.get("undo refused (nothing changed)", 0) + 1
+            )
+            return
+        self.log.append(f"undo #{run.pk} -> {undo.status} {undo.error_message[:60]}")
+        assert undo.status == ImportRun.Status.SUCCEEDED, undo.error_message
+        SEEN["undo succeeded"] = SEEN.get("undo succeeded", 0) + 1
+        model = dict(before)
+        for cid, values in after.items():
+            if cid not in before:
+                model[cid] = (*values[:3], "inactive")
+        self.model = model
+
     # --- the invariant ---------------------------------------------------------------------------
 
     @invariant()
@@ -306,6 +338,7 @@ def test_live_state_is_always_the_last_successful_import(small_guard):
         "import failed",
         "injected failures",
         "import needs_review",
+        "undo succeeded",
     ):
         assert SEEN.get(outcome), (outcome, SEEN)
     assert any(key.startswith("approved import") for key in SEEN), SEEN

@@ -54,6 +54,10 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "integrations:run_detail": (R, OK, F, F, F),
     "integrations:run_results_csv": (R, OK, F, F, F),
     "integrations:run_approve": (R, NA, F, F, F),
+    # The maker's run is a test import: the page says why it cannot be undone.
+    "integrations:run_undo": (R, OK, F, F, F),
+    "integrations:calendar": (R, OK, F, F, F),
+    "integrations:calendar_delete": (R, NA, F, F, F),
     "integrations:schedule_resume": (R, NA, F, F, F),
     "integrations:update_log": (R, OK, F, F, F),
     "integrations:alerts": (R, OK, F, F, F),
