@@ -336,7 +336,7 @@ def staff_sync_config(*, district: District):
     """
     from naviance_sync.models import School
 
-    from .sync import Defaults, KeywordRule, StaffConfig
+    from .sync_roles import Defaults, KeywordRule, StaffConfig
 
     settings = staff_settings_ensure(district=district)
     rules = tuple(

@@ -23,7 +23,7 @@ from .forms import (
     StaffImportSettingsForm,
 )
 from .models import JobFunction, Role, TitleKeywordRule
-from .sync import KEYWORD_RULE_EXPLANATION
+from .sync_roles import KEYWORD_RULE_EXPLANATION
 
 
 def _staff_enabled(request: HttpRequest) -> bool:
