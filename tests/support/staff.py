@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from integrations.engine.service import run_execute
@@ -13,7 +15,8 @@ from integrations.models import (
 from integrations.runs import run_start
 from naviance_sync.models import School
 from staff import services
-from staff.models import JobFunction, Role, StaffImportSettings, User
+from staff.models import StaffImportSettings, User
+from tests.factories import JobFunctionFactory, RoleFactory, StaffAccountFactory
 from tests.support.clever import fast_client
 from tests.support.districts import connect_district
 
@@ -58,36 +61,26 @@ def setup(district, clever_simulator, admin_user):
     connect_district(district, clever_simulator)
     settings = services.staff_settings_ensure(district=district)
     roles = {
-        name: Role.objects.create(district=district, name=name)
+        name: RoleFactory(district=district, name=name, can_import_district_data=False)
         for name in ("Counselor", "Teacher", "School Administrator", "Existing Role")
     }
     functions = {
-        name: JobFunction.objects.create(district=district, name=name)
+        name: JobFunctionFactory(district=district, name=name)
         for name in ("Counseling", "Instruction", "Administration")
     }
-    services.keyword_rule_create(
-        district=district,
-        actor=admin_user,
-        keyword="Counselor",
-        role=roles["Counselor"],
-        job_function=functions["Counseling"],
-        on_counselor_list=True,
-    )
-    services.keyword_rule_create(
-        district=district,
-        actor=admin_user,
-        keyword="Teacher",
-        role=roles["Teacher"],
-        job_function=functions["Instruction"],
-        on_teacher_list=True,
-    )
-    services.keyword_rule_create(
-        district=district,
-        actor=admin_user,
-        keyword="Principal",
-        role=roles["School Administrator"],
-        job_function=functions["Administration"],
-    )
+    for keyword, role, function, lists in (
+        ("Counselor", "Counselor", "Counseling", {"on_counselor_list": True}),
+        ("Teacher", "Teacher", "Instruction", {"on_teacher_list": True}),
+        ("Principal", "School Administrator", "Administration", {}),
+    ):
+        services.keyword_rule_create(
+            district=district,
+            actor=admin_user,
+            keyword=keyword,
+            role=roles[role],
+            job_function=functions[function],
+            **lists,
+        )
     zone = services.no_schools_zone_create(district=district, actor=admin_user)
     settings.refresh_from_db()
     assert settings.default_district_zone == zone
@@ -97,10 +90,10 @@ def setup(district, clever_simulator, admin_user):
     hall = clever_person(sim, last="Hall", first="Liam")  # staff, "Principal", E10000
     stewart = clever_person(sim, last="Stewart")  # staff, "School Counselor", E10003
     lee = clever_person(sim, last="Lee")  # staff, "School Counselor"
+    account = partial(StaffAccountFactory, district=district)
     existing = {
         # Same last name and email, differing only in case and spaces: a match.
-        "gray": User.objects.create(
-            district=district,
+        "gray": account(
             username="egray",
             first_name="Emma",
             last_name=" GRAY ",
@@ -110,8 +103,7 @@ def setup(district, clever_simulator, admin_user):
             job_title="Counselor",
         ),
         # A personal email, but the employee ID in another case and with spaces: a match.
-        "hall": User.objects.create(
-            district=district,
+        "hall": account(
             username="lhall",
             first_name="Liam",
             last_name="Hall",
@@ -119,32 +111,28 @@ def setup(district, clever_simulator, admin_user):
             employee_id=" " + hall["roles"]["staff"]["staff_id"].lower() + " ",
         ),
         # Two accounts, one by employee ID, one by last name + email: ambiguous -> an alert.
-        "stewart_id": User.objects.create(
-            district=district,
+        "stewart_id": account(
             username="rstewart1",
             first_name="Robert",
             last_name="Stewart",
             email="r.stewart@other.example",
             employee_id=stewart["roles"]["staff"]["staff_id"],
         ),
-        "stewart_email": User.objects.create(
-            district=district,
+        "stewart_email": account(
             username="rstewart2",
             first_name="Rob",
             last_name="Stewart",
             email=email_of(stewart),
         ),
         # Same email under another last name: looks like the same person -> an alert.
-        "lee": User.objects.create(
-            district=district,
+        "lee": account(
             username="vlee",
             first_name="Victoria",
             last_name="Lee-Smith",
             email=email_of(lee),
         ),
         # In the product, not in Clever.
-        "gone": User.objects.create(
-            district=district,
+        "gone": account(
             username="zgone",
             first_name="Zed",
             last_name="Nobody",
