@@ -355,42 +355,31 @@ def _catalog_delete(request: HttpRequest, catalog: _Catalog, pk: int) -> HttpRes
     return redirect(catalog.list_url)
 
 
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def roles_page(request: HttpRequest) -> HttpResponse:
-    """The district's roles (who holds each) and Add Role."""
-    return _catalog_list(request, ROLES)
+def _catalog_views(catalog: _Catalog) -> tuple[Callable[..., HttpResponse], ...]:
+    """The list, edit and delete views of roles or functions (their URLs take ``<kind>_id``)."""
+
+    @import_permission_required
+    @require_http_methods(["GET", "POST"])
+    def page(request: HttpRequest) -> HttpResponse:
+        return _catalog_list(request, catalog)
+
+    @import_permission_required
+    @require_http_methods(["GET", "POST"])
+    def edit(request: HttpRequest, **ids: int) -> HttpResponse:
+        return _catalog_edit(request, catalog, ids[f"{catalog.kind}_id"])
+
+    @import_permission_required
+    @require_POST
+    def delete(request: HttpRequest, **ids: int) -> HttpResponse:
+        return _catalog_delete(request, catalog, ids[f"{catalog.kind}_id"])
+
+    return page, edit, delete
 
 
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def role_edit(request: HttpRequest, role_id: int) -> HttpResponse:
-    return _catalog_edit(request, ROLES, role_id)
-
-
-@import_permission_required
-@require_POST
-def role_delete(request: HttpRequest, role_id: int) -> HttpResponse:
-    return _catalog_delete(request, ROLES, role_id)
-
-
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def functions_page(request: HttpRequest) -> HttpResponse:
-    """The district's job functions (who has each) and Add Function."""
-    return _catalog_list(request, FUNCTIONS)
-
-
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def function_edit(request: HttpRequest, function_id: int) -> HttpResponse:
-    return _catalog_edit(request, FUNCTIONS, function_id)
-
-
-@import_permission_required
-@require_POST
-def function_delete(request: HttpRequest, function_id: int) -> HttpResponse:
-    return _catalog_delete(request, FUNCTIONS, function_id)
+# The district's roles (who holds each) and Add Role; one role; its deletion. The same for
+# job functions.
+roles_page, role_edit, role_delete = _catalog_views(ROLES)
+functions_page, function_edit, function_delete = _catalog_views(FUNCTIONS)
 
 
 # --- Welcome link (public: the new staff member is not signed in yet) ---------------------------
