@@ -15,7 +15,7 @@ from integrations.models import (
 from integrations.runs import run_start
 from naviance_sync.models import School
 from staff import services
-from staff.models import StaffImportSettings, User
+from staff.models import JobFunction, Role, StaffImportSettings, User
 from tests.factories import JobFunctionFactory, RoleFactory, StaffAccountFactory
 from tests.support.clever import fast_client
 from tests.support.districts import connect_district
@@ -60,6 +60,24 @@ def setup(district, clever_simulator, admin_user):
     """Schools matched, settings saved with keyword rules, No Schools Zone, existing accounts."""
     connect_district(district, clever_simulator)
     settings = services.staff_settings_ensure(district=district)
+    roles, functions = keyword_rules(district, admin_user)
+    zone = services.no_schools_zone_create(district=district, actor=admin_user)
+    settings.refresh_from_db()
+    assert settings.default_district_zone == zone
+    return {
+        "district": district,
+        "settings": StaffImportSettings.objects.get(district=district),
+        "roles": roles,
+        "functions": functions,
+        "zone": zone,
+        "existing": existing_accounts(district, clever_simulator, roles),
+        "sim": clever_simulator,
+        "admin": admin_user,
+    }
+
+
+def keyword_rules(district, admin_user) -> tuple[dict[str, Role], dict[str, JobFunction]]:
+    """Roles and functions by name, and the title keywords Counselor, Teacher and Principal."""
     roles = {
         name: RoleFactory(district=district, name=name, can_import_district_data=False)
         for name in ("Counselor", "Teacher", "School Administrator", "Existing Role")
@@ -81,17 +99,17 @@ def setup(district, clever_simulator, admin_user):
             job_function=functions[function],
             **lists,
         )
-    zone = services.no_schools_zone_create(district=district, actor=admin_user)
-    settings.refresh_from_db()
-    assert settings.default_district_zone == zone
+    return roles, functions
 
-    sim = clever_simulator
+
+def existing_accounts(district, sim, roles: dict[str, Role]) -> dict[str, User]:
+    """Accounts made by hand before Clever, each a case of the matching rules."""
     gray = clever_person(sim, last="Gray")  # staff, "Counselor", E10005
     hall = clever_person(sim, last="Hall", first="Liam")  # staff, "Principal", E10000
     stewart = clever_person(sim, last="Stewart")  # staff, "School Counselor", E10003
     lee = clever_person(sim, last="Lee")  # staff, "School Counselor"
     account = partial(StaffAccountFactory, district=district)
-    existing = {
+    return {
         # Same last name and email, differing only in case and spaces: a match.
         "gray": account(
             username="egray",
@@ -139,16 +157,6 @@ def setup(district, clever_simulator, admin_user):
             email="zed.nobody@oakwoodschools.org",
             role=roles["Teacher"],
         ),
-    }
-    return {
-        "district": district,
-        "settings": StaffImportSettings.objects.get(district=district),
-        "roles": roles,
-        "functions": functions,
-        "zone": zone,
-        "existing": existing,
-        "sim": sim,
-        "admin": admin_user,
     }
 
 
