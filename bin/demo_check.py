@@ -358,6 +358,71 @@ def give_up(signum, _frame):
     raise Failed(f"stopped by signal {signum}")
 
 
+def fresh_clone(check: Check, clone: Path) -> None:
+    """Clone the committed source (a demo runs from what a newcomer would get, not this tree)."""
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=check.left())
+    check.ok(
+        f"fresh clone of {ROOT} at {head} in {clone}"
+        + (" (uncommitted changes of the source are not in it)" if dirty else "")
+    )
+
+
+def start_demo(
+    check: Check, clone: Path, venv: str, log: Path
+) -> tuple[subprocess.Popen, int, int]:
+    """Start the clone's bin/demo on free ports, with the variables in SCRUB removed from its
+    environment; returns (process, portal port, simulator port)."""
+    port, sim_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SCRUB}
+    removed = sorted(k for k in SCRUB if k in os.environ)
+    env.update(NAVIANCE_VENV=venv, PORT=str(port), SIM_PORT=str(sim_port))
+    check.say(
+        f"starting {clone}/bin/demo (PORT={port} SIM_PORT={sim_port} NAVIANCE_VENV={venv}"
+        + (f"; removed from its environment: {', '.join(removed)}" if removed else "")
+        + f"); log: {log}"
+    )
+    with open(log, "wb") as out:
+        demo = subprocess.Popen(
+            [str(clone / "bin" / "demo")],
+            cwd=clone,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return demo, port, sim_port
+
+
+def demo_is_up(
+    check: Check, demo: subprocess.Popen, clone: Path, log: Path, port: int, sim_port: int
+) -> None:
+    """The portal and simulated Clever answer, on the embedded defaults (SQLite, file broker)."""
+    health = wait_up(check, demo, f"http://127.0.0.1:{port}/healthz", log, limit=180)
+    if health.get("status") != "ok":
+        raise Failed(f"/healthz: {health}")
+    check.ok(f"portal up: GET /healthz {health}")
+    sim = wait_up(check, demo, f"http://127.0.0.1:{sim_port}/_sim/health", log, limit=10)
+    check.ok(f"simulated Clever up: GET :{sim_port}/_sim/health {sim}")
+    sqlite = clone / "var" / "naviance.sqlite3"
+    broker = clone / "var" / "broker"
+    if not sqlite.exists() or not broker.is_dir():
+        raise Failed(f"embedded defaults not in use: {sqlite} or {broker} missing")
+    check.ok("embedded defaults: var/naviance.sqlite3 and the filesystem broker var/broker/")
+
+
 def main() -> int:
     check = Check()
     # The bound holds wherever the check is waiting; the demo is still stopped after it.
@@ -371,58 +436,11 @@ def main() -> int:
     demo: subprocess.Popen | None = None
     passed = False
     try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        subprocess.run(
-            ["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=check.left()
-        )
-        check.ok(
-            f"fresh clone of {ROOT} at {head} in {clone}"
-            + (" (uncommitted changes of the source are not in it)" if dirty else "")
-        )
-        port, sim_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if k not in SCRUB}
-        removed = sorted(k for k in SCRUB if k in os.environ)
-        env.update(NAVIANCE_VENV=venv, PORT=str(port), SIM_PORT=str(sim_port))
-        check.say(
-            f"starting {clone}/bin/demo (PORT={port} SIM_PORT={sim_port} NAVIANCE_VENV={venv}"
-            + (f"; removed from its environment: {', '.join(removed)}" if removed else "")
-            + f"); log: {log}"
-        )
-        with open(log, "wb") as out:
-            demo = subprocess.Popen(
-                [str(clone / "bin" / "demo")],
-                cwd=clone,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        base = f"http://127.0.0.1:{port}"
-        health = wait_up(check, demo, f"{base}/healthz", log, limit=180)
-        if health.get("status") != "ok":
-            raise Failed(f"/healthz: {health}")
-        check.ok(f"portal up: GET /healthz {health}")
-        sim = wait_up(check, demo, f"http://127.0.0.1:{sim_port}/_sim/health", log, limit=10)
-        check.ok(f"simulated Clever up: GET :{sim_port}/_sim/health {sim}")
-        sqlite = clone / "var" / "naviance.sqlite3"
-        broker = clone / "var" / "broker"
-        if not sqlite.exists() or not broker.is_dir():
-            raise Failed(f"embedded defaults not in use: {sqlite} or {broker} missing")
-        check.ok("embedded defaults: var/naviance.sqlite3 and the filesystem broker var/broker/")
-        sign_in_and_look(check, base)
-        support_sets_up_second_factor(check, base)
+        fresh_clone(check, clone)
+        demo, port, sim_port = start_demo(check, clone, venv, log)
+        demo_is_up(check, demo, clone, log, port, sim_port)
+        sign_in_and_look(check, f"http://127.0.0.1:{port}")
+        support_sets_up_second_factor(check, f"http://127.0.0.1:{port}")
         stop(check, demo, clone, (port, sim_port), log)
         passed = True
     except (Failed, subprocess.SubprocessError, OSError) as exc:

@@ -10,6 +10,7 @@ from naviance_sync.models import District
 from naviance_sync.scoping import for_district
 
 from .models import JobFunction, Role, StaffImportSettings, TitleKeywordRule, Zone
+from .services import SETTINGS_FIELDS
 
 
 def _district_choices(form: forms.Form, district: District) -> None:
@@ -23,19 +24,7 @@ class StaffImportSettingsForm(forms.ModelForm):
 
     class Meta:
         model = StaffImportSettings
-        fields = (
-            "school_default_function",
-            "school_default_role",
-            "school_default_teacher_list",
-            "school_default_counselor_list",
-            "district_default_function",
-            "district_default_role",
-            "district_default_teacher_list",
-            "district_default_counselor_list",
-            "not_in_clever_role",
-            "default_district_zone",
-            "sso_enabled",
-        )
+        fields = SETTINGS_FIELDS
         labels = {
             "school_default_function": "Function",
             "school_default_role": "Role",

@@ -269,7 +269,7 @@ def title_suggestions(
     *, counts: TitleCounts | None, rules: list[TitleKeywordRule]
 ) -> list[TitleSuggestion]:
     """Each title (most people first) with the keyword that decides it now."""
-    from .sync import KeywordRule, winning_rule
+    from .sync_roles import KeywordRule, winning_rule
 
     if counts is None:
         return []

@@ -6,6 +6,10 @@ Every page is for admins whose role may import district data, and every object c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -23,7 +27,7 @@ from .forms import (
     StaffImportSettingsForm,
 )
 from .models import JobFunction, Role, TitleKeywordRule
-from .sync import KEYWORD_RULE_EXPLANATION
+from .sync_roles import KEYWORD_RULE_EXPLANATION
 
 
 def _staff_enabled(request: HttpRequest) -> bool:
@@ -212,144 +216,170 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
 # --- Roles and functions -------------------------------------------------------------------------
 
 
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def roles_page(request: HttpRequest) -> HttpResponse:
-    """The district's roles (who holds each) and Add Role."""
+@dataclass(frozen=True)
+class _Catalog:
+    """What differs between roles and job functions: their list, edit and delete pages are one
+    implementation, with one template each (``staff/catalog_list.html``, which ``roles.html``
+    and ``functions.html`` extend, and ``staff/catalog_edit.html``)."""
+
+    kind: str  # "role", "function": in messages, the template, the Staff page's filter
+    label: str  # "Role", "Function"
+    model: type[Role] | type[JobFunction]
+    form: type[RoleForm] | type[FunctionForm]
+    fields: tuple[str, ...]  # the form's initial values on the edit page
+    list_url: str
+    edit_url: str
+    delete_url: str
+    list_template: str
+    hold: str  # accounts "hold" a role, "have" a function
+    # Where the service's refusal of an edit shows: the form (None) or one field.
+    edit_error_field: str | None
+    mark_you: bool  # the edit page marks the signed-in admin among the holders
+    listing: Callable[..., Any]
+    holders: Callable[..., tuple[list[Any], int]]
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., None]
+
+
+ROLES = _Catalog(
+    kind="role",
+    label="Role",
+    model=Role,
+    form=RoleForm,
+    fields=services.ROLE_FIELDS,
+    list_url="staff:roles",
+    edit_url="staff:role_edit",
+    delete_url="staff:role_delete",
+    list_template="staff/roles.html",
+    hold="hold",
+    edit_error_field=None,
+    mark_you=True,
+    listing=lambda district: selectors.roles_with_holders(district=district),
+    holders=lambda district, obj: selectors.role_holders(district=district, role=obj),
+    create=lambda district, actor, data: services.role_create(
+        district=district, actor=actor, **data
+    ),
+    update=lambda district, actor, obj, data: services.role_update(
+        district=district, actor=actor, role=obj, values=data
+    ),
+    delete=lambda district, actor, obj: services.role_delete(
+        district=district, actor=actor, role=obj
+    ),
+)
+FUNCTIONS = _Catalog(
+    kind="function",
+    label="Function",
+    model=JobFunction,
+    form=FunctionForm,
+    fields=("name",),
+    list_url="staff:functions",
+    edit_url="staff:function_edit",
+    delete_url="staff:function_delete",
+    list_template="staff/functions.html",
+    hold="have",
+    edit_error_field="name",
+    mark_you=False,
+    listing=lambda district: selectors.functions_with_holders(district=district),
+    holders=lambda district, obj: selectors.function_holders(district=district, function=obj),
+    create=lambda district, actor, data: services.function_create(
+        district=district, actor=actor, name=data["name"]
+    ),
+    update=lambda district, actor, obj, data: services.function_update(
+        district=district, actor=actor, function=obj, name=data["name"]
+    ),
+    delete=lambda district, actor, obj: services.function_delete(
+        district=district, actor=actor, function=obj
+    ),
+)
+
+
+def _catalog_list(request: HttpRequest, catalog: _Catalog) -> HttpResponse:
+    """The district's roles or functions (who holds each) and the Add form."""
     district = request.district
-    form = RoleForm(request.POST if request.method == "POST" else None, prefix="new")
+    form = catalog.form(request.POST if request.method == "POST" else None, prefix="new")
     if request.method == "POST" and form.is_valid():
         try:
-            role = services.role_create(district=district, actor=request.user, **form.cleaned_data)
+            obj = catalog.create(district, request.user, form.cleaned_data)
         except services.StaffSettingsError as exc:
             form.add_error("name", str(exc))
         else:
-            messages.success(request, f"Role \u201c{role.name}\u201d added.")
-            return redirect("staff:roles")
+            messages.success(request, f"{catalog.label} \u201c{obj.name}\u201d added.")
+            return redirect(catalog.list_url)
     status = 400 if request.method == "POST" else 200
-    context = {"roles": selectors.roles_with_holders(district=district), "form": form}
-    return render(request, "staff/roles.html", context, status=status)
+    context = {"catalog": catalog, "items": catalog.listing(district), "form": form}
+    return render(request, catalog.list_template, context, status=status)
 
 
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def role_edit(request: HttpRequest, role_id: int) -> HttpResponse:
+def _catalog_edit(request: HttpRequest, catalog: _Catalog, pk: int) -> HttpResponse:
+    """Rename (a role: also its permissions); a refusal stays on the page with what was typed."""
     district = request.district
-    role = get_for_district_or_404(Role, district, pk=role_id)
-    initial = {f: getattr(role, f) for f in services.ROLE_FIELDS}
-    form = RoleForm(request.POST if request.method == "POST" else None, initial=initial)
+    obj = get_for_district_or_404(catalog.model, district, pk=pk)
+    initial = {f: getattr(obj, f) for f in catalog.fields}
+    form = catalog.form(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.role_update(
-                district=district, actor=request.user, role=role, values=form.cleaned_data
-            )
+            catalog.update(district, request.user, obj, form.cleaned_data)
         except services.StaffSettingsError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(catalog.edit_error_field, str(exc))
         else:
-            messages.success(request, f"Role \u201c{form.cleaned_data['name']}\u201d saved.")
-            return redirect("staff:roles")
-    return _role_page(request, role=role, form=form, status=400 if form.errors else 200)
+            name = form.cleaned_data["name"]
+            messages.success(request, f"{catalog.label} \u201c{name}\u201d saved.")
+            return redirect(catalog.list_url)
+    return _catalog_edit_page(request, catalog, obj, form, status=400 if form.errors else 200)
 
 
-def _role_page(request, *, role, form, status=200, delete_error=""):
-    holders, total = selectors.role_holders(district=request.district, role=role)
+def _catalog_edit_page(request, catalog, obj, form, *, status=200, delete_error=""):
+    holders, total = catalog.holders(request.district, obj)
     context = {
-        "role": role,
+        "catalog": catalog,
+        "obj": obj,
         "form": form,
         "holders": holders,
         "holders_total": total,
         "delete_error": delete_error,
     }
-    return render(request, "staff/role_edit.html", context, status=status)
+    return render(request, "staff/catalog_edit.html", context, status=status)
 
 
-@import_permission_required
-@require_POST
-def role_delete(request: HttpRequest, role_id: int) -> HttpResponse:
-    role = get_for_district_or_404(Role, request.district, pk=role_id)
-    name = role.name
+def _catalog_delete(request: HttpRequest, catalog: _Catalog, pk: int) -> HttpResponse:
+    """Delete one nobody holds and nothing uses; else the edit page says who and what."""
+    obj = get_for_district_or_404(catalog.model, request.district, pk=pk)
+    name = obj.name
     try:
-        services.role_delete(district=request.district, actor=request.user, role=role)
+        catalog.delete(request.district, request.user, obj)
     except services.StaffSettingsError as exc:
-        initial = {f: getattr(role, f) for f in services.ROLE_FIELDS}
-        return _role_page(
-            request, role=role, form=RoleForm(initial=initial), status=400, delete_error=str(exc)
-        )
-    messages.success(request, f"Role \u201c{name}\u201d deleted.")
-    return redirect("staff:roles")
+        form = catalog.form(initial={f: getattr(obj, f) for f in catalog.fields})
+        return _catalog_edit_page(request, catalog, obj, form, status=400, delete_error=str(exc))
+    messages.success(request, f"{catalog.label} \u201c{name}\u201d deleted.")
+    return redirect(catalog.list_url)
 
 
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def functions_page(request: HttpRequest) -> HttpResponse:
-    """The district's job functions (who has each) and Add Function."""
-    district = request.district
-    form = FunctionForm(request.POST if request.method == "POST" else None, prefix="new")
-    if request.method == "POST" and form.is_valid():
-        try:
-            function = services.function_create(
-                district=district, actor=request.user, name=form.cleaned_data["name"]
-            )
-        except services.StaffSettingsError as exc:
-            form.add_error("name", str(exc))
-        else:
-            messages.success(request, f"Function \u201c{function.name}\u201d added.")
-            return redirect("staff:functions")
-    status = 400 if request.method == "POST" else 200
-    context = {"functions": selectors.functions_with_holders(district=district), "form": form}
-    return render(request, "staff/functions.html", context, status=status)
+def _catalog_views(catalog: _Catalog) -> tuple[Callable[..., HttpResponse], ...]:
+    """The list, edit and delete views of roles or functions (their URLs take ``<kind>_id``)."""
+
+    @import_permission_required
+    @require_http_methods(["GET", "POST"])
+    def page(request: HttpRequest) -> HttpResponse:
+        return _catalog_list(request, catalog)
+
+    @import_permission_required
+    @require_http_methods(["GET", "POST"])
+    def edit(request: HttpRequest, **ids: int) -> HttpResponse:
+        return _catalog_edit(request, catalog, ids[f"{catalog.kind}_id"])
+
+    @import_permission_required
+    @require_POST
+    def delete(request: HttpRequest, **ids: int) -> HttpResponse:
+        return _catalog_delete(request, catalog, ids[f"{catalog.kind}_id"])
+
+    return page, edit, delete
 
 
-@import_permission_required
-@require_http_methods(["GET", "POST"])
-def function_edit(request: HttpRequest, function_id: int) -> HttpResponse:
-    district = request.district
-    function = get_for_district_or_404(JobFunction, district, pk=function_id)
-    form = FunctionForm(
-        request.POST if request.method == "POST" else None, initial={"name": function.name}
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.function_update(
-                district=district,
-                actor=request.user,
-                function=function,
-                name=form.cleaned_data["name"],
-            )
-        except services.StaffSettingsError as exc:
-            form.add_error("name", str(exc))
-        else:
-            messages.success(request, f"Function \u201c{form.cleaned_data['name']}\u201d saved.")
-            return redirect("staff:functions")
-    return _function_page(request, function=function, form=form, status=400 if form.errors else 200)
-
-
-def _function_page(request, *, function, form, status=200, delete_error=""):
-    holders, total = selectors.function_holders(district=request.district, function=function)
-    context = {
-        "function": function,
-        "form": form,
-        "holders": holders,
-        "holders_total": total,
-        "delete_error": delete_error,
-    }
-    return render(request, "staff/function_edit.html", context, status=status)
-
-
-@import_permission_required
-@require_POST
-def function_delete(request: HttpRequest, function_id: int) -> HttpResponse:
-    function = get_for_district_or_404(JobFunction, request.district, pk=function_id)
-    name = function.name
-    try:
-        services.function_delete(district=request.district, actor=request.user, function=function)
-    except services.StaffSettingsError as exc:
-        form = FunctionForm(initial={"name": function.name})
-        return _function_page(
-            request, function=function, form=form, status=400, delete_error=str(exc)
-        )
-    messages.success(request, f"Function \u201c{name}\u201d deleted.")
-    return redirect("staff:functions")
+# The district's roles (who holds each) and Add Role; one role; its deletion. The same for
+# job functions.
+roles_page, role_edit, role_delete = _catalog_views(ROLES)
+functions_page, function_edit, function_delete = _catalog_views(FUNCTIONS)
 
 
 # --- Welcome link (public: the new staff member is not signed in yet) ---------------------------

@@ -16,7 +16,7 @@ from integrations.models import (
     SyncSettings,
 )
 from naviance_sync.models import District, School
-from staff.models import Role
+from staff.models import JobFunction, Role
 from students.models import Student
 
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - test-only
@@ -51,6 +51,29 @@ class RoleFactory(factory.django.DjangoModelFactory):
     district = factory.SubFactory(DistrictFactory)
     name = "District Administrator"
     can_import_district_data = True
+
+
+class JobFunctionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JobFunction
+        django_get_or_create = ("district", "name")
+
+    district = factory.SubFactory(DistrictFactory)
+    name = factory.Sequence(lambda n: f"Function {n}")
+
+
+class StaffAccountFactory(factory.django.DjangoModelFactory):
+    """A staff account made by hand in the product (before Clever, or without it): no role and
+    no password unless given, as an admin's own records of a district's staff have."""
+
+    class Meta:
+        model = get_user_model()
+
+    district = factory.SubFactory(DistrictFactory)
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = "Sam"
+    last_name = factory.Sequence(lambda n: f"Staff{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -301,74 +301,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         floor = bench.floor(base_url=sim.url, token=token)
         results["floors"]["students"] = floor
         log(f"floor {floor}")
-
-        first = bench.sync("bench", env=env)
-        results["scenarios"].append(
-            scenario("first full student import", first, records=n, floor=floor, target_seconds=20)
+        results["scenarios"] += student_scenarios(
+            bench, env, dataset, data, students=n, floor=floor, seed=args.seed
         )
-        log(f"first import {first['wall_seconds']} s")
-        same = bench.sync("bench", env=env)
-        results["scenarios"].append(
-            scenario("no-change resync", same, records=n, floor=floor, target_seconds=12)
-        )
-
-        rng = random.Random(args.seed)
-        students = [u["id"] for u in data["users"] if "student" in (u.get("roles") or {})]
-        changed = rng.sample(students, k=max(1, n // 100))
-        removed = rng.sample(sorted(set(students) - set(changed)), k=max(1, n // 200))
-        for uid in changed:
-            dataset.update_user(uid, {"name": {"last": f"Changed{uid[-4:]}"}})
-        for uid in removed:
-            dataset.delete_user(uid)
-        resync = bench.sync("bench", env=env)
-        results["scenarios"].append(
-            scenario(
-                "resync with 1% changed, 0.5% removed",
-                resync,
-                records=n,
-                floor=floor,
-                target_seconds=14,
-            )
-        )
-        test = bench.sync("bench", mode="test", env=env)
-        row = scenario("test import (plan only)", test, records=n, floor=floor, target_seconds=12)
-        row["zero_live_writes"] = test["live_writes"] == 0
-        results["scenarios"].append(row)
-
-        remaining = sorted(set(students) - set(removed))
-        for uid in rng.sample(remaining, k=min(1000, len(remaining))):
-            dataset.update_user(uid, {"name": {"first": f"Evt{uid[-5:]}"}})
-        try:
-            events = bench.sync("bench", mode="events", env=env)
-            results["scenarios"].append(
-                scenario(
-                    "events: 1,000 changes via /events", events, records=1000, target_seconds=2
-                )
-            )
-        except RuntimeError as exc:
-            results["scenarios"].append(
-                {"scenario": "events: 1,000 changes via /events", "error": str(exc)[-500:]}
-            )
-
         if args.staff:
-            try:
-                prepare_staff(bench, "bench")
-                # The guide's order: a staff real import needs a test import from the last
-                # 48 hours (``StaffSpec.test_import_valid_hours``); both are timed.
-                staff_test = bench.sync("bench", data_type="staff", mode="test", env=env)
-                results["scenarios"].append(
-                    scenario("staff test import (plan only)", staff_test, records=args.staff)
-                )
-                staff_first = bench.sync("bench", data_type="staff", env=env)
-                results["scenarios"].append(
-                    scenario(
-                        "first full staff import", staff_first, records=args.staff, target_seconds=6
-                    )
-                )
-            except RuntimeError as exc:
-                results["scenarios"].append(
-                    {"scenario": "first full staff import", "error": str(exc)[-500:]}
-                )
+            results["scenarios"] += staff_scenarios(bench, env, staff=args.staff)
         results["portal_pages"] = portal_pages(bench, "bench")
 
     results["memory_and_queries"] = scaling(bench, args)
@@ -376,6 +313,81 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["concurrency"] = concurrency(bench, args)
     bench.drop_db()
     return results
+
+
+def student_scenarios(
+    bench: Bench,
+    env: dict[str, str],
+    dataset: Any,
+    data: dict[str, Any],
+    *,
+    students: int,
+    floor: dict[str, Any],
+    seed: int,
+) -> list[dict[str, Any]]:
+    """The student imports, in order on one district: first, no-change, 1% changed and 0.5%
+    removed, a test import, then 1,000 changes read from /events."""
+    n = students
+    rows = []
+    first = bench.sync("bench", env=env)
+    rows.append(
+        scenario("first full student import", first, records=n, floor=floor, target_seconds=20)
+    )
+    log(f"first import {first['wall_seconds']} s")
+    same = bench.sync("bench", env=env)
+    rows.append(scenario("no-change resync", same, records=n, floor=floor, target_seconds=12))
+
+    rng = random.Random(seed)
+    ids = [u["id"] for u in data["users"] if "student" in (u.get("roles") or {})]
+    changed = rng.sample(ids, k=max(1, n // 100))
+    removed = rng.sample(sorted(set(ids) - set(changed)), k=max(1, n // 200))
+    for uid in changed:
+        dataset.update_user(uid, {"name": {"last": f"Changed{uid[-4:]}"}})
+    for uid in removed:
+        dataset.delete_user(uid)
+    resync = bench.sync("bench", env=env)
+    rows.append(
+        scenario(
+            "resync with 1% changed, 0.5% removed",
+            resync,
+            records=n,
+            floor=floor,
+            target_seconds=14,
+        )
+    )
+    test = bench.sync("bench", mode="test", env=env)
+    row = scenario("test import (plan only)", test, records=n, floor=floor, target_seconds=12)
+    row["zero_live_writes"] = test["live_writes"] == 0
+    rows.append(row)
+
+    remaining = sorted(set(ids) - set(removed))
+    for uid in rng.sample(remaining, k=min(1000, len(remaining))):
+        dataset.update_user(uid, {"name": {"first": f"Evt{uid[-5:]}"}})
+    try:
+        events = bench.sync("bench", mode="events", env=env)
+        rows.append(
+            scenario("events: 1,000 changes via /events", events, records=1000, target_seconds=2)
+        )
+    except RuntimeError as exc:
+        rows.append({"scenario": "events: 1,000 changes via /events", "error": str(exc)[-500:]})
+    return rows
+
+
+def staff_scenarios(bench: Bench, env: dict[str, str], *, staff: int) -> list[dict[str, Any]]:
+    """The staff test import, then the first real one (the guide's order: a staff real import
+    needs a test import from the last 48 hours, ``StaffSpec.test_import_valid_hours``)."""
+    rows = []
+    try:
+        prepare_staff(bench, "bench")
+        staff_test = bench.sync("bench", data_type="staff", mode="test", env=env)
+        rows.append(scenario("staff test import (plan only)", staff_test, records=staff))
+        staff_first = bench.sync("bench", data_type="staff", env=env)
+        rows.append(
+            scenario("first full staff import", staff_first, records=staff, target_seconds=6)
+        )
+    except RuntimeError as exc:
+        rows.append({"scenario": "first full staff import", "error": str(exc)[-500:]})
+    return rows
 
 
 def scaling(bench: Bench, args) -> list[dict[str, Any]]:

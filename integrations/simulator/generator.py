@@ -31,17 +31,11 @@ from .names import (
     STATES,
     STREET_SUFFIXES,
     STREETS,
-    SUBJECTS,
 )
+from .sections import SCHOOL_YEAR, TERM_END, TERM_START, district_sections
 
-# School year the generated data describes (the autumn it starts in).
-SCHOOL_YEAR = 2025
 _EPOCH_START = int(datetime(SCHOOL_YEAR, 7, 1, tzinfo=UTC).timestamp())
 _EPOCH_SPAN = 60 * 86400  # records created over July and August
-TERM_START = f"{SCHOOL_YEAR}-08-18T00:00:00.000Z"
-TERM_MID = f"{SCHOOL_YEAR + 1}-01-05T00:00:00.000Z"
-TERM_MID_END = f"{SCHOOL_YEAR}-12-19T00:00:00.000Z"
-TERM_END = f"{SCHOOL_YEAR + 1}-06-05T00:00:00.000Z"
 
 # Rates of the messy cases (share of the records concerned).
 MESS = {
@@ -241,7 +235,14 @@ class _Generator:
         employees = self._district_admins(admins) + self._staff(school_staff, school_records)
         teacher_records = self._teachers(teachers, school_records, employees)
         student_records = self._students(students, school_records)
-        sections, terms = self._sections(school_records, student_records, teacher_records)
+        sections, terms = district_sections(
+            rng=self.rng,
+            new_id=self.ids.new,
+            district_id=self.district_id,
+            schools=school_records,
+            students=student_records,
+            teachers=teacher_records,
+        )
         users = sorted(student_records + teacher_records + employees, key=lambda user: user["id"])
         district = self._district(admins=[u for u in users if "district_admin" in u["roles"]])
         return {
@@ -503,47 +504,10 @@ class _Generator:
         record_id, created = self.ids.new()
         name = self._messy_name(self._name())
         sis_id = str(sis_base + serial)
-        if grade == "Other":
-            years_in, grad_year = rng.randrange(5, 18), ""
-        else:
-            years_in = GRADE_ORDER.index(grade) - 1  # Kindergarten = 0
-            grad_year = str(SCHOOL_YEAR + 1 + 12 - years_in)
-        if grad_year and rng.random() < MESS["blank_graduation_year"]:
-            grad_year = ""
-        birth_year = SCHOOL_YEAR - 5 - years_in - (1 if rng.random() < 0.25 else 0)
-        dob = f"{rng.randrange(1, 13)}/{rng.randrange(1, 29)}/{birth_year}"
-
-        roll = rng.random()
-        first, last = _slug(name["first"]), _slug(name["last"])
-        if (years_in <= 2 and roll < MESS["student_no_email_young"]) or (
-            years_in > 2 and roll < MESS["student_no_email"]
-        ):
-            email = None
-        elif rng.random() < MESS["personal_email"]:
-            email = f"{first}{last}{rng.randrange(1, 999)}@{rng.choice(_PERSONAL_DOMAINS)}"
-        else:
-            email = f"{first}.{last}{sis_id[-3:]}@{self.student_domain}"
-            if rng.random() < MESS["email_case"]:
-                email = rng.choice(
-                    (
-                        email.upper(),
-                        f"{name['first'].strip()}.{name['last'].strip()}{sis_id[-3:]}@{self.student_domain}".replace(
-                            " ", ""
-                        ),
-                        f" {email}",
-                    )
-                )
-
-        schools = [school]
-        if rng.random() < MESS["second_school"] and len(school_ids) > 1:
-            other = rng.choice(school_ids)
-            if other != school:
-                schools.append(other)
-        ext: dict[str, Any] = {}
-        if years_in >= 9 and grade != "Other" and rng.random() >= MESS["missing_gpa"]:
-            unweighted = min(4.0, max(0.8, rng.gauss(3.0, 0.6)))
-            weighted = min(5.0, unweighted + rng.uniform(0, 0.9))
-            ext = {"gpa_weighted": f"{weighted:.3f}", "gpa_unweighted": f"{unweighted:.3f}"}
+        years_in, grad_year, dob = self._student_age(grade)
+        email = self._student_email(name, years_in, sis_id)
+        schools = self._student_schools(school, school_ids)
+        ext = self._student_gpa(grade, years_in)
         student = {
             "sis_id": sis_id,
             "student_number": sis_id if rng.random() < 0.9 else f"S{sis_id}",
@@ -577,121 +541,66 @@ class _Generator:
             "roles": {"student": student},
         }
 
-    def _sections(
-        self,
-        schools: list[dict[str, Any]],
-        students: list[dict[str, Any]],
-        teachers: list[dict[str, Any]],
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    # The steps of one student, in the order they draw from ``rng`` (the order is the output:
+    # the same seed gives the same district, byte for byte).
+
+    def _student_age(self, grade: str) -> tuple[int, str, str]:
+        """Years in school (Kindergarten = 0), graduation year (sometimes blank) and birth date."""
         rng = self.rng
-        terms = []
-        for name, start, end in (
-            (f"{SCHOOL_YEAR}-{SCHOOL_YEAR + 1} Full Year", TERM_START, TERM_END),
-            (f"{SCHOOL_YEAR}-{SCHOOL_YEAR + 1} Semester 1", TERM_START, TERM_MID_END),
-            (f"{SCHOOL_YEAR}-{SCHOOL_YEAR + 1} Semester 2", TERM_MID, TERM_END),
+        if grade == "Other":
+            years_in, grad_year = rng.randrange(5, 18), ""
+        else:
+            years_in = GRADE_ORDER.index(grade) - 1  # Kindergarten = 0
+            grad_year = str(SCHOOL_YEAR + 1 + 12 - years_in)
+        if grad_year and rng.random() < MESS["blank_graduation_year"]:
+            grad_year = ""
+        birth_year = SCHOOL_YEAR - 5 - years_in - (1 if rng.random() < 0.25 else 0)
+        dob = f"{rng.randrange(1, 13)}/{rng.randrange(1, 29)}/{birth_year}"
+        return years_in, grad_year, dob
+
+    def _student_email(self, name: dict[str, str], years_in: int, sis_id: str) -> str | None:
+        """None (more often for the youngest), a personal address, or the district's (its case
+        or spacing sometimes off)."""
+        rng = self.rng
+        roll = rng.random()
+        first, last = _slug(name["first"]), _slug(name["last"])
+        if (years_in <= 2 and roll < MESS["student_no_email_young"]) or (
+            years_in > 2 and roll < MESS["student_no_email"]
         ):
-            terms.append(
-                {
-                    "id": self.ids.new()[0],
-                    "district": self.district_id,
-                    "name": name,
-                    "start_date": start,
-                    "end_date": end,
-                }
-            )
-        terms.sort(key=lambda term: term["id"])
-        full_year = next(t["id"] for t in terms if t["name"].endswith("Full Year"))
-        semesters = [t["id"] for t in terms if "Semester" in t["name"]]
-
-        teachers_at: dict[str, list[str]] = {s["id"]: [] for s in schools}
-        for teacher in teachers:
-            for school_id in teacher["roles"]["teacher"]["schools"]:
-                teachers_at[school_id].append(teacher["id"])
-        groups: dict[tuple[str, str], list[str]] = {}
-        for student in students:
-            role = student["roles"]["student"]
-            groups.setdefault((role["school"], role["grade"]), []).append(student["id"])
-
-        sections: list[dict[str, Any]] = []
-        turn: dict[str, int] = {}
-        serial = 0
-
-        def add(
-            school_id: str,
-            grade: str,
-            subject: str,
-            name: str,
-            members: list[str],
-            term: str,
-            period: str,
-        ) -> None:
-            nonlocal serial
-            staff_ids = teachers_at.get(school_id) or []
-            chosen: list[str] = []
-            if staff_ids:
-                position = turn.get(school_id, 0)
-                turn[school_id] = position + 1
-                chosen.append(staff_ids[position % len(staff_ids)])
-                if rng.random() < 0.05 and len(staff_ids) > 1:
-                    co = rng.choice(staff_ids)
-                    if co not in chosen:
-                        chosen.append(co)
-            record_id, created = self.ids.new()
-            serial += 1
-            sections.append(
-                {
-                    "id": record_id,
-                    "district": self.district_id,
-                    "school": school_id,
-                    "name": name,
-                    "sis_id": f"SEC{serial:06d}",
-                    "section_number": str(serial),
-                    "period": period,
-                    "grade": grade,
-                    "subject": subject,
-                    "term_id": term,
-                    "teacher": chosen[0] if chosen else None,
-                    "teachers": chosen,
-                    "students": members,
-                    "created": created,
-                    "last_modified": created,
-                    "ext": {},
-                }
-            )
-
-        for (school_id, grade), members in sorted(groups.items()):
-            label = {
-                "PreKindergarten": "Pre-K",
-                "Kindergarten": "Kindergarten",
-                "Other": "Ungraded",
-            }.get(grade, f"Grade {grade}")
-            size = 22 if grade in ("PreKindergarten", "Kindergarten") else 28
-            for start in range(0, len(members), size):
-                add(
-                    school_id,
-                    grade,
-                    "homeroom/advisory",
-                    f"{label} Homeroom {start // size + 1}",
-                    members[start : start + size],
-                    full_year,
-                    "HR",
+            return None
+        if rng.random() < MESS["personal_email"]:
+            return f"{first}{last}{rng.randrange(1, 999)}@{rng.choice(_PERSONAL_DOMAINS)}"
+        email = f"{first}.{last}{sis_id[-3:]}@{self.student_domain}"
+        if rng.random() < MESS["email_case"]:
+            email = rng.choice(
+                (
+                    email.upper(),
+                    f"{name['first'].strip()}.{name['last'].strip()}{sis_id[-3:]}@{self.student_domain}".replace(
+                        " ", ""
+                    ),
+                    f" {email}",
                 )
-            if grade.isdigit() and int(grade) >= 6 or grade == "Other":
-                for period, (subject, courses) in enumerate(rng.sample(SUBJECTS, 2), 1):
-                    shuffled = list(members)
-                    rng.shuffle(shuffled)
-                    course = rng.choice(courses)
-                    for start in range(0, len(shuffled), 30):
-                        add(
-                            school_id,
-                            grade,
-                            subject,
-                            f"{course} - Period {period + start // 30 % 6}",
-                            shuffled[start : start + 30],
-                            rng.choice(semesters),
-                            str(period + 1),
-                        )
-        return sections, terms
+            )
+        return email
+
+    def _student_schools(self, school: str, school_ids: list[str]) -> list[str]:
+        """The primary school, and now and then a second one."""
+        rng = self.rng
+        schools = [school]
+        if rng.random() < MESS["second_school"] and len(school_ids) > 1:
+            other = rng.choice(school_ids)
+            if other != school:
+                schools.append(other)
+        return schools
+
+    def _student_gpa(self, grade: str, years_in: int) -> dict[str, Any]:
+        """High-school students' GPAs in ``ext`` (some missing)."""
+        rng = self.rng
+        if years_in >= 9 and grade != "Other" and rng.random() >= MESS["missing_gpa"]:
+            unweighted = min(4.0, max(0.8, rng.gauss(3.0, 0.6)))
+            weighted = min(5.0, unweighted + rng.uniform(0, 0.9))
+            return {"gpa_weighted": f"{weighted:.3f}", "gpa_unweighted": f"{unweighted:.3f}"}
+        return {}
 
 
 # --- writing ----------------------------------------------------------------------------------

@@ -10,11 +10,6 @@ from tests.factories import SchoolFactory
 
 
 @pytest.fixture(autouse=True)
-def _scans_inline(scans_inline_unless_recorded):
-    """The scan task runs at once here (``tests.support.scans``)."""
-
-
-@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     yield

@@ -46,9 +46,3 @@ def no_broker(request, monkeypatch):
         yield None
         return
     yield record_sent_tasks(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _scans_inline(scans_inline_unless_recorded):
-    """Define Codes and Match Fields read Clever through the scan task: it runs at once here
-    (``tests.support.scans``)."""

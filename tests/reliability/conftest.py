@@ -15,12 +15,6 @@ from tests.support.reliability import on_postgresql
 from tests.support.tasks import record_sent_tasks
 
 
-@pytest.fixture(autouse=True)
-def _scans_inline(scans_inline_unless_recorded):
-    """The form fuzzer opens Match Fields and Define Codes: the scan task runs at once here
-    (``tests.support.scans``)."""
-
-
 @pytest.fixture
 def connected(district, clever_simulator):
     connect_district(district, clever_simulator)

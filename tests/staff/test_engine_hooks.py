@@ -10,7 +10,8 @@ import dataclasses
 
 from integrations.engine.matching import build_index, may_need_review, plan_records
 from naviance_sync.sync_contract import SyncConfig
-from staff.sync import EXTRA_FIELDS, FIELDS, KEEP, SPEC, StaffConfig
+from staff.sync import EXTRA_FIELDS, FIELDS, KEEP, SPEC
+from staff.sync_roles import StaffConfig
 
 SCHOOL, OTHER = 7, 8
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from integrations.models import ImportRun, RunResult, UpdateLog
 from staff import services
 from staff.models import Role, User
-from staff.sync import (
+from staff.sync_roles import (
     KEPT_HAND_MADE,
     KEPT_LAST,
     LOSES_IMPORT,

@@ -314,9 +314,10 @@ def test_no_welcome_email_with_clever_sso(district):
 def test_welcome_emails_go_to_the_mail_queue_in_batches(district, monkeypatch):
     from naviance_sync.celery import app
     from staff import services, tasks
+    from staff.services import sync_hooks
 
     assert app.amqp.router.route({}, tasks.send_staff_welcome.name)["queue"].name == "mail"
-    monkeypatch.setattr(services, "WELCOME_BATCH", 2)
+    monkeypatch.setattr(sync_hooks, "WELCOME_BATCH", 2)
     queued = []
     monkeypatch.setattr(tasks.send_staff_welcome, "delay", lambda d, ids: queued.append(ids))
     users = [

@@ -8,26 +8,26 @@ from hypothesis import strategies as st
 
 from integrations.engine.matching import build_index, plan_records
 from naviance_sync.sync_contract import SyncConfig
-from staff.sync import (
+from staff.sync import EXTRA_FIELDS, FIELDS, SPEC
+from staff.sync_mapping import (
     DISTRICT,
-    EXTRA_FIELDS,
-    FIELDS,
     SCHOOL,
-    SPEC,
-    Defaults,
-    KeywordRule,
-    StaffConfig,
     StaffRecordError,
     StaffValues,
-    keyword_matches,
     map_staff,
     normalize_email,
     normalize_employee_id,
     normalize_text,
-    resolve_title,
     school_access,
     sections_by_teacher,
     username_candidates,
+)
+from staff.sync_roles import (
+    Defaults,
+    KeywordRule,
+    StaffConfig,
+    keyword_matches,
+    resolve_title,
     winning_rule,
 )
 

@@ -5,11 +5,22 @@ a test wrapped in a transaction nothing commits, and no worker listens: ``run_sc
 makes the send run the task's service at once (the page then finds the cache filled, as after a
 fast worker), and records the scan ids sent. Tests of the waiting page use ``record_scans``
 instead: the send is recorded and nothing runs.
+
+The test packages whose pages read Clever through the scan task (``SCANS_INLINE_PACKAGES``) get
+``scans_inline_unless_recorded`` on every test (``_scans_inline``, registered once: the root
+conftest loads this module as a plugin).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+# tests/<package>/: the configuration pages, the engine (Define Codes after a rollover) and the
+# form fuzzer open Match Fields and Define Codes.
+SCANS_INLINE_PACKAGES = frozenset({"config", "engine", "reliability"})
 
 
 def _patch(monkeypatch, run: bool) -> list[int]:
@@ -44,3 +55,14 @@ def scans_inline_unless_recorded(request):
     ``record_scans``)."""
     if "record_scans" not in request.fixturenames:
         request.getfixturevalue("run_scans_inline")
+
+
+@pytest.fixture(autouse=True)
+def _scans_inline(request):
+    """The scan task runs at once for every test in ``SCANS_INLINE_PACKAGES``."""
+    try:
+        package = Path(request.node.path).resolve().relative_to(TESTS).parts[0]
+    except ValueError:  # a test outside tests/
+        return
+    if package in SCANS_INLINE_PACKAGES:
+        request.getfixturevalue("scans_inline_unless_recorded")

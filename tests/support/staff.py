@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from integrations.engine.service import run_execute
@@ -14,6 +16,7 @@ from integrations.runs import run_start
 from naviance_sync.models import School
 from staff import services
 from staff.models import JobFunction, Role, StaffImportSettings, User
+from tests.factories import JobFunctionFactory, RoleFactory, StaffAccountFactory
 from tests.support.clever import fast_client
 from tests.support.districts import connect_district
 
@@ -57,50 +60,58 @@ def setup(district, clever_simulator, admin_user):
     """Schools matched, settings saved with keyword rules, No Schools Zone, existing accounts."""
     connect_district(district, clever_simulator)
     settings = services.staff_settings_ensure(district=district)
-    roles = {
-        name: Role.objects.create(district=district, name=name)
-        for name in ("Counselor", "Teacher", "School Administrator", "Existing Role")
-    }
-    functions = {
-        name: JobFunction.objects.create(district=district, name=name)
-        for name in ("Counseling", "Instruction", "Administration")
-    }
-    services.keyword_rule_create(
-        district=district,
-        actor=admin_user,
-        keyword="Counselor",
-        role=roles["Counselor"],
-        job_function=functions["Counseling"],
-        on_counselor_list=True,
-    )
-    services.keyword_rule_create(
-        district=district,
-        actor=admin_user,
-        keyword="Teacher",
-        role=roles["Teacher"],
-        job_function=functions["Instruction"],
-        on_teacher_list=True,
-    )
-    services.keyword_rule_create(
-        district=district,
-        actor=admin_user,
-        keyword="Principal",
-        role=roles["School Administrator"],
-        job_function=functions["Administration"],
-    )
+    roles, functions = keyword_rules(district, admin_user)
     zone = services.no_schools_zone_create(district=district, actor=admin_user)
     settings.refresh_from_db()
     assert settings.default_district_zone == zone
+    return {
+        "district": district,
+        "settings": StaffImportSettings.objects.get(district=district),
+        "roles": roles,
+        "functions": functions,
+        "zone": zone,
+        "existing": existing_accounts(district, clever_simulator, roles),
+        "sim": clever_simulator,
+        "admin": admin_user,
+    }
 
-    sim = clever_simulator
+
+def keyword_rules(district, admin_user) -> tuple[dict[str, Role], dict[str, JobFunction]]:
+    """Roles and functions by name, and the title keywords Counselor, Teacher and Principal."""
+    roles = {
+        name: RoleFactory(district=district, name=name, can_import_district_data=False)
+        for name in ("Counselor", "Teacher", "School Administrator", "Existing Role")
+    }
+    functions = {
+        name: JobFunctionFactory(district=district, name=name)
+        for name in ("Counseling", "Instruction", "Administration")
+    }
+    for keyword, role, function, lists in (
+        ("Counselor", "Counselor", "Counseling", {"on_counselor_list": True}),
+        ("Teacher", "Teacher", "Instruction", {"on_teacher_list": True}),
+        ("Principal", "School Administrator", "Administration", {}),
+    ):
+        services.keyword_rule_create(
+            district=district,
+            actor=admin_user,
+            keyword=keyword,
+            role=roles[role],
+            job_function=functions[function],
+            **lists,
+        )
+    return roles, functions
+
+
+def existing_accounts(district, sim, roles: dict[str, Role]) -> dict[str, User]:
+    """Accounts made by hand before Clever, each a case of the matching rules."""
     gray = clever_person(sim, last="Gray")  # staff, "Counselor", E10005
     hall = clever_person(sim, last="Hall", first="Liam")  # staff, "Principal", E10000
     stewart = clever_person(sim, last="Stewart")  # staff, "School Counselor", E10003
     lee = clever_person(sim, last="Lee")  # staff, "School Counselor"
-    existing = {
+    account = partial(StaffAccountFactory, district=district)
+    return {
         # Same last name and email, differing only in case and spaces: a match.
-        "gray": User.objects.create(
-            district=district,
+        "gray": account(
             username="egray",
             first_name="Emma",
             last_name=" GRAY ",
@@ -110,8 +121,7 @@ def setup(district, clever_simulator, admin_user):
             job_title="Counselor",
         ),
         # A personal email, but the employee ID in another case and with spaces: a match.
-        "hall": User.objects.create(
-            district=district,
+        "hall": account(
             username="lhall",
             first_name="Liam",
             last_name="Hall",
@@ -119,48 +129,34 @@ def setup(district, clever_simulator, admin_user):
             employee_id=" " + hall["roles"]["staff"]["staff_id"].lower() + " ",
         ),
         # Two accounts, one by employee ID, one by last name + email: ambiguous -> an alert.
-        "stewart_id": User.objects.create(
-            district=district,
+        "stewart_id": account(
             username="rstewart1",
             first_name="Robert",
             last_name="Stewart",
             email="r.stewart@other.example",
             employee_id=stewart["roles"]["staff"]["staff_id"],
         ),
-        "stewart_email": User.objects.create(
-            district=district,
+        "stewart_email": account(
             username="rstewart2",
             first_name="Rob",
             last_name="Stewart",
             email=email_of(stewart),
         ),
         # Same email under another last name: looks like the same person -> an alert.
-        "lee": User.objects.create(
-            district=district,
+        "lee": account(
             username="vlee",
             first_name="Victoria",
             last_name="Lee-Smith",
             email=email_of(lee),
         ),
         # In the product, not in Clever.
-        "gone": User.objects.create(
-            district=district,
+        "gone": account(
             username="zgone",
             first_name="Zed",
             last_name="Nobody",
             email="zed.nobody@oakwoodschools.org",
             role=roles["Teacher"],
         ),
-    }
-    return {
-        "district": district,
-        "settings": StaffImportSettings.objects.get(district=district),
-        "roles": roles,
-        "functions": functions,
-        "zone": zone,
-        "existing": existing,
-        "sim": sim,
-        "admin": admin_user,
     }
 
 

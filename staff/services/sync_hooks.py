@@ -1,0 +1,200 @@
+"""What the staff sync spec calls around the engine: the run's configuration snapshot, the
+Clever-given school access (read and written in bulk), and what follows a real import (usernames
+from emails, welcome emails on the mail queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Case, Value, When
+
+from naviance_sync.models import District, School
+from naviance_sync.scoping import for_district
+
+from ..models import Role, StaffImportSettings, StaffSchoolAccess, TitleKeywordRule, User
+from ..sync_roles import Defaults, KeywordRule, StaffConfig
+from .import_settings import staff_settings_ensure
+
+
+def staff_sync_config(*, district: District) -> StaffConfig:
+    """The staff part of a run's configuration: keyword rules, defaults, zone, school names.
+
+    Read once per run (three small queries); the sync spec only reads the snapshot.
+    """
+    settings = staff_settings_ensure(district=district)
+    rules = tuple(
+        KeywordRule(
+            keyword=r.keyword,
+            position=r.position,
+            role_id=r.role_id,
+            function_id=r.job_function_id,
+            on_teacher_list=r.on_teacher_list,
+            on_counselor_list=r.on_counselor_list,
+            id=r.pk,
+        )
+        for r in for_district(TitleKeywordRule, district).order_by("position", "id")
+    )
+    return StaffConfig(
+        rules=rules,
+        school_defaults=Defaults(
+            role_id=settings.school_default_role_id,
+            function_id=settings.school_default_function_id,
+            on_teacher_list=settings.school_default_teacher_list,
+            on_counselor_list=settings.school_default_counselor_list,
+        ),
+        district_defaults=Defaults(
+            role_id=settings.district_default_role_id,
+            function_id=settings.district_default_function_id,
+            on_teacher_list=settings.district_default_teacher_list,
+            on_counselor_list=settings.district_default_counselor_list,
+        ),
+        default_district_zone_id=settings.default_district_zone_id,
+        not_in_clever_role_id=settings.not_in_clever_role_id,
+        sso_enabled=settings.sso_enabled,
+        school_names=dict(for_district(School, district).values_list("id", "name")),
+        import_role_ids=frozenset(
+            for_district(Role, district)
+            .filter(can_import_district_data=True)
+            .values_list("pk", flat=True)
+        ),
+        importer_ids=frozenset(
+            for_district(User, district)
+            .filter(is_active=True, role__can_import_district_data=True)
+            .values_list("pk", flat=True)
+        ),
+    )
+
+
+def staff_read_access(*, district_id: int) -> dict[int, tuple]:
+    """Each account's Clever-given school access, as the spec's ``school_access`` value.
+
+    Access added by hand is not part of it: Clever never takes it away.
+    """
+    out: dict[int, set] = {}
+    rows = (
+        StaffSchoolAccess.objects.filter(user__district_id=district_id)
+        .exclude(source=StaffSchoolAccess.Source.MANUAL)
+        .values_list("user_id", "school_id", "school__name", "source")
+    )
+    for user_id, school_id, name, source in rows:
+        out.setdefault(user_id, set()).add((school_id, name, source))
+    return {pk: (frozenset(access),) for pk, access in out.items()}
+
+
+def staff_write_access(*, district_id: int, changes: Iterable[tuple[int, str, Any]]) -> None:
+    """Make each account's Clever-given access what Clever says, in bulk.
+
+    Clever-given access Clever no longer gives is removed; access added by hand stays, and a school
+    Clever now also gives turns into Clever-given access (Clever explains it from now on).
+    """
+    wanted: dict[int, dict[int, str]] = {}
+    for pk, field_name, value in changes:
+        if field_name != "school_access" or not isinstance(value, frozenset | set):
+            continue
+        wanted[pk] = {school: source for school, _name, source in value}
+    if not wanted:
+        return
+    pks = list(wanted)
+    valid = set(
+        User.objects.filter(pk__in=pks, district_id=district_id).values_list("pk", flat=True)
+    )
+    existing: dict[tuple[int, int], StaffSchoolAccess] = {
+        (a.user_id, a.school_id): a for a in StaffSchoolAccess.objects.filter(user_id__in=valid)
+    }
+    remove: list[int] = []
+    update: list[StaffSchoolAccess] = []
+    create: list[StaffSchoolAccess] = []
+    for (user_id, school_id), access in existing.items():
+        want = wanted[user_id].get(school_id)
+        if want is None:
+            if access.source != StaffSchoolAccess.Source.MANUAL:
+                remove.append(access.pk)
+        elif access.source != want:
+            access.source = want
+            update.append(access)
+    for user_id in valid:
+        for school_id, source in wanted[user_id].items():
+            if (user_id, school_id) not in existing:
+                create.append(
+                    StaffSchoolAccess(user_id=user_id, school_id=school_id, source=source)
+                )
+    if remove:
+        StaffSchoolAccess.objects.filter(pk__in=remove).delete()
+    if update:
+        StaffSchoolAccess.objects.bulk_update(update, ["source"], batch_size=1000)
+    if create:
+        StaffSchoolAccess.objects.bulk_create(create, batch_size=1000, ignore_conflicts=True)
+
+
+WELCOME_BATCH = 500  # accounts per welcome-email task: small messages, bounded retries
+
+
+def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[int]) -> int:
+    """After a real import commits: friendly usernames, then queue the welcome emails.
+
+    New accounts were created with a placeholder username unique by construction; here each gets
+    its email address as username when no other account uses it (one query to find the taken
+    ones, one UPDATE per 1,000 renames). The welcome emails go to the "mail" queue in batches
+    (``staff.tasks.send_staff_welcome``), like the run summary: rendering and sending 10,000 of
+    them inline took 3.8 s of a 7.7 s import. None when the district uses Clever single sign-on.
+    Returns the number of accounts whose welcome email was queued.
+    """
+    ids = list(created_ids)
+    if not ids:
+        return 0
+    rows = list(
+        User.objects.filter(pk__in=ids, district_id=district_id)
+        .order_by("pk")
+        .values_list("pk", "email", "username")
+    )
+    wanted: dict[str, list[int]] = {}
+    for pk, email, username in rows:
+        email = (email or "").strip().lower()
+        if email and len(email) <= 150 and username.startswith("clever-"):
+            wanted.setdefault(email, []).append(pk)
+    taken = {
+        u.lower()
+        for u in User.objects.filter(username__in=list(wanted)).values_list("username", flat=True)
+    }
+    renames = [
+        (owners[0], email)
+        for email, owners in wanted.items()
+        if email not in taken and len(owners) == 1
+    ]
+    for start in range(0, len(renames), 1000):
+        chunk = renames[start : start + 1000]
+        User.objects.filter(pk__in=[pk for pk, _ in chunk]).update(
+            username=Case(*(When(pk=pk, then=Value(email)) for pk, email in chunk))
+        )
+    settings = StaffImportSettings.objects.filter(district_id=district_id).first()
+    if settings is not None and settings.sso_enabled:
+        return 0
+    with_email = [pk for pk, email, _ in rows if email]
+    from ..tasks import send_staff_welcome
+
+    for start in range(0, len(with_email), WELCOME_BATCH):  # the import has committed
+        send_staff_welcome.delay(district_id, with_email[start : start + WELCOME_BATCH])
+    return len(with_email)
+
+
+def staff_welcome_send(*, district_id: int, user_ids: Iterable[int]) -> int:
+    """Send the welcome email to these new accounts (the mail worker's half of the above).
+
+    Skips accounts that already chose a password (a retried task never re-invites them) and
+    sends nothing once the district switched to Clever single sign-on. Returns how many went.
+    """
+    from ..emails import send_welcome_emails
+
+    settings = StaffImportSettings.objects.filter(district_id=district_id).first()
+    if settings is not None and settings.sso_enabled:
+        return 0
+    accounts = [
+        u
+        for u in User.objects.filter(
+            pk__in=list(user_ids), district_id=district_id, is_active=True
+        ).select_related("district")
+        if not u.has_usable_password()
+    ]
+    return send_welcome_emails(accounts)
