@@ -16,7 +16,7 @@ from django import forms
 from students.fields import CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL, LocalField
 
 from . import fieldkinds
-from .config import clever_value_label, parse_recipients
+from .config.rules import clever_value_label, parse_recipients
 from .models import CleverConnection, SyncSettings
 
 DO_NOT_IMPORT_LABEL = "Do Not Import"

@@ -16,7 +16,7 @@ from naviance_sync.models import AuditEvent, District, School
 from naviance_sync.scoping import for_district
 from staff import selectors as staff_selectors
 
-from .config import configuration_steps, ready_to_import
+from .config.steps import configuration_steps, ready_to_import
 from .engine.matching import linked_to_other
 from .engine.registry import get_spec
 from .models import (

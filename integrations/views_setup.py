@@ -19,8 +19,32 @@ from naviance_sync.models import School
 from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
 from students import fields as student_fields
 
-from . import config, scans, selectors
+from . import scans, selectors
 from .clever import CleverError
+from .config.clever_reads import PORTAL, scan_values
+from .config.connection import connection_connect, connection_reset
+from .config.rules import (
+    LIMIT_FIELDS,
+    CodesError,
+    ConfigError,
+    ConfirmationRequired,
+    coded_field_paths,
+    local_fields_for,
+    mapping_warnings,
+    setup_error_message,
+)
+from .config.selectors import (
+    connection_get,
+    district_school_year_end,
+    integration_config,
+    mapping_choices_or_suggested,
+    saved_codes,
+    setup_done,
+    sync_limits_initial,
+)
+from .config.services import codes_save, field_mappings_save, recipients_add, sync_settings_save
+from .config.services import recipient_delete as recipient_remove
+from .config.steps import configuration_steps, ready_to_import
 from .crypto import TokenDecryptError
 from .forms import (
     CodesForm,
@@ -95,7 +119,7 @@ def any_integration(view: Callable) -> Callable:
 
 
 def _setup_first(request: HttpRequest) -> HttpResponse | None:
-    if config.setup_done(district=request.district):
+    if setup_done(district=request.district):
         return None
     messages.warning(
         request,
@@ -115,7 +139,7 @@ def _after_save(request: HttpRequest, action: str, *, here: str, next_url: str) 
 
 
 def _connection_context(district) -> dict:
-    connection = config.connection_get(district=district)
+    connection = connection_get(district=district)
     return {
         "connection": connection,
         "migrating": bool(
@@ -131,15 +155,15 @@ def _connection_context(district) -> dict:
 @student_integration
 def configure(request: HttpRequest) -> HttpResponse:
     district = request.district
-    steps = config.configuration_steps(district=district, data_type="students")
+    steps = configuration_steps(district=district, data_type="students")
     return render(
         request,
         "integrations/configure.html",
         {
             **_connection_context(district),
-            "setup_done": config.setup_done(district=district),
+            "setup_done": setup_done(district=district),
             "steps": {s.key: s for s in steps},
-            "ready": config.ready_to_import(steps),
+            "ready": ready_to_import(steps),
             "match_counts": school_match_summary(district=district),
         },
     )
@@ -157,7 +181,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         {
             **_connection_context(district),
             "match_counts": school_match_summary(district=district),
-            "setup_done": config.setup_done(district=district),
+            "setup_done": setup_done(district=district),
             "schedules": selectors.schedule_states(district=district),
             "sharing": selectors.sharing_summary(district=district),
         },
@@ -170,7 +194,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     """Save looks the district up among the application's Clever district tokens (the admin
     types only the Clever district ID) and says in the admin's words what is wrong if it can't."""
     district = request.district
-    connection = config.connection_get(district=district)
+    connection = connection_get(district=district)
     initial = {"clever_district_id": district.confirmed_clever_district_id}
     if connection is not None:
         initial = {
@@ -181,20 +205,20 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            config.connection_connect(
+            connection_connect(
                 district=district,
                 actor=request.user,
                 clever_district_id=data["clever_district_id"],
                 previous_integration=data["previous_integration"],
-                deadline=config.PORTAL,  # the page waits: a slow Clever is a message, not a hang
+                deadline=PORTAL,  # the page waits: a slow Clever is a message, not a hang
             )
         except CleverError as exc:
-            form.add_service_errors({None: config.setup_error_message(exc)})
+            form.add_service_errors({None: setup_error_message(exc)})
         except TokenDecryptError:
             form.add_service_errors(
                 {None: "The stored Clever access can no longer be read. Please contact support."}
             )
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
             messages.success(
@@ -215,7 +239,7 @@ def setup_reset(request: HttpRequest) -> HttpResponse:
     district = request.district
     form = ResetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        config.connection_reset(district=district, actor=request.user)
+        connection_reset(district=district, actor=request.user)
         messages.success(
             request,
             "Configuration reset: the automated sync is off. Your existing data was not "
@@ -299,11 +323,11 @@ def school_matches(request: HttpRequest) -> HttpResponse:
 def data_settings(request: HttpRequest) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
-    steps = config.configuration_steps(district=request.district, data_type="students")
+    steps = configuration_steps(district=request.district, data_type="students")
     return render(
         request,
         "integrations/data_settings.html",
-        {"steps": steps, "ready": config.ready_to_import(steps)},
+        {"steps": steps, "ready": ready_to_import(steps)},
     )
 
 
@@ -353,10 +377,10 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
         return _scan_wait(request, data_type, state, page="fields")
     scan = state.result
     available = scan.fields if scan is not None else ()
-    initial, saved = config.mapping_choices_or_suggested(
+    initial, saved = mapping_choices_or_suggested(
         district=district, data_type=data_type, available=available
     )
-    local_fields = config.local_fields_for(data_type)
+    local_fields = local_fields_for(data_type)
     form = FieldMappingForm(
         request.POST if request.method == "POST" else None,
         local_fields=local_fields,
@@ -375,26 +399,24 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
         )
     elif request.method == "POST" and form.is_valid():
         try:
-            config.field_mappings_save(
+            field_mappings_save(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
                 mapping=form.mapping(),
                 confirm_link_change=form.cleaned_data.get("confirm_link_change", False),
             )
-        except config.ConfirmationRequired as exc:
+        except ConfirmationRequired as exc:
             needs_confirmation = True
             form.add_service_errors({f"map_{k}": v for k, v in exc.errors.items()})
             form.add_service_errors({"confirm_link_change": exc.message})
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(
                 {f"map_{k}": v for k, v in exc.errors.items()} or {None: exc.message}
             )
         else:
             messages.success(request, "Field matches saved.")
-            for warning in config.mapping_warnings(
-                data_type=data_type, mapping=form.mapping(), scan=scan
-            ):
+            for warning in mapping_warnings(data_type=data_type, mapping=form.mapping(), scan=scan):
                 messages.warning(request, warning)
             return _after_save(
                 request,
@@ -442,15 +464,13 @@ def scan_status(request: HttpRequest, scan_id: int) -> JsonResponse:
 
 
 def _code_sections(district, data_type: str, scan) -> list[dict]:
-    choices = config.mapping_choices_or_suggested(
-        district=district, data_type=data_type, available=()
-    )[0]
-    paths = config.coded_field_paths(choices, data_type=data_type)
-    found = config.scan_values(scan, list(paths.values()))
-    saved = config.saved_codes(district=district, data_type=data_type)
-    year_end = config.district_school_year_end(district)
+    choices = mapping_choices_or_suggested(district=district, data_type=data_type, available=())[0]
+    paths = coded_field_paths(choices, data_type=data_type)
+    found = scan_values(scan, list(paths.values()))
+    saved = saved_codes(district=district, data_type=data_type)
+    year_end = district_school_year_end(district)
     sections = []
-    for f in config.local_fields_for(data_type):
+    for f in local_fields_for(data_type):
         if f.name not in paths:
             continue
         values = student_fields.sort_clever_grades(
@@ -497,18 +517,18 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
     form = CodesForm(request.POST if request.method == "POST" else None, sections=sections)
     if request.method == "POST" and form.is_valid():
         try:
-            config.codes_save(
+            codes_save(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
                 codes=form.codes(),
                 allowed={s["field"].name: [c for c, _ in s["choices"]] for s in sections},
             )
-        except config.CodesError as exc:
+        except CodesError as exc:
             for message in exc.field_errors.values():
                 form.add_error(None, message)
             form.add_code_errors(exc.value_errors)
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors({None: " ".join([exc.message, *exc.errors.values()])})
         else:
             messages.success(request, "Codes saved.")
@@ -526,7 +546,7 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
             "form": form,
             "sections": form.bound_sections(),
             "clever_error": "",
-            "school_year_end": config.district_school_year_end(district),
+            "school_year_end": district_school_year_end(district),
             "step_nav": _step_nav(data_type, "codes"),
         },
     )
@@ -539,7 +559,7 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
     district = request.district
-    current = config.integration_config(district=district, data_type=data_type).settings
+    current = integration_config(district=district, data_type=data_type).settings
     matched = list(
         for_district(School, district)
         .filter(
@@ -558,13 +578,13 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
             "frequency": current.frequency,
             "import_rule": current.import_rule,
             "threshold_pct": current.threshold_pct,
-            **config.sync_limits_initial(district=district, data_type=data_type),
+            **sync_limits_initial(district=district, data_type=data_type),
         },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            config.sync_settings_save(
+            sync_settings_save(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
@@ -573,9 +593,9 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
                 frequency=data["frequency"],
                 import_rule=data["import_rule"],
                 threshold_pct=data["threshold_pct"],
-                limits={name: data.get(name) for name in config.LIMIT_FIELDS},
+                limits={name: data.get(name) for name in LIMIT_FIELDS},
             )
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
             messages.success(request, "Sync settings saved.")
@@ -602,7 +622,7 @@ def summary(request: HttpRequest, data_type: str) -> HttpResponse:
     _settings_data_type(data_type)
     if (gate := _setup_first(request)) is not None:
         return gate
-    steps = config.configuration_steps(district=request.district, data_type=data_type)
+    steps = configuration_steps(district=request.district, data_type=data_type)
     try:
         run_start_url = reverse(RUN_START_URL, kwargs={"data_type": data_type})
     except NoReverseMatch:
@@ -616,7 +636,7 @@ def summary(request: HttpRequest, data_type: str) -> HttpResponse:
         {
             "data_type": data_type,
             "steps": steps,
-            "ready": config.ready_to_import(steps),
+            "ready": ready_to_import(steps),
             "run_start_url": run_start_url,
             "engine_missing": ENGINE_MISSING,
             "step_nav": _step_nav(data_type, "summary"),
@@ -660,13 +680,13 @@ def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
         if action == "next" and not form.cleaned_data["recipients"]:
             return redirect("integrations:notifications")  # nothing typed: just close
         try:
-            result = config.recipients_add(
+            result = recipients_add(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
                 text=form.cleaned_data["recipients"],
             )
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
             if result.added:
@@ -696,9 +716,7 @@ def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
 @require_POST
 def recipient_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
     recipient = get_for_district_or_404(NotificationRecipient, request.district, pk=recipient_id)
-    config.recipient_delete(
-        district=request.district, actor=request.user, recipient_id=recipient.pk
-    )
+    recipient_remove(district=request.district, actor=request.user, recipient_id=recipient.pk)
     messages.success(request, f"{recipient.email} no longer receives {recipient.data_type} emails.")
     if request.POST.get("back") == "edit":
         return redirect("integrations:notifications_edit", data_type=recipient.data_type)
