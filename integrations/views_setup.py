@@ -15,32 +15,32 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from naviance_sync.models import School
 from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
-from students import fields as student_fields
 
 from . import scans, selectors
 from .clever import CleverError
-from .config.clever_reads import PORTAL, scan_values
+from .config.clever_reads import PORTAL
 from .config.connection import connection_connect, connection_reset
 from .config.rules import (
     LIMIT_FIELDS,
     CodesError,
     ConfigError,
     ConfirmationRequired,
-    coded_field_paths,
     local_fields_for,
     mapping_warnings,
     setup_error_message,
 )
 from .config.selectors import (
+    code_sections,
     connection_get,
+    connection_page,
     district_school_year_end,
-    integration_config,
+    local_records_exist,
     mapping_choices_or_suggested,
-    saved_codes,
+    matched_schools,
+    recipient_rows,
     setup_done,
-    sync_limits_initial,
+    sync_settings_initial,
 )
 from .config.services import codes_save, field_mappings_save, recipients_add, sync_settings_save
 from .config.services import recipient_delete as recipient_remove
@@ -56,11 +56,9 @@ from .forms import (
     SyncSettingsForm,
 )
 from .models import (
-    CleverConnection,
     CleverScan,
     CleverSchool,
     NotificationRecipient,
-    SchoolMatch,
 )
 from .schools import SchoolMatchError, school_match_rows, school_match_summary, school_matches_save
 
@@ -138,17 +136,6 @@ def _after_save(request: HttpRequest, action: str, *, here: str, next_url: str) 
     return redirect(here)
 
 
-def _connection_context(district) -> dict:
-    connection = connection_get(district=district)
-    return {
-        "connection": connection,
-        "migrating": bool(
-            connection
-            and connection.previous_integration != CleverConnection.PreviousIntegration.NONE
-        ),
-    }
-
-
 # --- Configure ---------------------------------------------------------------------------------
 
 
@@ -160,7 +147,7 @@ def configure(request: HttpRequest) -> HttpResponse:
         request,
         "integrations/configure.html",
         {
-            **_connection_context(district),
+            **connection_page(district=district),
             "setup_done": setup_done(district=district),
             "steps": {s.key: s for s in steps},
             "ready": ready_to_import(steps),
@@ -179,7 +166,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         request,
         "integrations/setup.html",
         {
-            **_connection_context(district),
+            **connection_page(district=district),
             "match_counts": school_match_summary(district=district),
             "setup_done": setup_done(district=district),
             "schedules": selectors.schedule_states(district=district),
@@ -229,7 +216,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "integrations/setup_edit.html",
-        {**_connection_context(district), "form": form},
+        {**connection_page(district=district), "form": form},
     )
 
 
@@ -247,7 +234,19 @@ def setup_reset(request: HttpRequest) -> HttpResponse:
         )
         return redirect("integrations:setup")
     return render(
-        request, "integrations/setup_reset.html", {**_connection_context(district), "form": form}
+        request,
+        "integrations/setup_reset.html",
+        {**connection_page(district=district), "form": form},
+    )
+
+
+def _after_step_save(request: HttpRequest, data_type: str, *, here: str, next_step: str):
+    """:func:`_after_save` for a step of Clever Data Integration Settings (URL names)."""
+    return _after_save(
+        request,
+        request.POST.get("action", "save"),
+        here=reverse(f"integrations:{here}", kwargs={"data_type": data_type}),
+        next_url=reverse(f"integrations:{next_step}", kwargs={"data_type": data_type}),
     )
 
 
@@ -418,26 +417,20 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
             messages.success(request, "Field matches saved.")
             for warning in mapping_warnings(data_type=data_type, mapping=form.mapping(), scan=scan):
                 messages.warning(request, warning)
-            return _after_save(
-                request,
-                request.POST.get("action", "save"),
-                here=reverse("integrations:fields", kwargs={"data_type": data_type}),
-                next_url=reverse("integrations:codes", kwargs={"data_type": data_type}),
-            )
-    from students.models import Student
-
+            return _after_step_save(request, data_type, here="fields", next_step="codes")
     return render(
         request,
         "integrations/fields.html",
         {
-            **_connection_context(district),
+            **connection_page(district=district),
             "data_type": data_type,
             "form": form,
             "rows": form.bound_rows(),
             "sample": scan.sample() if scan is not None else None,
             "saved": saved,
             "needs_confirmation": needs_confirmation,
-            "show_confirmation": saved and for_district(Student, district).exists(),
+            "show_confirmation": saved
+            and local_records_exist(district=district, data_type=data_type),
             "step_nav": _step_nav(data_type, "fields"),
         },
     )
@@ -463,38 +456,6 @@ def scan_status(request: HttpRequest, scan_id: int) -> JsonResponse:
     return JsonResponse(scans.scan_status(scan))
 
 
-def _code_sections(district, data_type: str, scan) -> list[dict]:
-    choices = mapping_choices_or_suggested(district=district, data_type=data_type, available=())[0]
-    paths = coded_field_paths(choices, data_type=data_type)
-    found = scan_values(scan, list(paths.values()))
-    saved = saved_codes(district=district, data_type=data_type)
-    year_end = district_school_year_end(district)
-    sections = []
-    for f in local_fields_for(data_type):
-        if f.name not in paths:
-            continue
-        values = student_fields.sort_clever_grades(
-            [*found.get(paths[f.name], []), *saved.get(f.name, {}).keys()]
-        )
-        defaults = student_fields.default_codes(f.name, values, school_year_end=year_end)
-        initial = {v: saved.get(f.name, {}).get(v, defaults.get(v, "")) for v in values}
-        code_choices = student_fields.code_choices(f.name, school_year_end=year_end)
-        known = {c for c, _ in code_choices}
-        extra = sorted({c for c in initial.values() if c and c not in known})
-        sections.append(
-            {
-                "field": f,
-                "path": choices.get(f.name) or "",
-                "from_grade": choices.get(f.name) == student_fields.CLASS_YEAR_FROM_GRADE,
-                "values": values,
-                "initial": initial,
-                "choices": [*code_choices, *((c, c) for c in extra)],
-                "saved": f.name in saved,
-            }
-        )
-    return sections
-
-
 @student_integration
 @require_http_methods(["GET", "POST"])
 def codes(request: HttpRequest, data_type: str) -> HttpResponse:
@@ -513,7 +474,7 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
                 "last read a while ago). Choose the codes again once the values are shown.",
             )
         return _scan_wait(request, data_type, state, page="codes")
-    sections = _code_sections(district, data_type, state.result)
+    sections = code_sections(district=district, data_type=data_type, scan=state.result)
     form = CodesForm(request.POST if request.method == "POST" else None, sections=sections)
     if request.method == "POST" and form.is_valid():
         try:
@@ -532,12 +493,7 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
             form.add_service_errors({None: " ".join([exc.message, *exc.errors.values()])})
         else:
             messages.success(request, "Codes saved.")
-            return _after_save(
-                request,
-                request.POST.get("action", "save"),
-                here=reverse("integrations:codes", kwargs={"data_type": data_type}),
-                next_url=reverse("integrations:sync_settings", kwargs={"data_type": data_type}),
-            )
+            return _after_step_save(request, data_type, here="codes", next_step="sync_settings")
     return render(
         request,
         "integrations/codes.html",
@@ -559,27 +515,11 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
     district = request.district
-    current = integration_config(district=district, data_type=data_type).settings
-    matched = list(
-        for_district(School, district)
-        .filter(
-            pk__in=for_district(SchoolMatch, district)
-            .filter(clever_school__isnull=False)
-            .values("school_id")
-        )
-        .order_by("name")
-    )
+    matched = matched_schools(district=district)
     form = SyncSettingsForm(
         request.POST if request.method == "POST" else None,
         matched_schools=matched,
-        initial={
-            "scope": current.scope,
-            "schools": [str(pk) for pk in current.school_ids],
-            "frequency": current.frequency,
-            "import_rule": current.import_rule,
-            "threshold_pct": current.threshold_pct,
-            **sync_limits_initial(district=district, data_type=data_type),
-        },
+        initial=sync_settings_initial(district=district, data_type=data_type),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -599,12 +539,7 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
             messages.success(request, "Sync settings saved.")
-            return _after_save(
-                request,
-                request.POST.get("action", "save"),
-                here=reverse("integrations:sync_settings", kwargs={"data_type": data_type}),
-                next_url=reverse("integrations:summary", kwargs={"data_type": data_type}),
-            )
+            return _after_step_save(request, data_type, here="sync_settings", next_step="summary")
     return render(
         request,
         "integrations/sync_settings.html",
@@ -655,11 +590,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
     district = request.district
-    types = _notification_data_types(district)
-    rows = []
-    for data_type in types:
-        recipients = list(for_district(NotificationRecipient, district).filter(data_type=data_type))
-        rows.append({"data_type": data_type, "label": data_type.title(), "recipients": recipients})
+    rows = recipient_rows(district=district, data_types=_notification_data_types(district))
     return render(request, "integrations/notifications.html", {"rows": rows})
 
 
@@ -704,7 +635,7 @@ def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
             return _after_save(
                 request, action, here=here, next_url=reverse("integrations:notifications")
             )
-    current = list(for_district(NotificationRecipient, district).filter(data_type=data_type))
+    current = recipient_rows(district=district, data_types=[data_type])[0]["recipients"]
     return render(
         request,
         "integrations/notifications_edit.html",

@@ -24,7 +24,6 @@ from .clever_reads import (
     clever_scan_collect,
     clever_scan_forget,
     clever_values,
-    scan_values,
 )
 from .connection import (
     clever_district_claim_check,
@@ -45,6 +44,7 @@ from .rules import (
     local_fields_for,
     mapping_warnings,
     parse_recipients,
+    scan_values,
     school_year_end,
     setup_error_message,
 )

@@ -27,6 +27,7 @@ from .rules import (
     ConfigError,
     check_data_type,
     scan_cache_key,
+    scan_values,
 )
 from .selectors import clever_credentials, clever_scan_cached
 
@@ -172,13 +173,6 @@ def available_clever_fields(
         ).sample()
     except (CleverError, TokenDecryptError, ConfigError) as exc:
         return CleverSample(fields=(), records=0, error=clever_error_message(exc))
-
-
-def scan_values(result: CleverScanResult | None, paths: Sequence[str]) -> dict[str, list[str]]:
-    """Each path's distinct values from a scan (none for a path the records never carry)."""
-    if result is None:
-        return {p: [] for p in paths if p}
-    return {p: list(result.values.get(p, [])) for p in dict.fromkeys(paths) if p}
 
 
 def clever_values(

@@ -164,11 +164,7 @@ def connection_prepare(
     clever_district_id = (clever_district_id or "").strip()
     token = (token or "").strip()
     existing = connection_get(district=district)
-    if api_url is None:
-        api_url = existing.api_url if existing is not None else ""
-    api_url = (api_url or "").strip().rstrip("/")
-    if api_url == settings.CLEVER_API_URL.rstrip("/"):
-        api_url = ""
+    api_url = _api_url_chosen(existing, api_url)
     if not clever_district_id:
         raise ConfigError(
             "Enter the Clever district ID.",
@@ -177,24 +173,12 @@ def connection_prepare(
     clever_district_claim_check(
         district=district, clever_district_id=clever_district_id, by_support=by_support
     )
-    limit = portal_deadline(deadline)
-    ends_at = time.monotonic() + limit if limit is not None else None
-
-    def left() -> dict[str, float]:
-        """The client option for what is left of the one deadline (none: no option)."""
-        return {} if ends_at is None else {"deadline": max(0.0, ends_at - time.monotonic())}
-
+    left = _deadline_left(deadline)
     source = CleverConnection.TokenSource.SUPPORT
     scopes: tuple[str, ...] | None = None
     fetched, set_by_hand = False, bool(token)
-    if not token and (
-        existing is not None
-        and existing.token_source == CleverConnection.TokenSource.SUPPORT
-        and existing.token_encrypted
-        and existing.clever_district_id == clever_district_id
-    ):
-        token = decrypt_token(existing.token_encrypted)
-    elif not token:
+    token = token or _support_token_kept(existing, clever_district_id)
+    if not token:
         found = lookup(
             district=district, clever_district_id=clever_district_id, api_url=api_url, **left()
         )
@@ -226,6 +210,39 @@ def connection_prepare(
     )
 
 
+def _api_url_chosen(existing: CleverConnection | None, api_url: str | None) -> str:
+    """The API address to store: None keeps the stored one; Clever's own is stored blank."""
+    if api_url is None:
+        api_url = existing.api_url if existing is not None else ""
+    api_url = (api_url or "").strip().rstrip("/")
+    return "" if api_url == settings.CLEVER_API_URL.rstrip("/") else api_url
+
+
+def _deadline_left(deadline: float | str | None) -> Callable[[], dict[str, float]]:
+    """The client option for what is left of one deadline shared by several requests (no
+    deadline: no option)."""
+    limit = portal_deadline(deadline)
+    ends_at = time.monotonic() + limit if limit is not None else None
+
+    def left() -> dict[str, float]:
+        return {} if ends_at is None else {"deadline": max(0.0, ends_at - time.monotonic())}
+
+    return left
+
+
+def _support_token_kept(existing: CleverConnection | None, clever_district_id: str) -> str:
+    """The token support set by hand for the same Clever district, kept on a Save without a
+    token (self-hosters without application credentials); "" when there is none."""
+    if (
+        existing is not None
+        and existing.token_source == CleverConnection.TokenSource.SUPPORT
+        and existing.token_encrypted
+        and existing.clever_district_id == clever_district_id
+    ):
+        return decrypt_token(existing.token_encrypted)
+    return ""
+
+
 def connection_save(
     *,
     district: District,
@@ -236,7 +253,6 @@ def connection_save(
     """Store a prepared connection (token encrypted), snapshot the schools Clever shares and
     audit it; a token set by hand is audited as ``clever.token.set_by_hand``. The token is
     never logged."""
-    token = prepared.token
     result = prepared.check
     with transaction.atomic():
         # Checked again under the district's lock: the admin's Save may have waited on Clever
@@ -248,39 +264,15 @@ def connection_save(
             by_support=prepared.by_support,
         )
         if prepared.by_support and not locked.confirmed_clever_district_id:
-            locked.confirmed_clever_district_id = prepared.clever_district_id
-            locked.save(update_fields=["confirmed_clever_district_id"])
-            audit_record(
-                district=district,
-                actor=actor,
-                action="clever.district_id.confirmed",
-                obj=locked,
-                field="confirmed_clever_district_id",
-                old="",
-                new=prepared.clever_district_id,
+            _district_id_confirm(
+                locked, actor=actor, clever_district_id=prepared.clever_district_id
             )
         connection = CleverConnection.objects.select_for_update().filter(
             district=district
         ).first() or CleverConnection(district=district)
         before = _connection_state(connection) if connection.pk else {}
         old_last4 = connection.token_last4 if connection.pk else ""
-        connection.clever_district_id = prepared.clever_district_id
-        connection.token_encrypted = encrypt_token(token)
-        connection.token_last4 = token_last4(token)
-        connection.token_source = prepared.token_source
-        connection.api_url = prepared.api_url
-        connection.clever_district_name = (result.district.name or "")[:200]
-        connection.status = CleverConnection.Status.CONNECTED
-        if previous_integration is not None:
-            connection.previous_integration = previous_integration
-        now = timezone.now()
-        if prepared.fetched:
-            connection.token_refreshed_at = now
-        connection.scopes = list(prepared.scopes)
-        connection.shared_school_ids = sorted({school.id for school in result.schools})
-        connection.connected_at = connection.connected_at or now
-        connection.last_checked_at = now
-        connection.last_error = ""
+        _connection_fill(connection, prepared, previous_integration=previous_integration)
         try:
             with transaction.atomic():
                 connection.save()
@@ -315,6 +307,48 @@ def connection_save(
         prepared.token_source,
     )
     return connection
+
+
+def _district_id_confirm(locked: District, *, actor: Any, clever_district_id: str) -> None:
+    """Support connected the district: its Clever district id is confirmed (audited)."""
+    locked.confirmed_clever_district_id = clever_district_id
+    locked.save(update_fields=["confirmed_clever_district_id"])
+    audit_record(
+        district=locked,
+        actor=actor,
+        action="clever.district_id.confirmed",
+        obj=locked,
+        field="confirmed_clever_district_id",
+        old="",
+        new=clever_district_id,
+    )
+
+
+def _connection_fill(
+    connection: CleverConnection,
+    prepared: PreparedConnection,
+    *,
+    previous_integration: str | None,
+) -> None:
+    """Set what a prepared connection says on the (unsaved) row: connected, as of now."""
+    result = prepared.check
+    connection.clever_district_id = prepared.clever_district_id
+    connection.token_encrypted = encrypt_token(prepared.token)
+    connection.token_last4 = token_last4(prepared.token)
+    connection.token_source = prepared.token_source
+    connection.api_url = prepared.api_url
+    connection.clever_district_name = (result.district.name or "")[:200]
+    connection.status = CleverConnection.Status.CONNECTED
+    if previous_integration is not None:
+        connection.previous_integration = previous_integration
+    now = timezone.now()
+    if prepared.fetched:
+        connection.token_refreshed_at = now
+    connection.scopes = list(prepared.scopes)
+    connection.shared_school_ids = sorted({school.id for school in result.schools})
+    connection.connected_at = connection.connected_at or now
+    connection.last_checked_at = now
+    connection.last_error = ""
 
 
 def clever_schools_snapshot(*, district: District, schools: Iterable[Any]) -> list[CleverSchool]:

@@ -554,3 +554,50 @@ class StepState:
     detail: str
     missing: tuple[str, ...] = ()
     required: bool = True
+
+
+def code_checked(
+    *,
+    field: LocalField,
+    clever_value: str,
+    local_code: str,
+    allowed: set[str] | None,
+    relative: bool,
+    school_year_end: int,
+) -> tuple[str, str | None]:
+    """One Define Codes value checked (pure): (the error naming the field and the value, or "";
+    the code to store, or None when nothing is stored). ``relative``: a class year stored
+    relative to the school year (see ``RELATIVE_CODE_FIELDS``)."""
+    where = f"{field.label} {clever_value_label(clever_value)}"
+    if local_code and allowed is not None and local_code not in allowed:
+        return (
+            f"{where}: “{local_code[:20]}” is not a {field.label.lower()} code; choose a "
+            "code from the list or leave it blank."
+        ), None
+    if len(local_code) > LOCAL_CODE_MAX:
+        return (
+            f"{where}: the code is longer than {LOCAL_CODE_MAX} characters; choose a "
+            "code from the list or leave it blank."
+        ), None
+    if len(clever_value) > CLEVER_VALUE_MAX:
+        if local_code:
+            return (
+                f"{where}: a Clever value longer than {CLEVER_VALUE_MAX} characters "
+                f"({len(clever_value)}) cannot be given a code; leave it blank."
+            ), None
+        return "", None  # too long to store, and no code is what the sync does without a row
+    if relative:
+        if local_code and not YEAR_CODE.fullmatch(local_code):
+            return (
+                f"{where}: “{local_code[:20]}” is not a class year; choose a year or leave it "
+                "blank."
+            ), None
+        return "", class_year_code_stored(local_code, school_year_end=school_year_end)
+    return "", local_code
+
+
+def scan_values(result: CleverScanResult | None, paths: Sequence[str]) -> dict[str, list[str]]:
+    """Each path's distinct values from a scan (none for a path the records never carry)."""
+    if result is None:
+        return {p: [] for p in paths if p}
+    return {p: list(result.values.get(p, [])) for p in dict.fromkeys(paths) if p}

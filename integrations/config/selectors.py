@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from naviance_sync.models import District
+from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
 from students import fields as student_fields
 
@@ -40,9 +40,12 @@ from .rules import (
     IntegrationConfig,
     SyncSettingsConfig,
     check_data_type,
+    coded_field_paths,
     codes_for_year,
+    local_fields_for,
     resolve_mapping,
     scan_cache_key,
+    scan_values,
     school_year_end,
     validate_mapping,
 )
@@ -237,3 +240,91 @@ def clever_scan_cached(*, district: District, data_type: str) -> CleverScanResul
     check_data_type(data_type)
     cached = cache.get(scan_cache_key(district, "scan", data_type))
     return cached if isinstance(cached, CleverScanResult) else None
+
+
+def connection_page(*, district: District) -> dict[str, Any]:
+    """The connection as the setup pages show it, and whether the district is migrating."""
+    connection = connection_get(district=district)
+    return {
+        "connection": connection,
+        "migrating": bool(
+            connection
+            and connection.previous_integration != CleverConnection.PreviousIntegration.NONE
+        ),
+    }
+
+
+def code_sections(
+    *, district: District, data_type: str, scan: CleverScanResult | None
+) -> list[dict[str, Any]]:
+    """Define Codes: each coded field imported, with the values Clever sends (the scan's and the
+    saved ones, in grade order), the saved or default code of each and the codes to choose."""
+    choices = mapping_choices_or_suggested(district=district, data_type=data_type, available=())[0]
+    paths = coded_field_paths(choices, data_type=data_type)
+    found = scan_values(scan, list(paths.values()))
+    saved = saved_codes(district=district, data_type=data_type)
+    year_end = district_school_year_end(district)
+    sections = []
+    for f in local_fields_for(data_type):
+        if f.name not in paths:
+            continue
+        values = student_fields.sort_clever_grades(
+            [*found.get(paths[f.name], []), *saved.get(f.name, {}).keys()]
+        )
+        defaults = student_fields.default_codes(f.name, values, school_year_end=year_end)
+        initial = {v: saved.get(f.name, {}).get(v, defaults.get(v, "")) for v in values}
+        code_choices = student_fields.code_choices(f.name, school_year_end=year_end)
+        known = {c for c, _ in code_choices}
+        extra = sorted({c for c in initial.values() if c and c not in known})
+        sections.append(
+            {
+                "field": f,
+                "path": choices.get(f.name) or "",
+                "from_grade": choices.get(f.name) == student_fields.CLASS_YEAR_FROM_GRADE,
+                "values": values,
+                "initial": initial,
+                "choices": [*code_choices, *((c, c) for c in extra)],
+                "saved": f.name in saved,
+            }
+        )
+    return sections
+
+
+def matched_schools(*, district: District) -> list[School]:
+    """The district's schools matched to a Clever school, by name (Sync Settings offers them)."""
+    return list(
+        for_district(School, district)
+        .filter(
+            pk__in=for_district(SchoolMatch, district)
+            .filter(clever_school__isnull=False)
+            .values("school_id")
+        )
+        .order_by("name")
+    )
+
+
+def sync_settings_initial(*, district: District, data_type: str) -> dict[str, Any]:
+    """The Sync Settings form as saved (or the defaults), limits included."""
+    current = _settings_config(district=district, data_type=data_type)
+    return {
+        "scope": current.scope,
+        "schools": [str(pk) for pk in current.school_ids],
+        "frequency": current.frequency,
+        "import_rule": current.import_rule,
+        "threshold_pct": current.threshold_pct,
+        **sync_limits_initial(district=district, data_type=data_type),
+    }
+
+
+def recipient_rows(*, district: District, data_types: Sequence[str]) -> list[dict[str, Any]]:
+    """Manage Email Notifications: each data type with its recipients."""
+    return [
+        {
+            "data_type": data_type,
+            "label": data_type.title(),
+            "recipients": list(
+                for_district(NotificationRecipient, district).filter(data_type=data_type)
+            ),
+        }
+        for data_type in data_types
+    ]

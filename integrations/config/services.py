@@ -28,22 +28,18 @@ from ..models import (
 )
 from ..scheduling import first_run_at
 from .rules import (
-    CLEVER_VALUE_MAX,
     DERIVED_CODE_FIELDS,
     LIMIT_FIELDS,
     LINK_FIELDS,
-    LOCAL_CODE_MAX,
     RELATIVE_CODE_FIELDS,
-    YEAR_CODE,
     CodesError,
     ConfigError,
     ConfirmationRequired,
     RecipientsAdded,
     check_data_type,
-    class_year_code_stored,
     class_year_is_relative,
-    clever_value_label,
     code_audit_key,
+    code_checked,
     codes_for_year,
     limit_errors,
     limits_normalized,
@@ -175,65 +171,27 @@ def codes_save(
         store = to_store.setdefault(local_field, {})
         for clever_value, local_code in values.items():
             clever_value = "" if clever_value is None else str(clever_value)
-            local_code = "" if local_code is None else str(local_code).strip()
-            where = f"{f.label} {clever_value_label(clever_value)}"
-            if local_code and ok is not None and local_code not in ok:
-                value_errors[(local_field, clever_value)] = (
-                    f"{where}: “{local_code[:20]}” is not a {f.label.lower()} code; choose a "
-                    "code from the list or leave it blank."
-                )
-            elif len(local_code) > LOCAL_CODE_MAX:
-                value_errors[(local_field, clever_value)] = (
-                    f"{where}: the code is longer than {LOCAL_CODE_MAX} characters; choose a "
-                    "code from the list or leave it blank."
-                )
-            elif len(clever_value) > CLEVER_VALUE_MAX:
-                if local_code:
-                    value_errors[(local_field, clever_value)] = (
-                        f"{where}: a Clever value longer than {CLEVER_VALUE_MAX} characters "
-                        f"({len(clever_value)}) cannot be given a code; leave it blank."
-                    )
-            elif local_field in RELATIVE_CODE_FIELDS and relative:
-                if local_code and not YEAR_CODE.fullmatch(local_code):
-                    value_errors[(local_field, clever_value)] = (
-                        f"{where}: “{local_code[:20]}” is not a class year; choose a year or "
-                        "leave it blank."
-                    )
-                else:
-                    store[clever_value] = class_year_code_stored(
-                        local_code, school_year_end=year_end
-                    )
-            else:
-                store[clever_value] = local_code
+            error, stored = code_checked(
+                field=f,
+                clever_value=clever_value,
+                local_code="" if local_code is None else str(local_code).strip(),
+                allowed=ok,
+                relative=local_field in RELATIVE_CODE_FIELDS and relative,
+                school_year_end=year_end,
+            )
+            if error:
+                value_errors[(local_field, clever_value)] = error
+            elif stored is not None:
+                store[clever_value] = stored
     if field_errors or value_errors:
         raise CodesError(value_errors=value_errors, field_errors=field_errors)
     before = saved_codes(district=district, data_type=data_type)
-    derived_changed = False
     with transaction.atomic():
+        derived_changed = False
         for local_field, values in to_store.items():
-            existing = {
-                r.clever_value: r
-                for r in for_district(CodeDefinition, district).filter(
-                    data_type=data_type, local_field=local_field
-                )
-            }
-            for clever_value, local_code in values.items():
-                row = existing.get(clever_value)
-                if local_field in DERIVED_CODE_FIELDS and (
-                    row is None or row.local_code != local_code
-                ):
-                    derived_changed = True
-                if row is None:
-                    CodeDefinition.objects.create(
-                        district=district,
-                        data_type=data_type,
-                        local_field=local_field,
-                        clever_value=clever_value,
-                        local_code=local_code,
-                    )
-                elif row.local_code != local_code:
-                    row.local_code = local_code
-                    row.save(update_fields=["local_code"])
+            derived_changed |= _codes_store(
+                district=district, data_type=data_type, local_field=local_field, values=values
+            )
             # The trail shows class years as the admin chose them (not the stored offsets).
             shown = codes_for_year({local_field: values}, school_year_end=year_end)[local_field]
             audit_changes(
@@ -249,6 +207,36 @@ def codes_save(
             )
         if derived_changed:
             derived_recompute_request(district=district, data_type=data_type)
+
+
+def _codes_store(
+    *, district: District, data_type: str, local_field: str, values: Mapping[str, str]
+) -> bool:
+    """Write one field's codes (rows created or changed); True when a derived field's code
+    changed (the next import then recomputes it for everyone)."""
+    existing = {
+        r.clever_value: r
+        for r in for_district(CodeDefinition, district).filter(
+            data_type=data_type, local_field=local_field
+        )
+    }
+    derived_changed = False
+    for clever_value, local_code in values.items():
+        row = existing.get(clever_value)
+        if local_field in DERIVED_CODE_FIELDS and (row is None or row.local_code != local_code):
+            derived_changed = True
+        if row is None:
+            CodeDefinition.objects.create(
+                district=district,
+                data_type=data_type,
+                local_field=local_field,
+                clever_value=clever_value,
+                local_code=local_code,
+            )
+        elif row.local_code != local_code:
+            row.local_code = local_code
+            row.save(update_fields=["local_code"])
+    return derived_changed
 
 
 def derived_recompute_request(*, district: District, data_type: str) -> None:
@@ -277,6 +265,81 @@ def sync_settings_save(
     check's, which always has one); not given = unchanged. None of them, nor the inactivation
     threshold, may be below the floor support set for the district (a message names it)."""
     check_data_type(data_type)
+    threshold, limits, wanted = _sync_settings_checked(
+        district=district,
+        data_type=data_type,
+        scope=scope,
+        school_ids=school_ids,
+        frequency=frequency,
+        import_rule=import_rule,
+        threshold_pct=threshold_pct,
+        limits=limits,
+    )
+    with transaction.atomic():
+        row = (
+            SyncSettings.objects.select_for_update()
+            .filter(district=district, data_type=data_type)
+            .first()
+        )
+        created = row is None
+        if created:
+            row = SyncSettings(district=district, data_type=data_type)
+            before: dict[str, Any] = {}
+        else:
+            before = _settings_audited(
+                row,
+                schools=sorted(row.schools.values_list("name", flat=True)),
+                with_limits=limits is not None,
+            )
+        row.scope = scope
+        for name, value in (limits or {}).items():
+            if name in LIMIT_FIELDS:
+                setattr(row, name, value)
+        if row.enabled and row.frequency != frequency:
+            # Manual only: nothing is due (first_run_at gives None). Another frequency: the
+            # next run counted from now.
+            row.next_run_at = first_run_at(
+                frequency=frequency,
+                daily_at=row.daily_at,
+                tz=district.time_zone,
+                now=timezone.now(),
+            )
+        row.frequency = frequency
+        row.import_rule = import_rule
+        row.inactivation_threshold_pct = threshold
+        row.save()
+        chosen = (
+            list(for_district(School, district).filter(pk__in=wanted))
+            if scope == SyncSettings.Scope.SPECIFIC
+            else []
+        )
+        row.schools.set(chosen)
+        audit_changes(
+            district=district,
+            actor=actor,
+            action=f"clever.{data_type}.settings.saved",
+            obj=row,
+            before=before,
+            after=_settings_audited(
+                row, schools=sorted(s.name for s in chosen), with_limits=limits is not None
+            ),
+        )
+    return row
+
+
+def _sync_settings_checked(
+    *,
+    district: District,
+    data_type: str,
+    scope: str,
+    school_ids: Iterable[int],
+    frequency: str,
+    import_rule: str,
+    threshold_pct: Decimal | float | str,
+    limits: dict[str, Any] | None,
+) -> tuple[Decimal, dict[str, Any] | None, set[int]]:
+    """Sync Settings checked: (the threshold, the limits normalized, the chosen school ids), or
+    a :class:`ConfigError` naming every setting that is wrong."""
     errors: dict[str, str] = {}
     if scope not in SyncSettings.Scope.values:
         errors["scope"] = "Choose All Mapped Schools or Specify Schools."
@@ -312,65 +375,21 @@ def sync_settings_save(
             errors["schools"] = "Only schools matched to a Clever school can be chosen."
     if errors:
         raise ConfigError("Some settings need your attention.", errors=errors)
-    with transaction.atomic():
-        row = (
-            SyncSettings.objects.select_for_update()
-            .filter(district=district, data_type=data_type)
-            .first()
-        )
-        created = row is None
-        if created:
-            row = SyncSettings(district=district, data_type=data_type)
-            before: dict[str, Any] = {}
-        else:
-            before = {
-                "scope": row.scope,
-                "schools": sorted(row.schools.values_list("name", flat=True)),
-                "frequency": row.frequency,
-                "import_rule": row.import_rule,
-                "threshold_pct": row.inactivation_threshold_pct,
-                **{name: getattr(row, name) for name in LIMIT_FIELDS if limits is not None},
-            }
-        row.scope = scope
-        for name, value in (limits or {}).items():
-            if name in LIMIT_FIELDS:
-                setattr(row, name, value)
-        if row.enabled and row.frequency != frequency:
-            # Manual only: nothing is due (first_run_at gives None). Another frequency: the
-            # next run counted from now.
-            row.next_run_at = first_run_at(
-                frequency=frequency,
-                daily_at=row.daily_at,
-                tz=district.time_zone,
-                now=timezone.now(),
-            )
-        row.frequency = frequency
-        row.import_rule = import_rule
-        row.inactivation_threshold_pct = threshold
-        row.save()
-        chosen = (
-            list(for_district(School, district).filter(pk__in=wanted))
-            if scope == SyncSettings.Scope.SPECIFIC
-            else []
-        )
-        row.schools.set(chosen)
-        after = {
-            "scope": scope,
-            "schools": sorted(s.name for s in chosen),
-            "frequency": frequency,
-            "import_rule": import_rule,
-            "threshold_pct": threshold,
-            **{name: getattr(row, name) for name in LIMIT_FIELDS if limits is not None},
-        }
-        audit_changes(
-            district=district,
-            actor=actor,
-            action=f"clever.{data_type}.settings.saved",
-            obj=row,
-            before=before,
-            after=after,
-        )
-    return row
+    return threshold, limits, wanted
+
+
+def _settings_audited(
+    row: SyncSettings, *, schools: list[str], with_limits: bool
+) -> dict[str, Any]:
+    """What the audit trail shows of Sync Settings (the limits when they were given)."""
+    return {
+        "scope": row.scope,
+        "schools": schools,
+        "frequency": row.frequency,
+        "import_rule": row.import_rule,
+        "threshold_pct": row.inactivation_threshold_pct,
+        **{name: getattr(row, name) for name in LIMIT_FIELDS if with_limits},
+    }
 
 
 def recipients_add(
