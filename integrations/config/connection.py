@@ -155,11 +155,10 @@ def connection_prepare(
     ``by_support`` False (the district admin's Save) needs the id support confirmed.
     ``deadline`` (``PORTAL`` from a page) bounds every request to Clever together.
     """
-    from ..clever import CleverError, token_scopes
+    from ..clever import CleverError, check_connection, token_scopes
     from ..connect import app_oauth_url, district_token_lookup
 
-    if check is None:
-        from ..clever import check_connection as check
+    check = check or check_connection
     lookup = lookup or district_token_lookup
     clever_district_id = (clever_district_id or "").strip()
     token = (token or "").strip()

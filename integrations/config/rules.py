@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from importlib import import_module
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -118,7 +119,7 @@ def local_fields_for(data_type: str) -> tuple[LocalField, ...]:
     if data_type == "students":
         return student_fields.STUDENT_FIELDS
     try:
-        from staff import fields as staff_fields  # the staff contributor's module
+        staff_fields = import_module("staff.fields")  # the staff contributor's module
     except ImportError:
         return ()
     return tuple(getattr(staff_fields, "STAFF_FIELDS", ()))
@@ -457,7 +458,7 @@ def limits_normalized(limits: dict[str, Any]) -> dict[str, Any]:
         value = limits[name]
         if value in (None, ""):
             out[name] = (
-                Decimal(str(SyncSettings._meta.get_field(name).default))
+                Decimal(str(SyncSettings.source_drop_limit_pct.field.default))
                 if name == "source_drop_limit_pct"
                 else None
             )

@@ -12,6 +12,7 @@ never writes, never asks Clever (the cached scan is read, never made: :mod:`.cle
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -175,7 +176,7 @@ def mapping_choices_or_suggested(
             scan=clever_scan_cached(district=district, data_type=data_type),
         ), False
     try:
-        from staff import fields as staff_fields
+        staff_fields = import_module("staff.fields")
 
         return staff_fields.suggest_mapping(list(available)), False
     except (ImportError, AttributeError):

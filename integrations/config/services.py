@@ -276,21 +276,19 @@ def sync_settings_save(
         limits=limits,
     )
     with transaction.atomic():
-        row = (
+        saved = (
             SyncSettings.objects.select_for_update()
             .filter(district=district, data_type=data_type)
             .first()
         )
-        created = row is None
-        if created:
-            row = SyncSettings(district=district, data_type=data_type)
-            before: dict[str, Any] = {}
-        else:
+        before: dict[str, Any] = {}
+        if saved is not None:
             before = _settings_audited(
-                row,
-                schools=sorted(row.schools.values_list("name", flat=True)),
+                saved,
+                schools=sorted(saved.schools.values_list("name", flat=True)),
                 with_limits=limits is not None,
             )
+        row = saved or SyncSettings(district=district, data_type=data_type)
         row.scope = scope
         for name, value in (limits or {}).items():
             if name in LIMIT_FIELDS:
