@@ -2,7 +2,7 @@
 
 District admins connect by typing their Clever district ID (the application fetches the token).
 Support and self-hosters without application credentials can set a token by hand here; it goes
-through :func:`integrations.config.connection_connect` (checked against Clever, encrypted,
+through :func:`integrations.config.connection.connection_connect` (checked against Clever, encrypted,
 recorded in the audit log as ``clever.token.set_by_hand``). The token is never shown back.
 """
 

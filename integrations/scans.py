@@ -1,7 +1,7 @@
 """Reading a district's Clever data for the configuration pages, on a worker (issue 20 item 3).
 
 Match Fields and Define Codes need one full pass over the district's student (or staff) records
-(:func:`integrations.config.clever_scan_collect`). On a large district that pass takes longer
+(:func:`integrations.config.clever_reads.clever_scan_collect`). On a large district that pass takes longer
 than a page may wait (``CLEVER_PORTAL_DEADLINE_SECONDS``), so a page never reads Clever itself:
 it reads the cached result, or asks for a scan here and shows "Reading your Clever data…" while
 a static script polls :func:`scan_status` and reloads when it is done.

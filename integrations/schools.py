@@ -218,6 +218,21 @@ def school_match_summary(*, district: District) -> dict[str, int]:
     }
 
 
+def clever_schools_left(
+    *, rows: Sequence[SchoolMatchRow], clever_schools: Sequence[CleverSchool]
+) -> dict[str, Any]:
+    """The school matches page's counts of the Clever schools (pure): how many there are, how
+    many are left to choose (none left: an unmatched school is not in Clever yet) and, once
+    schools are matched (or Clever added one since), the Clever schools left over."""
+    matched = {r.match.clever_school_id for r in rows if r.is_matched}
+    shown = matched or any(c.new_since_setup for c in clever_schools)
+    return {
+        "clever_count": len(clever_schools),
+        "free_clever": len(clever_schools) - len(matched),
+        "unmatched_clever": [c for c in clever_schools if c.pk not in matched] if shown else [],
+    }
+
+
 # --- the Clever school list, refreshed by every sync -------------------------------------------
 
 

@@ -60,7 +60,13 @@ from .models import (
     CleverSchool,
     NotificationRecipient,
 )
-from .schools import SchoolMatchError, school_match_rows, school_match_summary, school_matches_save
+from .schools import (
+    SchoolMatchError,
+    clever_schools_left,
+    school_match_rows,
+    school_match_summary,
+    school_matches_save,
+)
 
 # Data types configured on these pages (staff keeps its own Clever application pages).
 SETTINGS_DATA_TYPES = ("students",)
@@ -273,7 +279,6 @@ def school_matches(request: HttpRequest) -> HttpResponse:
             else _integration_home(district)
         )
     rows = school_match_rows(district=district)
-    matched_clever = {r.match.clever_school_id for r in rows if r.is_matched}
     form = SchoolMatchForm(
         request.POST if request.method == "POST" else None, rows=rows, clever_schools=clever_schools
     )
@@ -303,14 +308,8 @@ def school_matches(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "rows": form.bound_rows(),
-            "clever_count": len(clever_schools),
             "match_counts": school_match_summary(district=district),
-            # No Clever school left to choose: an unmatched school is not in Clever (yet).
-            "free_clever": len(clever_schools) - len(matched_clever),
-            # Once schools are matched (or Clever added one since): the Clever schools left over.
-            "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever]
-            if matched_clever or any(c.new_since_setup for c in clever_schools)
-            else [],
+            **clever_schools_left(rows=rows, clever_schools=clever_schools),
         },
     )
 
