@@ -2,7 +2,7 @@
 
 District admins connect by typing their Clever district ID (the application fetches the token).
 Support and self-hosters without application credentials can set a token by hand here; it goes
-through :func:`integrations.config.connection_connect` (checked against Clever, encrypted,
+through :func:`integrations.config.connection.connection_connect` (checked against Clever, encrypted,
 recorded in the audit log as ``clever.token.set_by_hand``). The token is never shown back.
 """
 
@@ -15,8 +15,10 @@ from django.core.exceptions import ValidationError
 from naviance_sync.admin import DistrictAdmin
 from naviance_sync.audit import audit_changes
 
-from . import config
 from .clever import CleverError
+from .config.clever_reads import PORTAL
+from .config.connection import connection_prepare, connection_save
+from .config.rules import ConfigError
 from .crypto import TokenDecryptError
 from .models import CleverConnection, CleverSchool, SyncSettings
 from .schools import schools_create_from_clever
@@ -62,15 +64,15 @@ class CleverConnectionForm(forms.ModelForm):
         if not self.instance.pk and CleverConnection.objects.filter(district=district).exists():
             raise ValidationError("This district has a Clever connection already: edit that one.")
         try:
-            self.prepared = config.connection_prepare(
+            self.prepared = connection_prepare(
                 district=district,
                 clever_district_id=data.get("clever_district_id") or "",
                 token=data.get("new_token") or "",
                 api_url=data.get("api_url") or "",
                 by_support=True,
-                deadline=config.PORTAL,
+                deadline=PORTAL,
             )
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             raise ValidationError(exc.message) from exc
         except (CleverError, TokenDecryptError) as exc:
             raise ValidationError(getattr(exc, "admin_message", str(exc))) from exc
@@ -108,7 +110,7 @@ class CleverConnectionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Through the connect service: encrypted and audited (never a raw save)."""
-        saved = config.connection_save(
+        saved = connection_save(
             district=form.cleaned_data.get("district") or obj.district,
             actor=request.user,
             prepared=form.prepared,

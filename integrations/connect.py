@@ -7,7 +7,7 @@ meets a 401 (the district re-authorised and Clever rotated the token), fetches t
 once and stores it (encrypted, audited). It never shows, logs or returns a token to a page.
 
 Support staff and self-hosters can still set a token by hand (Django admin, ``clever_setup
---token``): :func:`integrations.config.connection_connect` records it as ``support``.
+--token``): :func:`integrations.config.connection.connection_connect` records it as ``support``.
 """
 
 from __future__ import annotations

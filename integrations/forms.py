@@ -16,7 +16,7 @@ from django import forms
 from students.fields import CLASS_YEAR_FROM_GRADE, CLASS_YEAR_FROM_GRADE_LABEL, LocalField
 
 from . import fieldkinds
-from .config import clever_value_label, parse_recipients
+from .config.rules import clever_value_label, parse_recipients
 from .models import CleverConnection, SyncSettings
 
 DO_NOT_IMPORT_LABEL = "Do Not Import"
@@ -264,6 +264,24 @@ class CodesForm(AccessibleForm):
         ]
 
 
+def _percent_limit(*, label: str, max_value: int, what: str, example: int) -> forms.DecimalField:
+    """A limit per operation as a share of the scope, blank for none (Sync Settings)."""
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        min_value=0.01,
+        max_value=max_value,
+        decimal_places=2,
+        help_text=f"An import that would {what} stops for your review. Leave blank for no limit.",
+        error_messages={
+            "min_value": "Enter a percentage above 0, or leave it blank for no limit.",
+            "max_value": f"Enter a percentage of at most {max_value}, or leave it blank for no "
+            "limit.",
+            "invalid": f"Enter a number, for example {example}.",
+        },
+    )
+
+
 class SyncSettingsForm(AccessibleForm):
     scope = forms.ChoiceField(
         label="Schools",
@@ -296,33 +314,17 @@ class SyncSettingsForm(AccessibleForm):
         },
     )
 
-    update_limit_pct = forms.DecimalField(
+    update_limit_pct = _percent_limit(
         label="Update limit (%)",
-        required=False,
-        min_value=0.01,
         max_value=100,
-        decimal_places=2,
-        help_text="An import that would update more than this share of the records in scope "
-        "stops for your review. Leave blank for no limit.",
-        error_messages={
-            "min_value": "Enter a percentage above 0, or leave it blank for no limit.",
-            "max_value": "Enter a percentage of at most 100, or leave it blank for no limit.",
-            "invalid": "Enter a number, for example 75.",
-        },
+        what="update more than this share of the records in scope",
+        example=75,
     )
-    create_limit_pct = forms.DecimalField(
+    create_limit_pct = _percent_limit(
         label="Create limit (%)",
-        required=False,
-        min_value=0.01,
         max_value=1000,
-        decimal_places=2,
-        help_text="An import that would create more new records than this share of the records "
-        "in scope stops for your review. Leave blank for no limit.",
-        error_messages={
-            "min_value": "Enter a percentage above 0, or leave it blank for no limit.",
-            "max_value": "Enter a percentage of at most 1000, or leave it blank for no limit.",
-            "invalid": "Enter a number, for example 20.",
-        },
+        what="create more new records than this share of the records in scope",
+        example=20,
     )
     sensitive_change_limit = forms.IntegerField(
         label="Date of birth / ID change limit (records)",

@@ -195,6 +195,17 @@ class CodeDefinition(DistrictOwned):
         ]
 
 
+def _floor(limit: str, *, max_digits: int = 5) -> models.DecimalField:
+    """A floor support sets under one of a district's limits (blank: none)."""
+    return models.DecimalField(
+        max_digits=max_digits,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=f"Support: the district cannot set its {limit} limit below this.",
+    )
+
+
 class SyncSettings(DistrictOwned):
     """How and when one data type syncs: schools in scope, frequency, import rule, guard."""
 
@@ -253,27 +264,9 @@ class SyncSettings(DistrictOwned):
         help_text="Stop for review when more than this many records would have a date of birth "
         "or ID changed (blank: off).",
     )
-    inactivation_floor_pct = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        help_text="Support: the district cannot set its inactivation limit below this.",
-    )
-    update_floor_pct = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        help_text="Support: the district cannot set its update limit below this.",
-    )
-    create_floor_pct = models.DecimalField(
-        max_digits=6,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        help_text="Support: the district cannot set its create limit below this.",
-    )
+    inactivation_floor_pct = _floor("inactivation")
+    update_floor_pct = _floor("update")
+    create_floor_pct = _floor("create", max_digits=6)
     sensitive_floor = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -604,7 +597,7 @@ class Alert(DistrictOwned):
         indexes = [
             models.Index(fields=["district", "data_type", "status"], name="alert_open"),
             # Resolve Alerts lists the pending alerts of one district and data type in id order,
-            # a page of 50 at a time (``selectors.alert_rows`` -> ``keyset_page``): this partial
+            # a page of 50 at a time (``selectors_alerts.alert_rows`` -> ``keyset_page``): this partial
             # index answers it with an ordered range scan of 51 entries whatever the number of
             # alerts, decided ones, or other districts' rows.
             models.Index(

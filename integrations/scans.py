@@ -1,7 +1,7 @@
 """Reading a district's Clever data for the configuration pages, on a worker (issue 20 item 3).
 
 Match Fields and Define Codes need one full pass over the district's student (or staff) records
-(:func:`integrations.config.clever_scan_collect`). On a large district that pass takes longer
+(:func:`integrations.config.clever_reads.clever_scan_collect`). On a large district that pass takes longer
 than a page may wait (``CLEVER_PORTAL_DEADLINE_SECONDS``), so a page never reads Clever itself:
 it reads the cached result, or asks for a scan here and shows "Reading your Clever data…" while
 a static script polls :func:`scan_status` and reloads when it is done.
@@ -26,7 +26,14 @@ from django.utils import timezone
 from naviance_sync.models import District
 from naviance_sync.scoping import for_district
 
-from . import config
+from .config.clever_reads import (
+    CACHE_SECONDS,
+    clever_error_message,
+    clever_scan_collect,
+    clever_scan_forget,
+)
+from .config.rules import CleverScanResult, ConfigError, check_data_type
+from .config.selectors import clever_scan_cached
 from .models import CleverScan
 
 logger = logging.getLogger("integrations.scans")
@@ -37,7 +44,7 @@ QUEUE_EXPIRY = timedelta(minutes=10)
 # (one page may take a few client retries of a 60-second read timeout).
 HEARTBEAT_EXPIRY = timedelta(minutes=10)
 # A failure is shown (with Retry) for this long, then the next visit simply tries again.
-FAILURE_SHOWN = timedelta(seconds=config.CACHE_SECONDS)
+FAILURE_SHOWN = timedelta(seconds=CACHE_SECONDS)
 
 # A scan done this recently whose result is not in the cache: the portal and the workers do not
 # share the cache (or it evicts at once). Reading again would only loop; say so instead.
@@ -57,7 +64,7 @@ UNEXPECTED = (
 class ScanState:
     """What a page shows: the result (ready), or the scan row (waiting or failed)."""
 
-    result: config.CleverScanResult | None
+    result: CleverScanResult | None
     scan: CleverScan | None
 
     @property
@@ -86,7 +93,7 @@ def scan_request(*, district: District, data_type: str) -> CleverScan:
     Idempotent: the conditional ``UPDATE`` claims the row only when no live scan holds it, and
     only the claim sends a task (after commit).
     """
-    config.check_data_type(data_type)
+    check_data_type(data_type)
     row, _ = CleverScan.objects.get_or_create(district=district, data_type=data_type)
     claimed = (
         CleverScan.objects.filter(pk=row.pk)
@@ -124,11 +131,11 @@ def scan_for_page(*, district: District, data_type: str, refresh: bool = False) 
     ``refresh`` (Refresh from Clever, Retry) starts a new scan even when one is cached. A recent
     failure is shown as is (the page offers Retry) instead of starting again on every reload.
     """
-    config.check_data_type(data_type)
+    check_data_type(data_type)
     if refresh:
-        config.clever_scan_forget(district=district, data_type=data_type)
+        clever_scan_forget(district=district, data_type=data_type)
     else:
-        result = config.clever_scan_cached(district=district, data_type=data_type)
+        result = clever_scan_cached(district=district, data_type=data_type)
         if result is not None:
             return ScanState(result=result, scan=None)
         row = for_district(CleverScan, district).filter(data_type=data_type).first()
@@ -148,7 +155,7 @@ def scan_for_page(*, district: District, data_type: str, refresh: bool = False) 
             return ScanState(result=None, scan=row)
     scan = scan_request(district=district, data_type=data_type)
     # A worker may have been quicker than this request (or the send ran it here, in tests).
-    result = config.clever_scan_cached(district=district, data_type=data_type)
+    result = clever_scan_cached(district=district, data_type=data_type)
     if result is not None and scan.state == CleverScan.State.DONE:
         return ScanState(result=result, scan=None)
     return ScanState(result=None, scan=scan)
@@ -178,11 +185,11 @@ def scan_execute(*, scan_id: int) -> None:
         mine.update(records=records, heartbeat_at=timezone.now())
 
     try:
-        result = config.clever_scan_collect(
+        result = clever_scan_collect(
             district=scan.district, data_type=scan.data_type, deadline=None, progress=progress
         )
-    except (CleverError, TokenDecryptError, config.ConfigError) as exc:
-        _finish(mine, state=CleverScan.State.FAILED, error=config._message(exc))
+    except (CleverError, TokenDecryptError, ConfigError) as exc:
+        _finish(mine, state=CleverScan.State.FAILED, error=clever_error_message(exc))
         return
     except Exception:
         logger.exception("Clever scan %s failed", scan_id)
@@ -201,7 +208,7 @@ def _finish(rows, *, state: str, error: str = "", records: int | None = None) ->
 def scan_status(scan: CleverScan) -> dict:
     """What the waiting page's script reads (the caller has scoped ``scan`` to the district)."""
     ready = scan.state == CleverScan.State.DONE
-    if ready and config.clever_scan_cached(district=scan.district, data_type=scan.data_type):
+    if ready and clever_scan_cached(district=scan.district, data_type=scan.data_type):
         state = "ready"
     elif scan.state == CleverScan.State.FAILED:
         state = "failed"

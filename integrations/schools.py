@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from naviance_sync.audit import audit_changes, audit_record
+from naviance_sync.ids import id_from_text
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
 
@@ -217,6 +218,21 @@ def school_match_summary(*, district: District) -> dict[str, int]:
     }
 
 
+def clever_schools_left(
+    *, rows: Sequence[SchoolMatchRow], clever_schools: Sequence[CleverSchool]
+) -> dict[str, Any]:
+    """The school matches page's counts of the Clever schools (pure): how many there are, how
+    many are left to choose (none left: an unmatched school is not in Clever yet) and, once
+    schools are matched (or Clever added one since), the Clever schools left over."""
+    matched = {r.match.clever_school_id for r in rows if r.is_matched}
+    shown = matched or any(c.new_since_setup for c in clever_schools)
+    return {
+        "clever_count": len(clever_schools),
+        "free_clever": len(clever_schools) - len(matched),
+        "unmatched_clever": [c for c in clever_schools if c.pk not in matched] if shown else [],
+    }
+
+
 # --- the Clever school list, refreshed by every sync -------------------------------------------
 
 
@@ -347,7 +363,7 @@ def school_matches_save(
     errors: dict[int, str] = {}
     wanted: dict[int, str] = {}
     for school_id, clever_id in choices.items():
-        school = schools.get(int(school_id))
+        school = schools.get(id_from_text(school_id) or 0)
         if school is None:
             raise SchoolMatchError(
                 "A school on this page is not one of your district's.", errors={}
@@ -365,7 +381,32 @@ def school_matches_save(
             )
             continue
         wanted[school.pk] = clever_id
-    # The resulting set of matches must use each Clever school once.
+    errors.update(_shared_clever_schools(existing, wanted, schools=schools, clever=clever))
+    if errors:
+        raise SchoolMatchError(
+            "Some school matches need your attention; nothing was saved.", errors=errors
+        )
+    with transaction.atomic():
+        return _school_matches_write(
+            district=district,
+            actor=actor,
+            wanted=wanted,
+            existing=existing,
+            schools=schools,
+            clever=clever,
+            suggested=suggested,
+        )
+
+
+def _shared_clever_schools(
+    existing: Mapping[int, SchoolMatch],
+    wanted: Mapping[int, str],
+    *,
+    schools: Mapping[int, School],
+    clever: Mapping[str, CleverSchool],
+) -> dict[int, str]:
+    """A message for each changed school whose Clever school another school would match too:
+    the resulting set of matches must use each Clever school once."""
     final = {
         sid: (m.clever_school.clever_id if m.clever_school_id else "")
         for sid, m in existing.items()
@@ -375,6 +416,7 @@ def school_matches_save(
     for sid, cid in final.items():
         if cid:
             owners.setdefault(cid, []).append(sid)
+    errors: dict[int, str] = {}
     for cid, sids in owners.items():
         if len(sids) > 1:
             names = sorted(schools[s].name for s in sids if s in schools)
@@ -384,47 +426,54 @@ def school_matches_save(
                         f"“{clever[cid].name}” is chosen for {' and '.join(names)}: a Clever "
                         "school can match only one local school."
                     )
-    if errors:
-        raise SchoolMatchError(
-            "Some school matches need your attention; nothing was saved.", errors=errors
-        )
+    return errors
+
+
+def _school_matches_write(
+    *,
+    district: District,
+    actor: Any,
+    wanted: Mapping[int, str],
+    existing: Mapping[int, SchoolMatch],
+    schools: Mapping[int, School],
+    clever: Mapping[str, CleverSchool],
+    suggested: Mapping[int, Suggestion],
+) -> list[SchoolMatch]:
+    """Save the checked choices (inside the caller's transaction), each audited."""
     saved = []
-    with transaction.atomic():
-        for sid, cid in wanted.items():
-            match = existing.get(sid)
-            old = match.clever_school.name if match and match.clever_school_id else ""
-            old_cid = match.clever_school.clever_id if match and match.clever_school_id else ""
-            if old_cid == cid:
+    for sid, cid in wanted.items():
+        match = existing.get(sid)
+        old = match.clever_school.name if match and match.clever_school_id else ""
+        old_cid = match.clever_school.clever_id if match and match.clever_school_id else ""
+        if old_cid == cid:
+            continue
+        hint = suggested.get(sid)
+        method = hint.method if hint and hint.clever_id == cid else SchoolMatch.Method.MANUAL
+        target = clever.get(cid) if cid else None
+        if match is None:
+            if target is None:
                 continue
-            hint = suggested.get(sid)
-            method = hint.method if hint and hint.clever_id == cid else SchoolMatch.Method.MANUAL
-            target = clever.get(cid) if cid else None
-            if match is None:
-                if target is None:
-                    continue
-                match = SchoolMatch(district=district, school=schools[sid])
-            match.clever_school = target
-            match.method = method
-            saved.append(match)
-            audit_record(
-                district=district,
-                actor=actor,
-                action="clever.school_match.saved",
-                obj=schools[sid],
-                field="clever_school",
-                old=old,
-                new=target.name if target else "",
-            )
-        # Free Clever schools first so a swap between two schools does not trip the constraint.
-        freed = [m for m in saved if m.pk]
-        if freed:
-            SchoolMatch.objects.filter(pk__in=[m.pk for m in freed]).update(clever_school=None)
-        for match in saved:
-            match.save()
-        # The matches were saved with every Clever school listed: none is "new since setup".
-        for_district(CleverSchool, district).filter(new_since_setup=True).update(
-            new_since_setup=False
+            match = SchoolMatch(district=district, school=schools[sid])
+        match.clever_school = target
+        match.method = method
+        saved.append(match)
+        audit_record(
+            district=district,
+            actor=actor,
+            action="clever.school_match.saved",
+            obj=schools[sid],
+            field="clever_school",
+            old=old,
+            new=target.name if target else "",
         )
+    # Free Clever schools first so a swap between two schools does not trip the constraint.
+    freed = [m for m in saved if m.pk]
+    if freed:
+        SchoolMatch.objects.filter(pk__in=[m.pk for m in freed]).update(clever_school=None)
+    for match in saved:
+        match.save()
+    # The matches were saved with every Clever school listed: none is "new since setup".
+    for_district(CleverSchool, district).filter(new_since_setup=True).update(new_since_setup=False)
     return saved
 
 

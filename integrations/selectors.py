@@ -1,26 +1,24 @@
 """Reads for the run pages, scoped to one district, paginated by keyset so a page costs the same
-with 100 rows or 100,000 (no OFFSET scans, no COUNT over the whole table)."""
+with 100 rows or 100,000 (:mod:`naviance_sync.paging`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from naviance_sync.ids import id_from_text
 from naviance_sync.models import AuditEvent, District, School
+from naviance_sync.paging import Page, keyset_page
 from naviance_sync.scoping import for_district
 from staff import selectors as staff_selectors
 
-from .config import configuration_steps, ready_to_import
-from .engine.matching import linked_to_other
+from .config.steps import configuration_steps, ready_to_import
 from .engine.registry import get_spec
 from .models import (
-    Alert,
     CleverConnection,
     CleverSchool,
     DataType,
@@ -31,32 +29,6 @@ from .models import (
     UpdateLog,
 )
 from .progress import writing_progress_get
-
-PAGE_SIZE = 50
-
-
-@dataclass
-class Page:
-    rows: list[Any]
-    next_cursor: int | None
-    cursor: int | None
-
-    @property
-    def has_next(self) -> bool:
-        return self.next_cursor is not None
-
-
-def keyset_page(qs: QuerySet, *, cursor: Any, descending: bool, size: int = PAGE_SIZE) -> Page:
-    """Rows after ``cursor`` (an id) in id order; one query, one row of look-ahead."""
-    start = id_from_text(cursor)
-    if start is not None:
-        qs = qs.filter(pk__lt=start) if descending else qs.filter(pk__gt=start)
-    qs = qs.order_by("-pk" if descending else "pk")
-    rows = list(qs[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows=rows, next_cursor=rows[-1].pk if more and rows else None, cursor=start)
-
 
 # --- runs ------------------------------------------------------------------------------------------
 
@@ -194,182 +166,6 @@ def update_log_page(
     if field:
         qs = qs.filter(field=field[:60])
     return keyset_page(qs, cursor=cursor, descending=True)
-
-
-# --- alerts --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Candidate:
-    """One possible match: the local record and its cells, in the order of ``AlertRow.clever``."""
-
-    record: Any
-    cells: list[str]
-
-    @property
-    def pk(self) -> int:
-        return self.record.pk
-
-    @property
-    def clever_id(self) -> str | None:
-        return self.record.clever_id
-
-
-@dataclass
-class AlertRow:
-    alert: Alert
-    candidates: list[Any]  # the data type's own records (Student, staff User)
-    clever: dict[str, str]
-    # Candidates linked to another Clever record still in Clever: shown, never offered for Match.
-    blocked: frozenset[int] = frozenset()
-    # The candidates with their cells, in the order of ``columns``.
-    lines: list[Candidate] = field(default_factory=list)
-
-    @property
-    def can_match(self) -> bool:
-        return any(c.pk not in self.blocked for c in self.candidates)
-
-    @property
-    def columns(self) -> list[str]:
-        return [label for label in self.clever if label != "Clever ID"]
-
-
-def alert_rows(*, district: District, data_type: str, cursor: Any = None) -> Page:
-    """Open and chosen alerts, each with its candidate local records (one query for all).
-
-    Candidates are the data type's own records (students, or staff accounts) of this district:
-    an alert's candidate ids are ids in that table, and an id of another table or district is
-    never shown (it would offer a Match that makes no sense, or hide the real one).
-    """
-    spec = get_spec(data_type)
-    qs = for_district(Alert, district).filter(
-        data_type=data_type,
-        status__in=(Alert.Status.OPEN, Alert.Status.MATCH_CHOSEN, Alert.Status.CREATE_CHOSEN),
-    )
-    page = keyset_page(qs, cursor=cursor, descending=False)
-    ids = {int(c) for a in page.rows for c in a.candidate_ids}
-    records = for_district(spec.model, district).filter(pk__in=ids)
-    if data_type == DataType.STUDENTS:
-        records = records.select_related("school")
-    locals_ = {r.pk: r for r in records}
-    summary, cells = _ALERT_COLUMNS[data_type]
-    rows = []
-    for a in page.rows:
-        candidates = [locals_[int(c)] for c in a.candidate_ids if int(c) in locals_]
-        blocked = frozenset(
-            r.pk
-            for r in candidates
-            if linked_to_other(
-                r.clever_id, a.clever_id, spec.is_active(getattr(r, spec.active_column))
-            )
-        )
-        rows.append(
-            AlertRow(
-                alert=a,
-                candidates=candidates,
-                clever=summary(a.clever_record),
-                blocked=blocked,
-                lines=[Candidate(r, cells(r)) for r in candidates],
-            )
-        )
-    page.rows = rows
-    return page
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _user_parts(raw: Any) -> tuple[dict, dict, dict]:
-    if not isinstance(raw, dict):
-        return {}, {}, {}
-    name = raw.get("name") if isinstance(raw.get("name"), dict) else {}
-    roles = raw.get("roles") if isinstance(raw.get("roles"), dict) else {}
-    return raw, name, roles
-
-
-def clever_summary(raw: Any) -> dict[str, str]:
-    """The Clever student's fields an admin compares, as text (rendered escaped)."""
-    raw, name, roles = _user_parts(raw)
-    if not raw:
-        return {}
-    role = roles.get("student") or roles.get("teacher") or roles.get("staff") or {}
-    role = role if isinstance(role, dict) else {}
-    return {
-        "Clever ID": _text(raw.get("id")),
-        "Name": " ".join(p for p in (_text(name.get("first")), _text(name.get("last"))) if p),
-        "SIS ID": _text(role.get("sis_id")),
-        "Student number": _text(role.get("student_number")),
-        "Birth date": _text(role.get("dob")),
-        "Grade": _text(role.get("grade")),
-        "Email": _text(raw.get("email")),
-    }
-
-
-def clever_staff_summary(raw: Any) -> dict[str, str]:
-    """The Clever staff member's fields an admin compares (employee ID as the staff import
-    reads it: a teacher's number or SIS ID, else the staff ID)."""
-    raw, name, roles = _user_parts(raw)
-    if not raw:
-        return {}
-    teacher, staff, admin = (
-        r if isinstance(r, dict) else {}
-        for r in (roles.get("teacher"), roles.get("staff"), roles.get("district_admin"))
-    )
-    employee_id = (
-        _text(teacher.get("teacher_number"))
-        or _text(teacher.get("sis_id"))
-        or _text(staff.get("staff_id"))
-    )
-    title = _text(admin.get("title")) or _text(teacher.get("title")) or _text(staff.get("title"))
-    return {
-        "Clever ID": _text(raw.get("id")),
-        "Name": " ".join(p for p in (_text(name.get("first")), _text(name.get("last"))) if p),
-        "Employee ID": employee_id,
-        "Job title": title,
-        "Email": _text(raw.get("email")),
-    }
-
-
-def _student_cells(s: Any) -> list[str]:
-    born = s.birth_date
-    return [
-        f"{s.first_name} {s.last_name}".strip(),
-        s.student_id or "",
-        s.student_number or "",
-        f"{born.month}/{born.day}/{born.year}" if born else "",
-        s.grade or "",
-        s.email or "",
-    ]
-
-
-def _staff_cells(u: Any) -> list[str]:
-    return [
-        f"{u.first_name} {u.last_name}".strip(),
-        u.employee_id or "",
-        u.job_title or "",
-        u.email or "",
-    ]
-
-
-# data type -> (the Clever record's summary, a candidate's cells in the same order)
-_ALERT_COLUMNS = {
-    DataType.STUDENTS: (clever_summary, _student_cells),
-    DataType.STAFF: (clever_staff_summary, _staff_cells),
-}
-
-
-def alert_counts(*, district: District, data_type: str) -> dict[str, int]:
-    from django.db.models import Count
-
-    return dict(
-        for_district(Alert, district)
-        .filter(data_type=data_type)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-        .order_by()
-    )
 
 
 # --- the schedule ----------------------------------------------------------------------------------

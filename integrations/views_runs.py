@@ -19,10 +19,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from naviance_sync.csv import csv_response
+from naviance_sync.ids import id_from_text
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 from students.models import Student
 
-from . import selectors
+from . import selectors, selectors_alerts
 from .alerts import AlertChoiceError, alert_choose, alerts_process
 from .calendar import blackout_refusal
 from .engine.registry import get_spec
@@ -415,10 +416,10 @@ def schedule_resume_view(request: HttpRequest, data_type: str) -> HttpResponse:
 @integration_page
 @require_GET
 def alerts(request: HttpRequest, data_type: str) -> HttpResponse:
-    page = selectors.alert_rows(
+    page = selectors_alerts.alert_rows(
         district=request.district, data_type=data_type, cursor=request.GET.get("after")
     )
-    counts = selectors.alert_counts(district=request.district, data_type=data_type)
+    counts = selectors_alerts.alert_counts(district=request.district, data_type=data_type)
     pending = counts.get(Alert.Status.MATCH_CHOSEN, 0) + counts.get(Alert.Status.CREATE_CHOSEN, 0)
     return render(
         request,
@@ -432,10 +433,9 @@ def alerts(request: HttpRequest, data_type: str) -> HttpResponse:
 def alert_choose_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = get_for_district_or_404(Alert, request.district, pk=alert_id)
     choice = request.POST.get("choice", "")
-    local_id = request.POST.get("local_id") or None
+    # Not an id (letters, 30 digits): no candidate, which the service says in words.
+    local_id = id_from_text(request.POST.get("local_id"))
     try:
-        if choice == "match" and local_id is not None:
-            local_id = int(local_id)
         alert_choose(
             district=request.district,
             alert_id=alert.pk,
@@ -443,8 +443,8 @@ def alert_choose_view(request: HttpRequest, alert_id: int) -> HttpResponse:
             local_id=local_id,
             user=request.user,
         )
-    except (AlertChoiceError, ValueError) as exc:
-        messages.error(request, getattr(exc, "message", "Choose one of the possible matches."))
+    except AlertChoiceError as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(
             request,

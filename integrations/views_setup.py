@@ -15,12 +15,36 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from naviance_sync.models import School
 from naviance_sync.scoping import for_district, get_for_district_or_404, import_permission_required
-from students import fields as student_fields
 
-from . import calendar, config, scans, selectors
+from . import calendar, scans, selectors
 from .clever import CleverError
+from .config.clever_reads import PORTAL
+from .config.connection import connection_connect, connection_reset
+from .config.rules import (
+    LIMIT_FIELDS,
+    CodesError,
+    ConfigError,
+    ConfirmationRequired,
+    local_fields_for,
+    mapping_warnings,
+    setup_error_message,
+)
+from .config.selectors import (
+    code_sections,
+    connection_get,
+    connection_page,
+    district_school_year_end,
+    local_records_exist,
+    mapping_choices_or_suggested,
+    matched_schools,
+    recipient_rows,
+    setup_done,
+    sync_settings_initial,
+)
+from .config.services import codes_save, field_mappings_save, recipients_add, sync_settings_save
+from .config.services import recipient_delete as recipient_remove
+from .config.steps import configuration_steps, ready_to_import
 from .crypto import TokenDecryptError
 from .forms import (
     CodesForm,
@@ -32,13 +56,17 @@ from .forms import (
     SyncSettingsForm,
 )
 from .models import (
-    CleverConnection,
     CleverScan,
     CleverSchool,
     NotificationRecipient,
-    SchoolMatch,
 )
-from .schools import SchoolMatchError, school_match_rows, school_match_summary, school_matches_save
+from .schools import (
+    SchoolMatchError,
+    clever_schools_left,
+    school_match_rows,
+    school_match_summary,
+    school_matches_save,
+)
 
 # Data types configured on these pages (staff keeps its own Clever application pages).
 SETTINGS_DATA_TYPES = ("students",)
@@ -95,7 +123,7 @@ def any_integration(view: Callable) -> Callable:
 
 
 def _setup_first(request: HttpRequest) -> HttpResponse | None:
-    if config.setup_done(district=request.district):
+    if setup_done(district=request.district):
         return None
     messages.warning(
         request,
@@ -114,32 +142,21 @@ def _after_save(request: HttpRequest, action: str, *, here: str, next_url: str) 
     return redirect(here)
 
 
-def _connection_context(district) -> dict:
-    connection = config.connection_get(district=district)
-    return {
-        "connection": connection,
-        "migrating": bool(
-            connection
-            and connection.previous_integration != CleverConnection.PreviousIntegration.NONE
-        ),
-    }
-
-
 # --- Configure ---------------------------------------------------------------------------------
 
 
 @student_integration
 def configure(request: HttpRequest) -> HttpResponse:
     district = request.district
-    steps = config.configuration_steps(district=district, data_type="students")
+    steps = configuration_steps(district=district, data_type="students")
     return render(
         request,
         "integrations/configure.html",
         {
-            **_connection_context(district),
-            "setup_done": config.setup_done(district=district),
+            **connection_page(district=district),
+            "setup_done": setup_done(district=district),
             "steps": {s.key: s for s in steps},
-            "ready": config.ready_to_import(steps),
+            "ready": ready_to_import(steps),
             "match_counts": school_match_summary(district=district),
         },
     )
@@ -155,9 +172,9 @@ def setup(request: HttpRequest) -> HttpResponse:
         request,
         "integrations/setup.html",
         {
-            **_connection_context(district),
+            **connection_page(district=district),
             "match_counts": school_match_summary(district=district),
-            "setup_done": config.setup_done(district=district),
+            "setup_done": setup_done(district=district),
             "schedules": selectors.schedule_states(district=district),
             "sharing": selectors.sharing_summary(district=district),
         },
@@ -170,7 +187,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     """Save looks the district up among the application's Clever district tokens (the admin
     types only the Clever district ID) and says in the admin's words what is wrong if it can't."""
     district = request.district
-    connection = config.connection_get(district=district)
+    connection = connection_get(district=district)
     initial = {"clever_district_id": district.confirmed_clever_district_id}
     if connection is not None:
         initial = {
@@ -181,20 +198,20 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            config.connection_connect(
+            connection_connect(
                 district=district,
                 actor=request.user,
                 clever_district_id=data["clever_district_id"],
                 previous_integration=data["previous_integration"],
-                deadline=config.PORTAL,  # the page waits: a slow Clever is a message, not a hang
+                deadline=PORTAL,  # the page waits: a slow Clever is a message, not a hang
             )
         except CleverError as exc:
-            form.add_service_errors({None: config.setup_error_message(exc)})
+            form.add_service_errors({None: setup_error_message(exc)})
         except TokenDecryptError:
             form.add_service_errors(
                 {None: "The stored Clever access can no longer be read. Please contact support."}
             )
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
             messages.success(
@@ -205,7 +222,7 @@ def setup_edit(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "integrations/setup_edit.html",
-        {**_connection_context(district), "form": form},
+        {**connection_page(district=district), "form": form},
     )
 
 
@@ -215,7 +232,7 @@ def setup_reset(request: HttpRequest) -> HttpResponse:
     district = request.district
     form = ResetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        config.connection_reset(district=district, actor=request.user)
+        connection_reset(district=district, actor=request.user)
         messages.success(
             request,
             "Configuration reset: the automated sync is off. Your existing data was not "
@@ -223,7 +240,19 @@ def setup_reset(request: HttpRequest) -> HttpResponse:
         )
         return redirect("integrations:setup")
     return render(
-        request, "integrations/setup_reset.html", {**_connection_context(district), "form": form}
+        request,
+        "integrations/setup_reset.html",
+        {**connection_page(district=district), "form": form},
+    )
+
+
+def _after_step_save(request: HttpRequest, data_type: str, *, here: str, next_step: str):
+    """:func:`_after_save` for a step of Clever Data Integration Settings (URL names)."""
+    return _after_save(
+        request,
+        request.POST.get("action", "save"),
+        here=reverse(f"integrations:{here}", kwargs={"data_type": data_type}),
+        next_url=reverse(f"integrations:{next_step}", kwargs={"data_type": data_type}),
     )
 
 
@@ -250,7 +279,6 @@ def school_matches(request: HttpRequest) -> HttpResponse:
             else _integration_home(district)
         )
     rows = school_match_rows(district=district)
-    matched_clever = {r.match.clever_school_id for r in rows if r.is_matched}
     form = SchoolMatchForm(
         request.POST if request.method == "POST" else None, rows=rows, clever_schools=clever_schools
     )
@@ -280,14 +308,8 @@ def school_matches(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "rows": form.bound_rows(),
-            "clever_count": len(clever_schools),
             "match_counts": school_match_summary(district=district),
-            # No Clever school left to choose: an unmatched school is not in Clever (yet).
-            "free_clever": len(clever_schools) - len(matched_clever),
-            # Once schools are matched (or Clever added one since): the Clever schools left over.
-            "unmatched_clever": [c for c in clever_schools if c.pk not in matched_clever]
-            if matched_clever or any(c.new_since_setup for c in clever_schools)
-            else [],
+            **clever_schools_left(rows=rows, clever_schools=clever_schools),
         },
     )
 
@@ -299,11 +321,11 @@ def school_matches(request: HttpRequest) -> HttpResponse:
 def data_settings(request: HttpRequest) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
-    steps = config.configuration_steps(district=request.district, data_type="students")
+    steps = configuration_steps(district=request.district, data_type="students")
     return render(
         request,
         "integrations/data_settings.html",
-        {"steps": steps, "ready": config.ready_to_import(steps)},
+        {"steps": steps, "ready": ready_to_import(steps)},
     )
 
 
@@ -353,10 +375,10 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
         return _scan_wait(request, data_type, state, page="fields")
     scan = state.result
     available = scan.fields if scan is not None else ()
-    initial, saved = config.mapping_choices_or_suggested(
+    initial, saved = mapping_choices_or_suggested(
         district=district, data_type=data_type, available=available
     )
-    local_fields = config.local_fields_for(data_type)
+    local_fields = local_fields_for(data_type)
     form = FieldMappingForm(
         request.POST if request.method == "POST" else None,
         local_fields=local_fields,
@@ -375,47 +397,39 @@ def fields(request: HttpRequest, data_type: str) -> HttpResponse:
         )
     elif request.method == "POST" and form.is_valid():
         try:
-            config.field_mappings_save(
+            field_mappings_save(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
                 mapping=form.mapping(),
                 confirm_link_change=form.cleaned_data.get("confirm_link_change", False),
             )
-        except config.ConfirmationRequired as exc:
+        except ConfirmationRequired as exc:
             needs_confirmation = True
             form.add_service_errors({f"map_{k}": v for k, v in exc.errors.items()})
             form.add_service_errors({"confirm_link_change": exc.message})
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(
                 {f"map_{k}": v for k, v in exc.errors.items()} or {None: exc.message}
             )
         else:
             messages.success(request, "Field matches saved.")
-            for warning in config.mapping_warnings(
-                data_type=data_type, mapping=form.mapping(), scan=scan
-            ):
+            for warning in mapping_warnings(data_type=data_type, mapping=form.mapping(), scan=scan):
                 messages.warning(request, warning)
-            return _after_save(
-                request,
-                request.POST.get("action", "save"),
-                here=reverse("integrations:fields", kwargs={"data_type": data_type}),
-                next_url=reverse("integrations:codes", kwargs={"data_type": data_type}),
-            )
-    from students.models import Student
-
+            return _after_step_save(request, data_type, here="fields", next_step="codes")
     return render(
         request,
         "integrations/fields.html",
         {
-            **_connection_context(district),
+            **connection_page(district=district),
             "data_type": data_type,
             "form": form,
             "rows": form.bound_rows(),
             "sample": scan.sample() if scan is not None else None,
             "saved": saved,
             "needs_confirmation": needs_confirmation,
-            "show_confirmation": saved and for_district(Student, district).exists(),
+            "show_confirmation": saved
+            and local_records_exist(district=district, data_type=data_type),
             "step_nav": _step_nav(data_type, "fields"),
         },
     )
@@ -441,40 +455,6 @@ def scan_status(request: HttpRequest, scan_id: int) -> JsonResponse:
     return JsonResponse(scans.scan_status(scan))
 
 
-def _code_sections(district, data_type: str, scan) -> list[dict]:
-    choices = config.mapping_choices_or_suggested(
-        district=district, data_type=data_type, available=()
-    )[0]
-    paths = config.coded_field_paths(choices, data_type=data_type)
-    found = config.scan_values(scan, list(paths.values()))
-    saved = config.saved_codes(district=district, data_type=data_type)
-    year_end = config.district_school_year_end(district)
-    sections = []
-    for f in config.local_fields_for(data_type):
-        if f.name not in paths:
-            continue
-        values = student_fields.sort_clever_grades(
-            [*found.get(paths[f.name], []), *saved.get(f.name, {}).keys()]
-        )
-        defaults = student_fields.default_codes(f.name, values, school_year_end=year_end)
-        initial = {v: saved.get(f.name, {}).get(v, defaults.get(v, "")) for v in values}
-        code_choices = student_fields.code_choices(f.name, school_year_end=year_end)
-        known = {c for c, _ in code_choices}
-        extra = sorted({c for c in initial.values() if c and c not in known})
-        sections.append(
-            {
-                "field": f,
-                "path": choices.get(f.name) or "",
-                "from_grade": choices.get(f.name) == student_fields.CLASS_YEAR_FROM_GRADE,
-                "values": values,
-                "initial": initial,
-                "choices": [*code_choices, *((c, c) for c in extra)],
-                "saved": f.name in saved,
-            }
-        )
-    return sections
-
-
 @student_integration
 @require_http_methods(["GET", "POST"])
 def codes(request: HttpRequest, data_type: str) -> HttpResponse:
@@ -493,31 +473,26 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
                 "last read a while ago). Choose the codes again once the values are shown.",
             )
         return _scan_wait(request, data_type, state, page="codes")
-    sections = _code_sections(district, data_type, state.result)
+    sections = code_sections(district=district, data_type=data_type, scan=state.result)
     form = CodesForm(request.POST if request.method == "POST" else None, sections=sections)
     if request.method == "POST" and form.is_valid():
         try:
-            config.codes_save(
+            codes_save(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
                 codes=form.codes(),
                 allowed={s["field"].name: [c for c, _ in s["choices"]] for s in sections},
             )
-        except config.CodesError as exc:
+        except CodesError as exc:
             for message in exc.field_errors.values():
                 form.add_error(None, message)
             form.add_code_errors(exc.value_errors)
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors({None: " ".join([exc.message, *exc.errors.values()])})
         else:
             messages.success(request, "Codes saved.")
-            return _after_save(
-                request,
-                request.POST.get("action", "save"),
-                here=reverse("integrations:codes", kwargs={"data_type": data_type}),
-                next_url=reverse("integrations:sync_settings", kwargs={"data_type": data_type}),
-            )
+            return _after_step_save(request, data_type, here="codes", next_step="sync_settings")
     return render(
         request,
         "integrations/codes.html",
@@ -526,7 +501,7 @@ def codes(request: HttpRequest, data_type: str) -> HttpResponse:
             "form": form,
             "sections": form.bound_sections(),
             "clever_error": "",
-            "school_year_end": config.district_school_year_end(district),
+            "school_year_end": district_school_year_end(district),
             "step_nav": _step_nav(data_type, "codes"),
         },
     )
@@ -539,32 +514,16 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
     district = request.district
-    current = config.integration_config(district=district, data_type=data_type).settings
-    matched = list(
-        for_district(School, district)
-        .filter(
-            pk__in=for_district(SchoolMatch, district)
-            .filter(clever_school__isnull=False)
-            .values("school_id")
-        )
-        .order_by("name")
-    )
+    matched = matched_schools(district=district)
     form = SyncSettingsForm(
         request.POST if request.method == "POST" else None,
         matched_schools=matched,
-        initial={
-            "scope": current.scope,
-            "schools": [str(pk) for pk in current.school_ids],
-            "frequency": current.frequency,
-            "import_rule": current.import_rule,
-            "threshold_pct": current.threshold_pct,
-            **config.sync_limits_initial(district=district, data_type=data_type),
-        },
+        initial=sync_settings_initial(district=district, data_type=data_type),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            config.sync_settings_save(
+            sync_settings_save(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
@@ -573,18 +532,13 @@ def sync_settings(request: HttpRequest, data_type: str) -> HttpResponse:
                 frequency=data["frequency"],
                 import_rule=data["import_rule"],
                 threshold_pct=data["threshold_pct"],
-                limits={name: data.get(name) for name in config.LIMIT_FIELDS},
+                limits={name: data.get(name) for name in LIMIT_FIELDS},
             )
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
             messages.success(request, "Sync settings saved.")
-            return _after_save(
-                request,
-                request.POST.get("action", "save"),
-                here=reverse("integrations:sync_settings", kwargs={"data_type": data_type}),
-                next_url=reverse("integrations:summary", kwargs={"data_type": data_type}),
-            )
+            return _after_step_save(request, data_type, here="sync_settings", next_step="summary")
     return render(
         request,
         "integrations/sync_settings.html",
@@ -602,7 +556,7 @@ def summary(request: HttpRequest, data_type: str) -> HttpResponse:
     _settings_data_type(data_type)
     if (gate := _setup_first(request)) is not None:
         return gate
-    steps = config.configuration_steps(district=request.district, data_type=data_type)
+    steps = configuration_steps(district=request.district, data_type=data_type)
     try:
         run_start_url = reverse(RUN_START_URL, kwargs={"data_type": data_type})
     except NoReverseMatch:
@@ -616,7 +570,7 @@ def summary(request: HttpRequest, data_type: str) -> HttpResponse:
         {
             "data_type": data_type,
             "steps": steps,
-            "ready": config.ready_to_import(steps),
+            "ready": ready_to_import(steps),
             "run_start_url": run_start_url,
             "engine_missing": ENGINE_MISSING,
             "step_nav": _step_nav(data_type, "summary"),
@@ -636,11 +590,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if (gate := _setup_first(request)) is not None:
         return gate
     district = request.district
-    types = _notification_data_types(district)
-    rows = []
-    for data_type in types:
-        recipients = list(for_district(NotificationRecipient, district).filter(data_type=data_type))
-        rows.append({"data_type": data_type, "label": data_type.title(), "recipients": recipients})
+    rows = recipient_rows(district=district, data_types=_notification_data_types(district))
     return render(request, "integrations/notifications.html", {"rows": rows})
 
 
@@ -661,13 +611,13 @@ def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
         if action == "next" and not form.cleaned_data["recipients"]:
             return redirect("integrations:notifications")  # nothing typed: just close
         try:
-            result = config.recipients_add(
+            result = recipients_add(
                 district=district,
                 actor=request.user,
                 data_type=data_type,
                 text=form.cleaned_data["recipients"],
             )
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             form.add_service_errors(exc.errors or {None: exc.message})
         else:
             if result.added:
@@ -685,7 +635,7 @@ def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
             return _after_save(
                 request, action, here=here, next_url=reverse("integrations:notifications")
             )
-    current = list(for_district(NotificationRecipient, district).filter(data_type=data_type))
+    current = recipient_rows(district=district, data_types=[data_type])[0]["recipients"]
     return render(
         request,
         "integrations/notifications_edit.html",
@@ -697,9 +647,7 @@ def notifications_edit(request: HttpRequest, data_type: str) -> HttpResponse:
 @require_POST
 def recipient_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
     recipient = get_for_district_or_404(NotificationRecipient, request.district, pk=recipient_id)
-    config.recipient_delete(
-        district=request.district, actor=request.user, recipient_id=recipient.pk
-    )
+    recipient_remove(district=request.district, actor=request.user, recipient_id=recipient.pk)
     messages.success(request, f"{recipient.email} no longer receives {recipient.data_type} emails.")
     if request.POST.get("back") == "edit":
         return redirect("integrations:notifications_edit", data_type=recipient.data_type)

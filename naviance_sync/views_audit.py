@@ -7,7 +7,6 @@ the same handful of queries with ten events or a million.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -15,23 +14,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .audit_words import action_label, field_label, object_label
-from .ids import id_from_text
 from .models import AuditEvent, District
+from .paging import PAGE_SIZE, Page, keyset_page
 from .scoping import for_district, import_permission_required
 
-PAGE_SIZE = 50
 ACTION_CHOICES_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    rows: list[AuditEvent]
-    cursor: int | None
-    next_cursor: int | None
-
-    @property
-    def has_next(self) -> bool:
-        return self.next_cursor is not None
 
 
 def audit_actions(*, district: District) -> list[str]:
@@ -46,7 +33,7 @@ def audit_actions(*, district: District) -> list[str]:
 
 def audit_page(
     *, district: District, action: str = "", cursor: Any = None, size: int = PAGE_SIZE
-) -> AuditPage:
+) -> Page:
     """One page of the district's events, newest first, after ``cursor`` (an event id)."""
     qs = for_district(AuditEvent, district).only(
         "id",
@@ -61,13 +48,7 @@ def audit_page(
     )
     if action:
         qs = qs.filter(action=action)
-    start = id_from_text(cursor)
-    if start is not None:
-        qs = qs.filter(pk__lt=start)
-    rows = list(qs.order_by("-pk")[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    return AuditPage(rows=rows, cursor=start, next_cursor=rows[-1].pk if more and rows else None)
+    return keyset_page(qs, cursor=cursor, descending=True, size=size)
 
 
 @import_permission_required

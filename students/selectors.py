@@ -7,8 +7,6 @@ order on either database."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
@@ -16,23 +14,11 @@ from django.db.models.functions import Lower
 
 from naviance_sync.ids import id_from_text
 from naviance_sync.models import District, School
+from naviance_sync.paging import PAGE_SIZE, Page
 from naviance_sync.scoping import for_district
 
 from .models import Student
 from .sync import grade_sort_key
-
-PAGE_SIZE = 50
-
-
-@dataclass
-class StudentPage:
-    rows: Sequence[Student]
-    next_cursor: str | None
-    cursor: str | None
-
-    @property
-    def has_next(self) -> bool:
-        return self.next_cursor is not None
 
 
 def _cursor_of(student: Student) -> str:
@@ -59,7 +45,7 @@ def student_list(
     status: str = "",
     cursor: Any = None,
     size: int = PAGE_SIZE,
-) -> StudentPage:
+) -> Page:
     qs = (
         for_district(Student, district)
         .select_related("school")
@@ -108,7 +94,7 @@ def student_list(
     rows = list(qs.order_by("sort_last", "sort_first", "pk")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return StudentPage(
+    return Page(
         rows=rows,
         next_cursor=_cursor_of(rows[-1]) if more and rows else None,
         cursor=cursor if after else None,

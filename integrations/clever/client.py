@@ -10,7 +10,6 @@ records come back typed (:mod:`.records`) with the untouched ``raw`` dict.
 from __future__ import annotations
 
 import email.utils
-import gc
 import logging
 import math
 import random
@@ -20,19 +19,26 @@ from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
-
-from naviance_sync.text import clever_loads
 
 from .errors import (
     CleverAuthError,
     CleverBadResponseError,
     CleverDeadlineError,
     CleverError,
-    CleverNotFoundError,
-    CleverRateLimitError,
     CleverRequestError,
     CleverServerError,
+)
+from .http import (
+    Retryable,
+    district_not_found,
+    exhausted,
+    loads,
+    next_link,
+    page_items,
+    read_body,
+    same_origin,
+    single,
+    status_error,
 )
 from .records import (
     USER_ROLES,
@@ -49,19 +55,9 @@ logger = logging.getLogger("integrations.clever")
 DEFAULT_BASE_URL = "https://api.clever.com"
 DEFAULT_USER_AGENT = "naviance-sync/0.1 (+Clever roster sync)"
 MAX_PAGE_SIZE = 10000  # Clever answers 413 above this
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _EPOCH_THRESHOLD = 1e9  # X-RateLimit-Reset above this is a Unix time, below it is seconds
 
 T = TypeVar("T")
-
-
-class _Retryable(Exception):
-    """Internal: one attempt failed in a way worth another try; carries the error to raise last."""
-
-    def __init__(self, error: CleverError, wait: float | None = None) -> None:
-        super().__init__(error.admin_message)
-        self.error = error
-        self.wait = wait  # None: use exponential backoff
 
 
 class CleverClient:
@@ -178,9 +174,9 @@ class CleverClient:
         body = self._get_json(
             f"/{self.api_version}/districts/{district_id}",
             what=f"district {district_id}",
-            not_found=_district_not_found(district_id),
+            not_found=district_not_found(district_id),
         )
-        return CleverDistrict.from_raw(_single(body, f"district {district_id}"))
+        return CleverDistrict.from_raw(single(body, f"district {district_id}"))
 
     def districts(self) -> list[CleverDistrict]:
         """The districts this token can see (in practice only its own)."""
@@ -198,11 +194,11 @@ class CleverClient:
         body = self._get_json(
             f"/{self.api_version}/schools/{school_id}", what=f"school {school_id}"
         )
-        return CleverSchool.from_raw(_single(body, f"school {school_id}"))
+        return CleverSchool.from_raw(single(body, f"school {school_id}"))
 
     def user(self, user_id: str) -> CleverUser:
         body = self._get_json(f"/{self.api_version}/users/{user_id}", what=f"user {user_id}")
-        return CleverUser.from_raw(_single(body, f"user {user_id}"))
+        return CleverUser.from_raw(single(body, f"user {user_id}"))
 
     def users(self, role: str) -> Iterator[CleverUser]:
         """Every user holding ``role`` (student, teacher, staff or district_admin), streamed."""
@@ -253,7 +249,7 @@ class CleverClient:
             params=[("ending_before", "last"), ("limit", "1")],
             what="the district's events",
         )
-        items = _page_items(body, "the district's events")
+        items = page_items(body, "the district's events")
         if not items:
             return None
         event = CleverEvent.from_raw(items[-1])
@@ -272,8 +268,8 @@ class CleverClient:
         while url is not None:
             body = self._get_json(url, params=params, what=what)
             params = None  # the next link carries its own query string
-            items = _page_items(body, what)
-            next_uri = _next_link(body)
+            items = page_items(body, what)
+            next_uri = next_link(body)
             empty = not items
             del body  # the page must not outlive the caller's use of it (see below)
             yield items
@@ -298,7 +294,7 @@ class CleverClient:
         paging link) only when it is on the base URL's host: the token goes nowhere else."""
         parts = urlsplit(path_or_uri)
         if parts.scheme or parts.netloc or path_or_uri.startswith("//"):
-            if not _same_origin(path_or_uri, self.base_url):
+            if not same_origin(path_or_uri, self.base_url):
                 raise CleverBadResponseError(
                     "Clever's answer pointed to another web address, which was not followed "
                     "(this district's access is only ever sent to the Clever API address). "
@@ -327,7 +323,7 @@ class CleverClient:
             self._check_deadline(path)
             try:
                 return self._attempt_with_refresh(url, params, path=path, what=what, nf=not_found)
-            except _Retryable as retry:
+            except Retryable as retry:
                 last = retry.error
                 last.attempts = attempt
                 self._check_deadline(path, cause=last)
@@ -347,7 +343,7 @@ class CleverClient:
                 )
                 self._sleep(wait)
         assert last is not None
-        raise _exhausted(last, self.max_attempts)
+        raise exhausted(last, self.max_attempts)
 
     def _attempt_with_refresh(
         self,
@@ -436,54 +432,10 @@ class CleverClient:
         what: str,
         not_found: str | None,
     ) -> Any:
+        """One request: the decoded body of a 200, else the error it is (a ``Retryable`` one
+        when another try may help)."""
         self.requests_made += 1
-        try:
-            # Redirects are never followed: requests would send the Authorization header to
-            # another host of the same scheme (and any host for a relative Location).
-            response = self.session.get(
-                url,
-                params=params,
-                headers=self._headers,
-                timeout=self._timeouts(),
-                stream=True,
-                allow_redirects=False,
-            )
-            _read_body(response)
-        except (
-            requests.exceptions.InvalidURL,
-            requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidSchema,
-        ) as exc:
-            raise CleverRequestError(
-                f'The Clever API address "{self.base_url}" is not a valid web address.',
-                detail=self._scrub(f"{path}: {type(exc).__name__}"),
-            ) from None
-        except requests.exceptions.Timeout as exc:
-            raise _Retryable(
-                CleverServerError(
-                    "Clever did not answer in time. The import will try again later.",
-                    detail=self._scrub(f"{path}: timeout ({type(exc).__name__})"),
-                )
-            ) from None
-        except requests.exceptions.ChunkedEncodingError as exc:
-            raise _Retryable(
-                CleverBadResponseError(
-                    "Clever sent an incomplete response (the connection was cut off mid-page). "
-                    "The import will try again later.",
-                    status=200,
-                    detail=self._scrub(f"{path}: body cut off ({exc})"),
-                )
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            host = urlsplit(self.base_url).netloc
-            raise _Retryable(
-                CleverServerError(
-                    f"Could not reach Clever at {host}: the connection failed. "
-                    "The import will try again later.",
-                    detail=self._scrub(f"{path}: {type(exc).__name__}: {exc}"),
-                )
-            ) from None
-
+        response = self._send(url, params, path=path)
         status = response.status_code
         if status == 200:
             return self._decode(response, path=path, what=what)
@@ -497,62 +449,72 @@ class CleverClient:
                 detail=self._scrub(f"{path}: HTTP {status} redirect to {target} not followed"),
             )
         message = self._server_message(response)
-        detail = self._scrub(f"{path}: HTTP {status} {message}".strip())
-        if status == 401:
-            raise CleverAuthError(status=401, detail=detail)
-        if status == 403:
-            raise CleverAuthError(
-                "Clever refused this token access to the district's data: the application may "
-                "not have Secure Sync access. Check the application's data sharing in Clever.",
-                status=403,
-                detail=detail,
-            )
-        if status == 404:
-            raise CleverNotFoundError(
-                not_found
-                or f"Clever could not find {what}: it may have been deleted or is no longer "
-                "shared with this application.",
-                status=404,
-                detail=detail,
-            )
-        if status == 429:
-            raise _Retryable(
-                CleverRateLimitError(status=429, detail=detail),
-                wait=self._rate_limit_wait(response),
-            )
-        if status in RETRY_STATUSES or 500 <= status < 600 and status != 501:
-            raise _Retryable(
-                CleverServerError(
-                    f"Clever's servers were unavailable (HTTP {status}). "
-                    "The import will try again later.",
-                    status=status,
-                    detail=detail,
-                )
-            )
-        if status == 413:
-            raise CleverRequestError(
-                "Clever refused the request because the page size is too large (HTTP 413). "
-                "Please contact support.",
-                status=413,
-                detail=detail,
-            )
-        if status == 501:
-            raise CleverRequestError(
-                "Clever does not support this request (HTTP 501). Please contact support.",
-                status=501,
-                detail=detail,
-            )
-        raise CleverRequestError(
-            f"Clever rejected the request as invalid (HTTP {status}). Please contact support.",
-            status=status,
-            detail=detail,
+        raise status_error(
+            status,
+            detail=self._scrub(f"{path}: HTTP {status} {message}".strip()),
+            what=what,
+            not_found=not_found,
+            wait=lambda: self._rate_limit_wait(response),
         )
+
+    def _send(
+        self, url: str, params: list[tuple[str, str]] | None, *, path: str
+    ) -> requests.Response:
+        """The answer with its body read; a transport failure as the error it is."""
+        try:
+            # Redirects are never followed: requests would send the Authorization header to
+            # another host of the same scheme (and any host for a relative Location).
+            response = self.session.get(
+                url,
+                params=params,
+                headers=self._headers,
+                timeout=self._timeouts(),
+                stream=True,
+                allow_redirects=False,
+            )
+            read_body(response)
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
+            raise CleverRequestError(
+                f'The Clever API address "{self.base_url}" is not a valid web address.',
+                detail=self._scrub(f"{path}: {type(exc).__name__}"),
+            ) from None
+        except requests.exceptions.Timeout as exc:
+            raise Retryable(
+                CleverServerError(
+                    "Clever did not answer in time. The import will try again later.",
+                    detail=self._scrub(f"{path}: timeout ({type(exc).__name__})"),
+                )
+            ) from None
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise Retryable(
+                CleverBadResponseError(
+                    "Clever sent an incomplete response (the connection was cut off mid-page). "
+                    "The import will try again later.",
+                    status=200,
+                    detail=self._scrub(f"{path}: body cut off ({exc})"),
+                )
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            host = urlsplit(self.base_url).netloc
+            raise Retryable(
+                CleverServerError(
+                    f"Could not reach Clever at {host}: the connection failed. "
+                    "The import will try again later.",
+                    detail=self._scrub(f"{path}: {type(exc).__name__}: {exc}"),
+                )
+            ) from None
+
+        return response
 
     def _decode(self, response: requests.Response, *, path: str, what: str) -> Any:
         content_type = response.headers.get("Content-Type", "")
         text_start = response.content[:200].lstrip().lower()
         if "html" in content_type or text_start.startswith((b"<!doctype", b"<html")):
-            raise _Retryable(
+            raise Retryable(
                 CleverBadResponseError(
                     "Clever answered with a web page instead of data. "
                     "The import will try again later.",
@@ -561,9 +523,9 @@ class CleverClient:
                 )
             )
         try:
-            return _loads(response.content)
+            return loads(response.content)
         except ValueError:
-            raise _Retryable(
+            raise Retryable(
                 CleverBadResponseError(
                     "Clever sent a response that could not be read (cut off or not valid data). "
                     "The import will try again later.",
@@ -619,108 +581,3 @@ class CleverClient:
             if token:
                 text = text.replace(token, "[token]")
         return text
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _loads(content: bytes) -> Any:
-    """``json.loads`` with the cyclic GC paused: a page is ~500,000 new containers, and
-    collections triggered mid-parse (scanning everything the process already holds) used to
-    double the parse time. Nothing in a JSON document can form a cycle. NUL is dropped and lone
-    surrogates replaced first: no text Clever sends may fail a write (``naviance_sync.text``).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return clever_loads(content)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _read_body(response: requests.Response) -> None:
-    """Read the whole body in one call (a 10 MB page in ~30 ms instead of ~120 ms in 10 KB chunks).
-
-    Transport failures while reading surface as the ``requests`` exceptions the retry logic
-    already handles: a cut-off body as ChunkedEncodingError, a stall as a read Timeout.
-    """
-    try:
-        content = response.raw.read(decode_content=True)
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        response.close()
-        raise requests.exceptions.ReadTimeout(str(exc)) from None
-    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.IncompleteRead) as exc:
-        response.close()
-        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        response.close()
-        raise requests.exceptions.ConnectionError(str(exc)) from None
-    response._content = content or b""  # what response.content would have read
-    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag
-    response.close()
-
-
-def _same_origin(url: str, base_url: str) -> bool:
-    """Same scheme, host and port (pure)."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    default = {"http": 80, "https": 443}
-    try:
-        return bool(a.hostname) and (
-            a.scheme,
-            a.hostname,
-            a.port or default.get(a.scheme),
-        ) == (b.scheme, b.hostname, b.port or default.get(b.scheme))
-    except ValueError:  # a port that is not a number
-        return False
-
-
-def _district_not_found(district_id: str) -> str:
-    return (
-        f"Clever has no district {district_id} shared with this token: the Clever district id "
-        "is wrong or data sharing with this application is not set up in Clever."
-    )
-
-
-def _exhausted(error: CleverError, attempts: int) -> CleverError:
-    """The last attempt's error, its message saying how many attempts were made."""
-    message = error.admin_message
-    suffix = " The import will try again later."
-    if attempts > 1 and message.endswith(suffix):
-        message = message[: -len(suffix)].rstrip(".") + f" after {attempts} attempts." + suffix
-    error.admin_message = message
-    error.args = (message,)
-    return error
-
-
-def _page_items(body: Any, what: str) -> list[Any]:
-    """The records of a list response, unwrapped from their ``{"data": ..., "uri": ...}`` items."""
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        raise CleverBadResponseError(
-            f"Clever sent {what} in an unexpected format (no list of records). "
-            "Please contact support.",
-            detail=f"{what}: list body without a data array",
-        )
-    return [
-        item["data"] if isinstance(item, dict) and "data" in item else item for item in body["data"]
-    ]
-
-
-def _single(body: Any, what: str) -> Any:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        raise CleverBadResponseError(
-            f"Clever sent {what} in an unexpected format. Please contact support.",
-            detail=f"{what}: single body without a data object",
-        )
-    return body["data"]
-
-
-def _next_link(body: dict[str, Any]) -> str | None:
-    links = body.get("links")
-    if not isinstance(links, list):
-        return None
-    for link in links:
-        if isinstance(link, dict) and link.get("rel") == "next":
-            uri = link.get("uri")
-            return uri if isinstance(uri, str) and uri else None
-    return None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import DEFAULT_BASE_URL, CleverClient, _district_not_found
+from .client import DEFAULT_BASE_URL, CleverClient
 from .errors import CleverNotFoundError
+from .http import district_not_found
 from .records import CleverDistrict, CleverSchool
 
 
@@ -41,7 +42,7 @@ def check_connection(
         visible = client.districts()
         if clever_district_id not in {district.id for district in visible}:
             raise CleverNotFoundError(
-                _district_not_found(clever_district_id),
+                district_not_found(clever_district_id),
                 status=None,
                 detail=f"token sees {len(visible)} district(s), not {clever_district_id}",
             )

@@ -181,13 +181,8 @@ class CleverTerm:
     @classmethod
     def from_raw(cls, raw: Any) -> CleverTerm:
         get = _as_dict(raw).get
-        return cls(
-            _record_id(raw),
-            _text(get("name")),
-            _text_or_none(get("start_date")),
-            _text_or_none(get("end_date")),
-            raw,
-        )
+        start, end = _text_or_none(get("start_date")), _text_or_none(get("end_date"))
+        return cls(_record_id(raw), _text(get("name")), start, end, raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from integrations import config
+from integrations.config import clever_reads
 from integrations.models import CleverScan
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.generator import generate_district
@@ -45,7 +45,9 @@ def test_match_fields_waits_on_a_worker_then_refuses_words_for_a_gpa(
     memory_worker,  # noqa: F811
 ):
     cache.clear()
-    monkeypatch.setattr(config, "SCAN_PAGE_SIZE", 40)  # 16 pages: the count moves while we look
+    monkeypatch.setattr(
+        clever_reads, "SCAN_PAGE_SIZE", 40
+    )  # 16 pages: the count moves while we look
     district = DistrictFactory(
         name="Maple Valley Unified",
         slug="maple-valley",

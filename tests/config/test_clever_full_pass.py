@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from integrations import config
+from integrations.config import clever_reads
 from integrations.schools import schools_create_for_unmatched
 from integrations.simulator.dataset import Dataset
 from integrations.simulator.faults import Faults
@@ -44,7 +45,7 @@ def late_field_simulator():
 
 @pytest.fixture
 def late_district(district, admin_user, late_field_simulator, monkeypatch):
-    monkeypatch.setattr(config, "SCAN_PAGE_SIZE", 250, raising=False)
+    monkeypatch.setattr(clever_reads, "SCAN_PAGE_SIZE", 250, raising=False)
     district_id = late_field_simulator.dataset.district_ids()[0]
     type(district).objects.filter(pk=district.pk).update(confirmed_clever_district_id=district_id)
     config.connection_connect(

@@ -93,7 +93,6 @@ def test_an_unreachable_api_on_the_setup_page_says_nothing_was_saved(
     assert not CleverConnection.objects.filter(district=district).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="fixed by lead after config split")
 def test_an_unreachable_api_that_outlasts_the_default_deadline_still_says_nothing_was_saved(
     admin_client, district, clever_app, clever_ids, local_schools, settings, monkeypatch
 ):

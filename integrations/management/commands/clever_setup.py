@@ -19,8 +19,17 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations import config
 from integrations.clever import CleverError
+from integrations.config.clever_reads import available_clever_fields, clever_values
+from integrations.config.connection import connection_connect
+from integrations.config.rules import ConfigError, coded_field_paths
+from integrations.config.selectors import (
+    district_school_year_end,
+    integration_config,
+    mapping_choices_or_suggested,
+    saved_codes,
+)
+from integrations.config.services import codes_save, field_mappings_save, sync_settings_save
 from integrations.crypto import TokenDecryptError
 from integrations.models import SyncSettings
 from integrations.schools import (
@@ -67,7 +76,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         district = self._district(opts["district"], opts.get("name"))
         try:
-            connection = config.connection_connect(
+            connection = connection_connect(
                 district=district,
                 clever_district_id=opts["clever_district"],
                 token=opts["token"] or "",
@@ -76,7 +85,7 @@ class Command(BaseCommand):
             )
         except CleverError as exc:
             raise CommandError(f"Could not connect to Clever: {exc.admin_message}") from exc
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             raise CommandError(exc.message) from exc
         except TokenDecryptError as exc:
             raise CommandError(exc.admin_message) from exc
@@ -95,7 +104,7 @@ class Command(BaseCommand):
                 self._accept_fields_codes_settings(district)
         except SchoolMatchError as exc:
             raise CommandError(f"{exc.message} {' '.join(exc.errors.values())}".strip()) from exc
-        except config.ConfigError as exc:
+        except ConfigError as exc:
             # Name every field and value that needs attention, not only "some need attention".
             details = [m for m in exc.errors.values() if m not in exc.message]
             raise CommandError(" ".join([exc.message, *details])) from exc
@@ -126,24 +135,24 @@ class Command(BaseCommand):
 
     def _accept_fields_codes_settings(self, district: District) -> None:
         data_type = "students"
-        sample = config.available_clever_fields(
+        sample = available_clever_fields(
             district=district, data_type=data_type, refresh=True, deadline=None
         )
         if sample.error:
             raise CommandError(f"Could not read the district's Clever fields: {sample.error}")
         suggested = student_fields.suggest_mapping(list(sample.fields))
-        saved, is_saved = config.mapping_choices_or_suggested(
+        saved, is_saved = mapping_choices_or_suggested(
             district=district, data_type=data_type, available=sample.fields
         )
         mapping = {**suggested, **(saved if is_saved else {})}
-        config.field_mappings_save(district=district, data_type=data_type, mapping=mapping)
+        field_mappings_save(district=district, data_type=data_type, mapping=mapping)
         self._say(
             "Field matches saved: "
             f"{sum(1 for v in mapping.values() if v)} of {len(mapping)} fields imported."
         )
 
-        paths = config.coded_field_paths(mapping, data_type=data_type)
-        found, error = config.clever_values(
+        paths = coded_field_paths(mapping, data_type=data_type)
+        found, error = clever_values(
             district=district,
             data_type=data_type,
             paths=list(paths.values()),
@@ -151,23 +160,23 @@ class Command(BaseCommand):
         )
         if error:
             raise CommandError(f"Could not read the district's Clever values: {error}")
-        saved_codes = config.saved_codes(district=district, data_type=data_type)
-        year_end = config.district_school_year_end(district)
+        stored = saved_codes(district=district, data_type=data_type)
+        year_end = district_school_year_end(district)
         codes = {}
         for field_name, path in paths.items():
             values = found.get(path, [])
             defaults = student_fields.default_codes(field_name, values, school_year_end=year_end)
-            codes[field_name] = {**defaults, **saved_codes.get(field_name, {})}
-        config.codes_save(district=district, data_type=data_type, codes=codes)
+            codes[field_name] = {**defaults, **stored.get(field_name, {})}
+        codes_save(district=district, data_type=data_type, codes=codes)
         self._say(
             "Codes saved: "
             + ", ".join(f"{name} {len(values)} values" for name, values in codes.items())
             + "."
         )
 
-        current = config.integration_config(district=district, data_type=data_type).settings
+        current = integration_config(district=district, data_type=data_type).settings
         if not current.saved:
-            config.sync_settings_save(
+            sync_settings_save(
                 district=district,
                 data_type=data_type,
                 scope=SyncSettings.Scope.ALL,
