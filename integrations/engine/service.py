@@ -42,6 +42,7 @@ from ..clever import (
 )
 from ..connect import SHARING_PAUSE_REASON
 from ..crypto import TokenDecryptError
+from ..field_rules import plan_rules_apply
 from ..models import (
     Alert,
     CleverConnection,
@@ -452,6 +453,7 @@ def _finish(
     since: str = "",
 ) -> RunOutcome:
     now = timezone.now()
+    plan = plan_rules_apply(run=run, spec=spec, plan=plan)  # s5-rules hook: field rules
     counts = {k: v for k, v in plan.counts().items() if k in COUNT_FIELDS}
     trips = _limit_trips(run=run, spec=spec, config=config, plan=plan)
     safety = {**(run.safety or {}), "limits": [t.as_json() for t in trips]}
