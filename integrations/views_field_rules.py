@@ -20,7 +20,7 @@ from .views_runs import _enabled, integration_page
 def field_rules(request: HttpRequest, data_type: str) -> HttpResponse:
     if (refused := _enabled(request, data_type)) is not None:
         return refused
-    district = request.district
+    district = request.district  # type: ignore[attr-defined]  # set by integration_page
     rows = rule_rows(district=district, data_type=data_type)
     form = FieldRulesForm(request.POST if request.method == "POST" else None, rows=rows)
     if request.method == "POST" and form.is_valid():

@@ -47,11 +47,9 @@ class StudentEditForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("first_name", "last_name"):
+        for name, words in (("first_name", "first name"), ("last_name", "last name")):
             self.fields[name].required = True
-            self.fields[name].error_messages["required"] = (
-                f"Enter the student's {self.fields[name].label.lower()}."
-            )
+            self.fields[name].error_messages["required"] = f"Enter the student's {words}."
         self.fields["birth_date"].error_messages["invalid"] = (
             "Enter the birth date as YYYY-MM-DD, e.g. 2009-05-31."
         )

@@ -78,7 +78,9 @@ def baseline_after(
     return {**imported, **written}
 
 
-def baseline_of(fields: Iterable[str], values: Iterable[Any], rule_fields: frozenset[str]) -> dict:
+def baseline_of(
+    fields: Iterable[str], values: Iterable[Any], rule_fields: frozenset[str]
+) -> dict[str, Any]:
     """A new record's ``imported_values``: every rule field the import writes."""
     return {
         name: encode(value)
