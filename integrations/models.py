@@ -144,6 +144,31 @@ class FieldMapping(DistrictOwned):
         ]
 
 
+class FieldRule(DistrictOwned):
+    """Who wins for one field of one data type (integrations/engine/field_rules.py). No row:
+    Clever always wins. Its own model because staff has no Match Fields rows."""
+
+    class Rule(models.TextChoices):
+        CLEVER_WINS = "clever_wins", "Clever always wins"
+        KEEP_LOCAL = "keep_local", "Keep local edits"
+        FILL_EMPTY = "fill_empty", "Fill only when empty"
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    field = models.CharField(max_length=60)
+    rule = models.CharField(max_length=12, choices=Rule.choices, default=Rule.CLEVER_WINS)
+
+    class Meta:
+        ordering = ["data_type", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "data_type", "field"], name="fieldrule_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_type}.{self.field}: {self.get_rule_display()}"
+
+
 class CleverScan(DistrictOwned):
     """The one read of a district's Clever data that Match Fields and Define Codes need.
 
@@ -373,6 +398,7 @@ class ImportRun(DistrictOwned):
         "errors",
         "warnings",
         "alerts",
+        "kept",
     )
 
     data_type = models.CharField(max_length=10, choices=DataType.choices)
@@ -403,6 +429,9 @@ class ImportRun(DistrictOwned):
         default=0, help_text="Records imported with one or more fields left out."
     )
     alerts = models.PositiveIntegerField(default=0)
+    kept = models.PositiveIntegerField(
+        default=0, help_text="Records with local values a field rule kept (not overwritten)."
+    )
     error_message = models.TextField(blank=True)
     guard_tripped = models.BooleanField(default=False)
     guard_detail = models.CharField(max_length=300, blank=True)
@@ -521,6 +550,8 @@ class RunResult(models.Model):
         SKIP = "skip", "Skipped by import rule"
         # Left as it is so the district keeps an account that can import district data.
         KEEP = "keep", "Kept"
+        # Values a field rule kept (integrations/engine/field_rules.py: KEPT_ACTION).
+        KEPT_LOCAL = "kept_local", "Local values kept"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="results")
     action = models.CharField(max_length=12, choices=Action.choices)

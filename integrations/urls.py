@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from . import views_calendar, views_privacy, views_runs, views_setup, views_undo
+from . import (
+    views_calendar,
+    views_field_rules,
+    views_privacy,
+    views_runs,
+    views_setup,
+    views_undo,
+)
 
 app_name = "integrations"
 
@@ -41,5 +48,6 @@ urlpatterns = [
     path("alerts/choice/<int:alert_id>/", views_runs.alert_choose_view, name="alert_choose"),
     path("students/<int:student_id>/history/", views_runs.student_history, name="student_history"),
     path("privacy/delete/", views_privacy.privacy_delete, name="privacy_delete"),
+    path("settings/<str:data_type>/field-rules/", views_field_rules.field_rules, name="field_rules"),
 ]
 # fmt: on

@@ -309,13 +309,18 @@ def _result_lines(row: RunResult, text: ResultText) -> list[str]:
             if f != "school_id" and f not in text.said_elsewhere
         ]
         return [" · ".join(shown)] if shown else []
+    kept = row.action == RunResult.Action.KEPT_LOCAL  # field rules: [local, Clever's]
     lines = []
     for field, value in changes.items():
         if field == "candidates":
             continue
         if isinstance(value, list) and len(value) == 2:
             old, new = text.value(field, value[0]), text.value(field, value[1])
-            lines.append(f"{text.label(field)}: {old} → {new}")
+            lines.append(
+                f"{text.label(field)}: kept {old} (Clever: {new})"
+                if kept
+                else f"{text.label(field)}: {old} → {new}"
+            )
     return lines
 
 

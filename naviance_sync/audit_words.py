@@ -34,6 +34,7 @@ ACTIONS = {
     "run.approved": "Import approved",
     "school.created_from_clever": "School created from Clever",
     "staff.update": "Staff account changed",
+    "student.update": "Student record changed",
     "staff_settings.save": "Staff import settings saved",
     "staff_settings.update": "Staff import settings changed",
     "support.user.password_link_sent": "Password link sent by support",
@@ -43,6 +44,7 @@ ACTIONS = {
 DATA_TYPE_ACTIONS = {
     "codes.saved": "codes saved",
     "fields.saved": "fields matched",
+    "field_rules.saved": "field rules saved",
     "settings.saved": "sync settings saved",
     "recipients.saved": "email recipients saved",
     "recipients.added": "email recipients added",

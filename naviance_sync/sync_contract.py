@@ -226,6 +226,10 @@ class SyncSpec(ABC):
     default_frequency: ClassVar[str | None] = None  # the schedule's frequency after a 1st import
     # A real import started by a person needs a succeeded test import this recent (None: any).
     test_import_valid_hours: ClassVar[int | None] = None
+    # Fields a district may give a field rule (who wins: Clever, a local edit, or a blank only),
+    # whose last imported values the record keeps in ``imported_values`` (a model JSONField).
+    # Empty: Clever always wins and nothing is kept (integrations/engine/field_rules.py).
+    rule_fields: ClassVar[tuple[str, ...]] = ()
 
     # --- mapping ---
 

@@ -114,6 +114,9 @@ class User(AbstractUser):
         School, through="StaffSchoolAccess", blank=True, related_name="staff"
     )
     inactive_since = models.DateTimeField(null=True, blank=True)
+    # What the last import wrote to the fields a field rule may keep (naviance_sync.imported):
+    # a field whose value differs from it was edited here since.
+    imported_values = models.JSONField(default=dict, blank=True, editable=False)
     # "Sign out everywhere" bumps this; it is part of the session hash, so every session made
     # before the bump stops validating (integrations.sso.services.sign_out_everywhere).
     session_generation = models.PositiveIntegerField(default=0, editable=False)

@@ -281,6 +281,9 @@ class StaffSpec(SyncSpec):
     # 48 hours (the integration checks it before it starts one).
     test_import_valid_hours = 48
     labels = LABELS
+    # Field rules (who wins) for the columns Clever keeps up to date, but the employee ID (it
+    # links accounts): Clever always sets it.
+    rule_fields = tuple(f for f in SYNCED_FIELDS if f != "employee_id")
     # A new account's values its results row already shows (the name) or its reason explains
     # (account type, where the role and function came from): not repeated in the details.
     results_said_elsewhere = frozenset(

@@ -34,6 +34,9 @@ class Student(DistrictOwned):
     district_username = models.CharField(max_length=150, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     inactive_since = models.DateTimeField(null=True, blank=True)
+    # What the last import wrote to the fields a field rule may keep (naviance_sync.imported):
+    # a field whose value differs from it was edited here since.
+    imported_values = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -313,6 +313,9 @@ class StudentSpec(SyncSpec):
     active_column = "status"
     scope_column = "school_id"
     labels = LABELS
+    # Field rules (who wins) apply to every mapped field but the school and the student ID,
+    # which place and link the record: Clever always sets them.
+    rule_fields = tuple(f for f in FIELDS if f not in ("school_id", "student_id"))
     link_label = "student ID"
     twin_reason = (
         "Looks like an existing student (same name and birth date, or same email) but no ID "

@@ -6,4 +6,5 @@ app_name = "students"
 
 urlpatterns = [
     path("", views.student_list, name="list"),
+    path("<int:student_id>/", views.student_detail, name="detail"),
 ]

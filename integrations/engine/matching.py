@@ -160,6 +160,13 @@ class Plan:
     # Only for specs with ``import_access_review`` (staff): (pk, clever_id, name) of accounts the
     # plan leaves as they are so the district keeps an account that can import district data.
     kept: list[tuple[int, str, str]] = field(default_factory=list)
+    # --- field rules (s5-rules hook; filled by integrations/engine/field_rules.py) ---
+    # (pk, clever_id, name, ((field, local value, Clever's value, rule), ...)): values kept.
+    kept_fields: list[tuple[int, str, str, tuple[tuple[str, Any, Any, str], ...]]] = field(
+        default_factory=list
+    )
+    # pk -> the record's new ``imported_values`` (what this run writes to its rule fields).
+    imported: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         restores = sum(1 for u in self.updates if u[4])
@@ -174,6 +181,7 @@ class Plan:
             "restored": restores,
             "warnings": len(self.warnings),
             "skipped": len(self.skipped),
+            "kept": len(self.kept_fields),  # s5-rules hook: records with local values kept
         }
 
     @property

@@ -43,6 +43,7 @@ from ..clever import (
 )
 from ..connect import SHARING_PAUSE_REASON
 from ..crypto import TokenDecryptError
+from ..field_rules import plan_rules_apply
 from ..models import (
     Alert,
     CleverConnection,
@@ -453,7 +454,8 @@ def _finish(
     since: str = "",
 ) -> RunOutcome:
     now = timezone.now()
-    hold_back(run=run, plan=plan)  # s5undo: additions-only calendar range (issue 17.5)
+    plan = plan_rules_apply(run=run, spec=spec, plan=plan)  # field rules (issue 17.4)
+    hold_back(run=run, plan=plan)  # additions-only calendar range (issue 17.5)
     counts = {k: v for k, v in plan.counts().items() if k in COUNT_FIELDS}
     trips = _limit_trips(run=run, spec=spec, config=config, plan=plan)
     safety = {**(run.safety or {}), "limits": [t.as_json() for t in trips]}

@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -23,6 +24,7 @@ from naviance_sync.text import storable
 
 from ..models import Alert, ImportRun, RunResult, SyncLease, UpdateLog
 from .fastinsert import fast_insert
+from .field_rules import baseline_of, kept_rows
 from .matching import Plan
 
 logger = logging.getLogger("integrations.engine")
@@ -120,6 +122,8 @@ def result_rows(
             name=name,
             reason=reasons.get(("keep", pk), "")[:500],
         )
+    # s5-rules hook: the values a field rule kept (integrations/engine/field_rules.py).
+    yield from kept_rows(run_id=run.pk, plan=plan, labels=spec.labels, fmt=partial(_fmt, spec))
     for error in plan.errors:
         yield dict(
             run_id=run.pk,
@@ -308,6 +312,7 @@ def apply_plan(
 
     # Creates: rows are rendered one at a time straight into the COPY (never all in memory).
     create_values = spec.create_values
+    rule_fields = frozenset(spec.rule_fields)
 
     def create_rows() -> Iterator[dict[str, Any]]:
         for cid, values, name in plan.creates:
@@ -315,6 +320,8 @@ def apply_plan(
             row.update(create_values(Mapped(cid, values, name, None), config))
             row["district_id"] = district_id
             row["clever_id"] = cid
+            if rule_fields:  # s5-rules hook: what the import wrote, for the field rules
+                row["imported_values"] = baseline_of(columns, values, rule_fields)
             yield row
             wrote(1)
 
@@ -342,6 +349,9 @@ def apply_plan(
             update_logs.append(
                 (pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
             )
+        if pk in plan.imported:  # s5-rules hook: what this run wrote to rule fields
+            obj.imported_values = plan.imported[pk]
+            touched.append("imported_values")
         if restore:
             for column, value in active_values.items():
                 setattr(obj, column, value)

@@ -93,5 +93,6 @@ def test_test_import_review_start_import_logs_and_alerts(
     page.get_by_label("Name or ID").fill(twin.last_name)
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name=f"{twin.last_name}, {twin.first_name}").first.click()
+    page.get_by_role("link", name="History", exact=True).click()  # from the Student page
     assert page.get_by_role("heading", name="History of changes").is_visible()
     screenshot(page, "imports-09-student-history")

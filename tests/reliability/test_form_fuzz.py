@@ -403,6 +403,9 @@ CASES = (
     FormCase("staff_function_edit", _u("staff:function_edit", function_id="function_id")),
     FormCase("staff_function_delete", _u("staff:function_delete", function_id="function_id"), None),
     FormCase("scan_refresh", _u("integrations:scan_refresh", data_type="students"), None),
+    FormCase("field_rules", _u("integrations:field_rules", data_type="students")),
+    FormCase("field_rules_staff", _u("integrations:field_rules", data_type="staff")),
+    FormCase("student_detail", _u("students:detail", student_id="student_id")),
     FormCase(
         "sso_choose_school",
         _u("sso:choose_school"),
@@ -582,6 +585,8 @@ def test_the_fuzzed_forms_are_every_post_target_of_the_portal():
         "staff:function_edit",
         "staff:function_delete",
         "integrations:scan_refresh",
+        "integrations:field_rules",
+        "students:detail",
     }
     # Pages that accept no POST (405), or whose POST takes no input (sign-out everywhere).
     read_only = {

@@ -31,6 +31,8 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "home": (R, OK, OK, F, F),
     "audit_log": (R, OK, F, F, F),
     "students:list": (R, OK, F, F, F),
+    "students:detail": (R, OK, F, F, F),
+    "integrations:field_rules": (R, OK, F, F, F),
     "sso:choose_school": (R, R, R, F, F),  # nothing to choose: back home
     "sso:sign_out_everywhere": (R, OK, OK, F, F),
     "integrations:configure": (R, OK, F, F, F),
