@@ -298,6 +298,11 @@ CELERY_TASK_ROUTES = {
     "staff.tasks.send_*": {"queue": "mail"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "imports"
+# Runs of districts this large (records read by their last run) go to the "imports_large" queue,
+# which only some worker processes consume (integrations/queueing.py says why).
+LARGE_IMPORT_RECORDS = env.int("LARGE_IMPORT_RECORDS", default=50_000)
+# Events runs between full syncs, every this many minutes (0: none).
+CLEVER_EVENTS_MINUTES = env.int("CLEVER_EVENTS_MINUTES", default=15)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One static tick; which districts are due lives in the database (see integrations.scheduling).
 CELERY_BEAT_SCHEDULE = {
