@@ -1,24 +1,27 @@
-"""Which Celery queue an import goes to: large districts get their own lane.
+"""Which Celery queue an import goes to: large districts' full runs wait in their own queue.
 
-Why a separate queue rather than fair queueing: the broker (Redis or the embedded filesystem
-transport) is first in, first out per queue, and kombu cycles round-robin over the queues a worker
-consumes, taking the next message from the queue after the one it last took from. So with large
-imports on ``imports_large`` and everything else on ``imports``:
+The rule (issue 19): a small district's run is never delayed behind more than one large
+district's run per worker process. How:
 
-- a normal run never waits in line behind a *queued* large run, only behind large runs already
-  executing: at most one per worker process;
-- a process that consumes both queues takes from ``imports`` next after a large run, so it runs at
-  most one large run while a normal one waits;
-- large imports run only on the processes that consume ``imports_large`` (docker-compose's
-  ``worker-large``), so however many large districts are due, the other processes keep serving
-  everyone else.
+- runs of districts at or over ``LARGE_IMPORT_RECORDS`` (50,000 records) go to ``imports_large``,
+  everything else to ``imports``;
+- workers consume ``-Q imports,imports_large`` and, on Redis, the broker's
+  ``queue_order_strategy`` is ``priority`` (settings): a process takes from ``imports`` whenever
+  it has a message and starts a large import only when no other import waits. A small run that
+  arrives while a process runs a large import waits for that one run at most, never for large
+  runs queued before it.
 
-Fair queueing (one queue per district, or reordering in the tick) would need a broker that
-supports it or a dispatcher of our own in front of Celery; two queues need neither. The fleet
-simulation (``bin/fleet``) measures the rule ("small runs delayed behind large runs").
+Why two queues and not fair queueing: the broker is first in, first out per queue, so in one
+queue a small district due at 02:00 waits for every large district due at 02:00 (five per worker
+with ten of them and two workers). Fair queueing (a queue per district, or a dispatcher of our
+own in front of Celery) needs a broker that supports it or new moving parts; a second queue and
+kombu's priority order need neither. The price: when small runs keep arriving, large ones start
+later; the fleet simulation (``bin/fleet``) reports both lateness and the rule
+("small runs delayed behind large runs"). The embedded filesystem broker has no priority order
+(it alternates between queues): there a process runs at most one large import between two others.
 
-Size: the records the district's last run of that data type read, else the records of its last
-Clever scan (Match Fields reads every record before the first import); unknown counts as normal.
+Size: the records the district's last full run of that data type read, else the records of its
+last Clever scan (Match Fields reads every record before the first import); unknown is normal.
 Events runs carry only the changes since the last sync, so they are never large.
 """
 

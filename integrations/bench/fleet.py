@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim-hours", type=float, default=24.0, help="simulated period")
     parser.add_argument("--scale", type=float, default=0.05, help="district sizes times this")
     parser.add_argument("--change-rate", type=float, default=0.01, help="students changed a day")
-    parser.add_argument("--drain-seconds", type=float, default=120.0)
+    parser.add_argument("--drain-seconds", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument(
         "--sizes",

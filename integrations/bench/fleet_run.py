@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, *, backends, processes, clock_cls) -> dict[str
         probes = Path(env["NAVIANCE_VAR_DIR"]) / "probes"
         probes.mkdir()
         env["FLEET_PROBE_DIR"] = str(probes)
-        lanes = _start(processes, env, workers=args.workers, var_dir=Path(env["NAVIANCE_VAR_DIR"]))
+        worker = _start(processes, env, workers=args.workers, var_dir=Path(env["NAVIANCE_VAR_DIR"]))
         watch = _simulate(
             args, districts, dataset=dataset, processes=processes, clock_cls=clock_cls
         )
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, *, backends, processes, clock_cls) -> dict[str
     result["setup"] = {
         "database": backends.database,
         "broker": backends.broker,
-        "lanes": lanes,
+        "worker": worker,
         "districts_connected_seconds": round(setup_seconds, 1),
         "students_total": sum(sizes),
         "large_import_records": int(env["LARGE_IMPORT_RECORDS"]),
@@ -146,41 +146,30 @@ def _setup(parts, sizes, *, url: str, rng: random.Random) -> list[dict[str, Any]
     return districts
 
 
-def _start(processes, env: dict[str, str], *, workers: int, var_dir: Path) -> list[dict]:
-    """W worker processes in two lanes (``integrations.queueing``): ``normal`` consumes imports
-    and mail; ``large`` consumes imports_large first, then imports. One process: one lane, all."""
-    if workers == 1:
-        lanes = [{"name": "all", "queues": "imports_large,imports,mail", "processes": 1}]
-    else:
-        large = max(1, workers // 2)
-        lanes = [
-            {"name": "normal", "queues": "imports,mail", "processes": workers - large},
-            {"name": "large", "queues": "imports_large,imports", "processes": large},
-        ]
-    for lane in lanes:
-        logfile = var_dir / f"worker-{lane['name']}.log"
-        processes.start(
-            lane["name"],
-            ["worker", "-P", "prefork", "-c", str(lane["processes"]), "-Q", lane["queues"]]
-            + ["-n", f"{lane['name']}@fleet", "--without-gossip", "--without-mingle"]
-            + ["--without-heartbeat", "-l", "info"],
-            env,
-            logfile,
-        )
+def _start(processes, env: dict[str, str], *, workers: int, var_dir: Path) -> dict[str, Any]:
+    """One ``celery worker`` with W pool processes, consuming as docker-compose's worker does
+    (``integrations.queueing``: imports first, large imports when none waits), and beat."""
+    queues = "imports,imports_large,mail"
+    logfile = var_dir / "worker.log"
+    processes.start(
+        "worker",
+        ["worker", "-P", "prefork", "-c", str(workers), "-Q", queues, "-n", "fleet@fleet"]
+        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+        env,
+        logfile,
+    )
     deadline = time.monotonic() + 90
-    for lane in lanes:
-        logfile = var_dir / f"worker-{lane['name']}.log"
-        while " ready." not in logfile.read_text():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"worker {lane['name']} did not start:\n{logfile.read_text()}")
-            time.sleep(0.2)
+    while " ready." not in logfile.read_text():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not start:\n{logfile.read_text()[-3000:]}")
+        time.sleep(0.2)
     processes.start(
         "beat",
         ["beat", "-s", str(var_dir / "beat-schedule"), "-l", "warning"],
         env,
         var_dir / "beat.log",
     )
-    return lanes
+    return {"queues": queues, "processes": workers}
 
 
 def _first_due(district: dict[str, Any], now: datetime, tz: str) -> datetime:
