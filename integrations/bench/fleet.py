@@ -197,7 +197,7 @@ class Backends:
                 client.delete(*keys)
 
     def _admin(self, sql: str) -> None:
-        import psycopg2
+        import psycopg2  # type: ignore[import-untyped]
 
         conn = psycopg2.connect(self.admin_url)
         conn.autocommit = True

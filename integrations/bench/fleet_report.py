@@ -33,7 +33,11 @@ def _r(value: float | None, digits: int = 3) -> float | None:
 
 def lateness(runs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Seconds from a run's due time to a worker starting it (real seconds, not simulated)."""
-    late = [r["started_at"] - r["due"] for r in runs if r["started_at"] and r["due"]]
+    late = [
+        r["started_at"] - r["due"]
+        for r in runs
+        if r["started_at"] is not None and r["due"] is not None
+    ]
     late = [max(0.0, v) for v in late]
     return {
         "runs": len(late),
@@ -53,12 +57,12 @@ def fairness(runs: Sequence[dict[str, Any]], pid_of: dict[int, int]) -> dict[str
     The rule holds when the worst case is at most one."""
     large_by_pid: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for run in runs:
-        if run["large"] and run["started_at"] and run["id"] in pid_of:
-            end = run["finished_at"] or math.inf
+        if run["large"] and run["started_at"] is not None and run["id"] in pid_of:
+            end = math.inf if run["finished_at"] is None else run["finished_at"]
             large_by_pid[pid_of[run["id"]]].append((run["started_at"], end))
     worst, worst_run, small = 0, None, 0
     for run in runs:
-        if run["large"] or not run["started_at"]:
+        if run["large"] or run["started_at"] is None:
             continue
         small += 1
         waited = (run["created_at"], run["started_at"])

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from integrations import runs
+from integrations.bench import fleet_report
 from integrations.models import CleverScan, ImportRun
 from integrations.queueing import LARGE_QUEUE, QUEUE, import_queue
 from tests.factories import CleverConnectionFactory, DistrictFactory
@@ -144,3 +145,46 @@ def test_a_started_run_is_sent_to_the_queue_its_size_says(settings, monkeypatch)
             {"queue": LARGE_QUEUE, "retry": True, "retry_policy": runs.SEND_RETRY_POLICY},
         )
     ]
+
+
+def _run(run_id, *, large, created, started, finished):
+    return {
+        "id": run_id,
+        "district": run_id,
+        "large": large,
+        "created_at": created,
+        "started_at": started,
+        "finished_at": finished,
+    }
+
+
+def test_the_fleet_counts_large_runs_a_small_run_waited_for_on_each_worker():
+    """What the fleet reports as "small runs delayed behind large runs": per worker process, the
+    large runs it executed while a small run waited. One queue: the small run waits for both
+    large runs on the only worker (2, the rule broken); the large one it arrived behind only: 1."""
+    one_queue = [
+        _run(1, large=True, created=0, started=0, finished=10),
+        _run(2, large=True, created=0, started=10, finished=20),
+        _run(3, large=False, created=1, started=20, finished=21),
+    ]
+    fair = fleet_report.fairness(one_queue, {1: 100, 2: 100, 3: 100})
+    assert fair["max_large_runs_ahead_of_a_small_run_per_worker"] == 2
+    assert not fair["rule_holds"]
+    assert fair["worst_small_run"]["run"] == 3
+    two_queues = [
+        _run(1, large=True, created=0, started=0, finished=10),
+        _run(3, large=False, created=1, started=10, finished=11),
+        _run(2, large=True, created=0, started=11, finished=21),
+    ]
+    fair = fleet_report.fairness(two_queues, {1: 100, 2: 100, 3: 100})
+    assert fair["max_large_runs_ahead_of_a_small_run_per_worker"] == 1
+    assert fair["rule_holds"]
+
+
+def test_workers_needed_follows_the_formula():
+    table = fleet_report.workers_needed(per_run=1.0, per_record=0.0001, mean_records=10_000)
+    # 1,000 districts every 6 hours: 4,000 runs of 2 s a day at 50% utilisation -> 1 worker.
+    assert table["1000"]["6h"] == 1
+    # 10,000 districts: 80,000 s of work a day / (86,400 * 0.5) -> 2 workers.
+    assert table["10000"]["6h"] == 2
+    assert table["100"]["weekly"] == 1
