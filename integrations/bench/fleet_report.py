@@ -139,7 +139,15 @@ def workers_needed(
 def db_summary(runs: Sequence[dict[str, Any]], probes: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """PostgreSQL (or SQLite) time per run, from the workers' execute wrappers."""
     ids = {r["id"] for r in runs}
-    rows = [p for p in probes if p.get("run_id") in ids]
+    per_run: dict[int, dict[str, float]] = {}
+    for p in probes:  # a retried run has a line per attempt: add them up
+        if p.get("run_id") in ids:
+            row = per_run.setdefault(
+                p["run_id"], {"db_seconds": 0.0, "wall_seconds": 0.0, "queries": 0}
+            )
+            for key in row:
+                row[key] += p[key]
+    rows = list(per_run.values())
     db = [p["db_seconds"] for p in rows]
     share = [p["db_seconds"] / p["wall_seconds"] for p in rows if p["wall_seconds"]]
     return {
