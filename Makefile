@@ -1,4 +1,4 @@
-.PHONY: demo test bench bench-quick lint types chaos
+.PHONY: demo test bench bench-quick lint types chaos fleet
 demo:
 	./bin/demo
 test:
@@ -9,6 +9,8 @@ bench-quick:
 	./bin/bench --students 10000 --staff 1000 --scaling-sizes 10000 --concurrency-districts 4 --concurrency-students 2000
 chaos:
 	./bin/chaos
+fleet:
+	./bin/fleet --out var/fleet.json
 lint: types
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 types:

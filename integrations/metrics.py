@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 FINISHED = tuple(s for s in ImportRun.Status.values if s not in ImportRun.ACTIVE_STATUSES)
-QUEUES = ("imports", "mail")
+QUEUES = ("imports", "imports_large", "mail")
 
 
 def _seconds(value) -> float:

@@ -25,6 +25,7 @@ from naviance_sync.models import District
 
 from .calendar import events_blocked, scheduled_run_blocked
 from .models import CleverConnection, DataType, ImportRun, SyncLease, SyncSettings
+from .queueing import QUEUE, import_queue
 from .scheduling import next_run_at
 from .selectors import review_pending, test_import_freshness
 
@@ -283,11 +284,14 @@ def _import_precondition(*, district: District, data_type: str) -> str:
 def _send_run(run_id: int) -> None:
     """Send the run to a worker. A broker that is down or hung must not turn "Start Import" into
     an error page after the run was committed: the run stays queued and the tick re-sends it
-    (``runs_reap``), so a failed send is logged, never raised."""
+    (``runs_reap``), so a failed send is logged, never raised. Large districts' runs go to their
+    own queue (``integrations.queueing``)."""
     from .tasks import run_import
 
     try:
-        run_import.apply_async((run_id,), retry=True, retry_policy=SEND_RETRY_POLICY)
+        run = ImportRun.objects.filter(pk=run_id).values("district_id", "data_type", "mode").first()
+        queue = import_queue(**run) if run else QUEUE
+        run_import.apply_async((run_id,), queue=queue, retry=True, retry_policy=SEND_RETRY_POLICY)
     except Exception as exc:  # noqa: BLE001 - kombu/redis/socket errors differ by transport
         logger.warning(
             "run %s queued but not sent (%s: %s); the tick re-sends it",

@@ -282,7 +282,13 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     }
 else:
     # Longer than the hard time limit, so a running sync is never redelivered while it runs.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+    # "priority": a worker takes from the first queue of its -Q list that has a message (not
+    # round-robin), so "-Q imports,imports_large" starts a large district's import only when no
+    # other import waits (integrations/queueing.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 7200,
+        "queue_order_strategy": "priority",
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -298,6 +304,11 @@ CELERY_TASK_ROUTES = {
     "staff.tasks.send_*": {"queue": "mail"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "imports"
+# Runs of districts this large (records read by their last run) go to the "imports_large" queue,
+# which workers take from only when "imports" is empty (integrations/queueing.py says why).
+LARGE_IMPORT_RECORDS = env.int("LARGE_IMPORT_RECORDS", default=50_000)
+# Events runs between full syncs, every this many minutes (0: none).
+CLEVER_EVENTS_MINUTES = env.int("CLEVER_EVENTS_MINUTES", default=15)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One static tick; which districts are due lives in the database (see integrations.scheduling).
 CELERY_BEAT_SCHEDULE = {

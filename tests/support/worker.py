@@ -33,7 +33,7 @@ def _shared_worker():
             app,
             pool="solo",
             perform_ping_check=False,
-            queues=["imports", "mail"],
+            queues=["imports", "imports_large", "mail"],
             shutdown_timeout=10,
         )
         _WORKER.append((context, context.__enter__()))
