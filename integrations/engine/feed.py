@@ -13,12 +13,13 @@ from typing import Any
 from naviance_sync.sync_contract import Mapped, RecordError, SyncConfig, SyncSpec
 
 from ..clever import CleverClient, CleverSection, CleverUser
-from ..models import Alert
+from ..models import Alert, MissingRecord
 from .matching import RESOLVE_CREATE, RESOLVE_MATCH, LocalIndex, build_index, may_need_review
 
 
 def read_index(*, spec: SyncSpec, district_id: int) -> LocalIndex:
-    """The district's records in one streamed query (tuples, no model instances)."""
+    """The district's records in one streamed query (tuples, no model instances), with those
+    earlier full syncs missed and left active (grace before inactivation)."""
     columns = ["pk", "clever_id", spec.active_column, spec.scope_column or "pk", *spec.fields]
     rows = (
         spec.model.objects.filter(district_id=district_id)
@@ -33,6 +34,12 @@ def read_index(*, spec: SyncSpec, district_id: int) -> LocalIndex:
         rows = (tuple(row) + tuple(extra.get(row[0], blank)) for row in rows)
     index = build_index(spec, rows)
     index.confirm_pks = frozenset(spec.link_needs_confirmation(district_id=district_id))
+    index.missing = {
+        pk: (missed, since)
+        for pk, missed, since in MissingRecord.objects.filter(
+            district_id=district_id, data_type=spec.data_type
+        ).values_list("record_id", "missed_syncs", "first_missing_at")
+    }
     return index
 
 

@@ -42,6 +42,7 @@ from .store import (
     alerts_upsert,
     apply_plan,
     flip_state,
+    missing_save,
     refresh_planner_stats,
     results_store,
 )
@@ -212,6 +213,7 @@ def finish_applied(
         stored = results_store(run=run, spec=spec, plan=plan, created_pks=created_pks)
         alerts_upsert(run=run, plan=plan, full=full)
         mark_resolved_alerts(run=run, plan=plan)
+        missing_save(run=run, plan=plan, now=now)
         if full:
             after_import(run=run, plan=plan, now=now, spec=spec)
         checkpoint_save(run=run, checkpoint=checkpoint, events=events, since=since)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from naviance_sync.sync_contract import Mapped, SyncSpec
@@ -29,6 +30,9 @@ class LocalIndex:
     # Local records an import never links on a matching key alone (staff: accounts that can
     # import district data or hold district rights): a match is an alert a person confirms.
     confirm_pks: frozenset[int] = frozenset()
+    # Records earlier full syncs no longer found and left active (grace before inactivation):
+    # pk -> (consecutive full syncs that missed it, when it was first missed).
+    missing: dict[int, tuple[int, datetime]] = field(default_factory=dict)
 
     @property
     def by_twin(self) -> dict[str, list[int]]:

@@ -29,6 +29,7 @@ from naviance_sync.sync_contract import (
     SyncSpec,
 )
 
+from .import_access import import_access_review
 from .index import LocalIndex, build_index, may_need_review
 from .plan import Plan
 
@@ -40,6 +41,7 @@ __all__ = [
     "build_index",
     "linked_to_other",
     "may_need_review",
+    "import_access_review",
     "plan_create",
     "plan_records",
     "plan_update",
@@ -111,7 +113,7 @@ def plan_records(
     plan = planning.plan
     plan.matched_clever_ids = frozenset(planning.matched_ids)
     plan.schools_imported = frozenset(planning.schools)
-    _review_import_access(spec, plan, config)
+    import_access_review(spec, plan, config)
     return plan
 
 
@@ -513,8 +515,11 @@ def _restore_changes(planning: Planning, old: tuple[Any, ...]) -> list[Change]:
 
 def _plan_inactivations(planning: Planning) -> None:
     """Records a full feed no longer has, or an events batch deletes; never under the import
-    rule "create only". An empty feed never inactivates anyone."""
+    rule "create only". An empty feed never inactivates anyone. With a grace (``SyncConfig.
+    inactivate_after`` > 1) a record waits, listed as missing, until that many consecutive full
+    syncs missed it; an events batch's delete only lists it (events runs do not count)."""
     plan = planning.plan
+    plan.missing_after = after = planning.config.inactivate_after
     if planning.rule == CREATE_ONLY:
         return
     protected = _protected(planning)
@@ -523,10 +528,15 @@ def _plan_inactivations(planning: Planning) -> None:
             pos = planning.index.by_clever.get(cid)
             if pos is None or not planning.index.active[pos] or pos in protected:
                 continue
-            _inactivate(planning, pos, cid)
+            if after > 1:
+                _list_missing(planning, pos, cid, counted=False)
+            else:
+                _inactivate(planning, pos, cid)
     elif plan.records_read > 0:
+        plan.missing_counted = True
         for pos, cid in _absent_from_feed(planning, protected):
-            _inactivate(planning, pos, cid)
+            if not _list_missing(planning, pos, cid, counted=True):
+                _inactivate(planning, pos, cid)
     elif planning.index.active_count:
         plan.notes.append(
             "Clever returned no records: nobody was marked inactive. Check the data sharing "
@@ -575,6 +585,23 @@ def _absent_from_feed(planning: Planning, protected: set[int]) -> Iterator[tuple
         yield pos, linked_to or ""
 
 
+def _list_missing(planning: Planning, pos: int, cid: str, *, counted: bool) -> bool:
+    """Grace before inactivation: a record missing from fewer consecutive full syncs (this one
+    included when ``counted``) than the district's ``inactivate_after`` stays active and is
+    listed as missing (True); False when its time is up. Only full feeds count: an events
+    batch's delete lists the record with the count it had."""
+    index = planning.index
+    pk = index.pks[pos]
+    missed, since = index.missing.get(pk, (0, None))
+    if counted:
+        missed += 1
+    if missed >= planning.config.inactivate_after:
+        return False
+    name = planning.spec.display_name(index.values[pos])
+    planning.plan.missing.append((pk, cid, name, missed, since))
+    return True
+
+
 def _inactivate(planning: Planning, pos: int, cid: str) -> None:
     plan = planning.plan
     spec = planning.spec
@@ -588,58 +615,6 @@ def _inactivate(planning: Planning, pos: int, cid: str) -> None:
     reason = spec.explain("inactivate", values, config=config, how="linked" if cid else "unlinked")
     if reason:
         plan.reasons[("inactivate", pk)] = reason
-
-
-# --- step 5: the accounts that run the integration ---------------------------------------------
-
-
-def _review_import_access(spec: SyncSpec, plan: Plan, config: SyncConfig) -> None:
-    """Keep the accounts that run the integration (staff: those that can import district data).
-
-    The spec says, from the planned inactivations and role changes, which accounts would lose
-    the right to import and which must be left as they are; kept accounts leave the plan (no
-    inactivation, no role change) and get a "kept" row, and the others who lose it say so in
-    their row's reason. Every kind of run plans here, so no import (test or real, manual,
-    scheduled or events) leaves a district without an account that can import district data.
-    """
-    role_changes = {
-        pk: new
-        for pk, _cid, _name, changes, _restore in plan.updates
-        for name, _old, new in changes
-        if name == "role_id"
-    }
-    review = spec.import_access_review(
-        inactivations=[(pk, cid) for pk, cid, _name in plan.inactivations],
-        role_changes=role_changes,
-        config=config,
-    )
-    if review is None:
-        return
-    for pk, note in review.losing.items():
-        for kind in ("inactivate", "match"):
-            if (kind, pk) in plan.reasons:
-                plan.reasons[(kind, pk)] = f"{note} {plan.reasons[(kind, pk)]}"
-    if not review.keep:
-        return
-    kept_inactive = [row for row in plan.inactivations if row[0] in review.keep]
-    plan.inactivations = [row for row in plan.inactivations if row[0] not in review.keep]
-    for pk, cid, name in kept_inactive:
-        plan.inactivation_changes.pop(pk, None)
-        plan.reasons.pop(("inactivate", pk), None)
-        plan.kept.append((pk, cid, name))
-        plan.reasons[("keep", pk)] = review.keep[pk]
-    updates = []
-    for pk, cid, name, changes, restore in plan.updates:
-        if pk in review.keep:
-            changes = tuple(c for c in changes if c[0] not in review.role_fields)
-            plan.kept.append((pk, cid, name))
-            plan.reasons[("keep", pk)] = review.keep[pk]
-            if not changes:
-                plan.unchanged_pks.append(pk)
-                continue
-        updates.append((pk, cid, name, changes, restore))
-    plan.updates = updates
-    plan.notes.append(review.note)
 
 
 def _schools_of(rec: Mapped) -> tuple[int, ...] | frozenset[int]:

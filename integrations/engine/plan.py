@@ -6,6 +6,7 @@ memory. Pure: no database, no Django.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from naviance_sync.sync_contract import Change, RecordError
@@ -49,6 +50,14 @@ class Plan:
     # Only for specs with ``import_access_review`` (staff): (pk, clever_id, name) of accounts the
     # plan leaves as they are so the district keeps an account that can import district data.
     kept: list[tuple[int, str, str]] = field(default_factory=list)
+    # Grace before inactivation (``SyncConfig.inactivate_after``): (pk, clever_id, name,
+    # consecutive full syncs that missed it counting this one, first missed or None = this run)
+    # of the records not in Clever that wait instead of going inactive.
+    missing: list[tuple[int, str, str, int, datetime | None]] = field(default_factory=list)
+    # Whether this plan counted the absent records (a full, non-empty feed under a rule that
+    # inactivates): only then does applying it rewrite who is missing.
+    missing_counted: bool = False
+    missing_after: int = 1  # the district's grace this plan counted with
 
     def counts(self) -> dict[str, int]:
         restores = sum(1 for u in self.updates if u[4])
@@ -63,6 +72,7 @@ class Plan:
             "restored": restores,
             "warnings": len(self.warnings),
             "skipped": len(self.skipped),
+            "missing": len(self.missing),
         }
 
     @property

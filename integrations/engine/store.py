@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -21,7 +21,7 @@ from django.utils import timezone
 from naviance_sync.sync_contract import KEEP, Mapped, SyncConfig, SyncSpec
 from naviance_sync.text import storable
 
-from ..models import Alert, ImportRun, RunResult, SyncLease, UpdateLog
+from ..models import Alert, ImportRun, MissingRecord, RunResult, SyncLease, UpdateLog
 from .fastinsert import fast_insert
 from .matching import Plan
 
@@ -58,8 +58,8 @@ def result_rows(
 
     A real import's "created" rows point at the new record and, as a test import's do, say
     what it was created with. Rows come in this order: creates, updates and restores, matches
-    (specs with ``store_matched``), inactivations, kept accounts, errors, alerts, skips,
-    warnings.
+    (specs with ``store_matched``), inactivations, kept accounts, records missing from Clever
+    that wait (grace), errors, alerts, skips, warnings.
     """
     rows = (
         _create_rows(spec, plan, created_pks),
@@ -67,6 +67,7 @@ def result_rows(
         _match_rows(plan),
         _inactivation_rows(spec, plan),
         _kept_rows(plan),
+        _missing_rows(run, plan),
         _error_rows(plan),
         _alert_rows(plan),
         _skip_rows(plan),
@@ -147,6 +148,70 @@ def _kept_rows(plan: Plan) -> Iterator[dict[str, Any]]:
             name=name,
             reason=plan.reasons.get(("keep", pk), "")[:500],
         )
+
+
+def _missing_rows(run: ImportRun, plan: Plan) -> Iterator[dict[str, Any]]:
+    """Records not in Clever that stay active for now (grace before inactivation)."""
+    now = timezone.now()
+    for pk, cid, name, missed, since in plan.missing:
+        yield dict(
+            action=RunResult.Action.MISSING,
+            clever_id=cid,
+            local_id=pk,
+            name=name,
+            reason=missing_reason(
+                since=since or now, missed=missed, after=plan.missing_after, tz=run.district.tz
+            ),
+            changes={"since": (since or now).isoformat(), "missed": missed},
+        )
+
+
+def missing_reason(*, since: datetime, missed: int, after: int, tz: tzinfo) -> str:
+    """ "Missing from Clever since 2026-12-01: 1 of 3 consecutive full syncs without it so far;
+    made inactive at the 3rd." """
+    return (
+        f"Missing from Clever since {since.astimezone(tz):%Y-%m-%d}: {missed} of {after} "
+        f"consecutive full syncs without it so far; made inactive at the {_ordinal(after)}."
+    )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def missing_save(*, run: ImportRun, plan: Plan, now: datetime) -> None:
+    """Who waits before inactivation (grace), in the apply transaction.
+
+    An applied full sync that counted the absent records rewrites the list: the records it left
+    waiting (their count and first missed time), nobody else (a record back in Clever, made
+    inactive, or out of this run's scope starts over). Other applied runs (events, Process All
+    Updates) count nothing: they drop the records they matched (back in Clever) or made
+    inactive, and add those an events delete left waiting, with the count they had."""
+    rows = MissingRecord.objects.filter(district_id=run.district_id, data_type=run.data_type)
+    if plan.missing_counted:
+        rows.delete()
+    else:
+        done = [pk for pk, _cid, _name in plan.inactivations]
+        done += [u[0] for u in plan.updates] + plan.unchanged_pks
+        done += [pk for pk, *_rest in plan.missing]  # rewritten below
+        for batch in _batches(done, BATCH):
+            rows.filter(record_id__in=batch).delete()
+    waiting = [
+        MissingRecord(
+            district_id=run.district_id,
+            data_type=run.data_type,
+            record_id=pk,
+            clever_id=cid,
+            name=name[:300],
+            missed_syncs=missed,
+            first_missing_at=since or now,
+            last_run_id=run.pk,
+        )
+        for pk, cid, name, missed, since in plan.missing
+    ]
+    for batch in _batches(waiting, BATCH):
+        MissingRecord.objects.bulk_create(batch)
 
 
 def _error_rows(plan: Plan) -> Iterator[dict[str, Any]]:
