@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from integrations import config as integration_config
@@ -119,6 +120,7 @@ def test_with_three_syncs_a_missing_student_waits_two_syncs_then_goes_inactive(
     row = _missing_row(first)
     assert row.local_id == student.pk
     assert row.reason.startswith(f"Missing from Clever since {day}: 1 of 3 consecutive full syncs")
+    assert "Missing from Clever, not inactive yet: 1" in mail.outbox[-1].body  # the summary
 
     second = _import(run_sync)
     student.refresh_from_db()
