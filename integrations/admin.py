@@ -184,13 +184,15 @@ class SyncSettingsAdmin(admin.ModelAdmin):
         "create_limit_pct",
         "sensitive_change_limit",
         "source_drop_limit_pct",
+        "inactivate_after_syncs",
         "inactivation_floor_pct",
         "update_floor_pct",
         "create_floor_pct",
         "sensitive_floor",
     )
     # The district's own settings are shown, not edited here (their page audits each change).
-    readonly_fields = fields[:7]
+    readonly_fields = fields[:8]
+    floor_fields = fields[8:]
     show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
@@ -200,7 +202,7 @@ class SyncSettingsAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        before = SyncSettings.objects.filter(pk=obj.pk).values(*self.fields[7:]).first() or {}
+        before = SyncSettings.objects.filter(pk=obj.pk).values(*self.floor_fields).first() or {}
         super().save_model(request, obj, form, change)
         audit_changes(
             district=obj.district,
@@ -208,7 +210,7 @@ class SyncSettingsAdmin(admin.ModelAdmin):
             action=f"clever.{obj.data_type}.limit_floors.saved",
             obj=obj,
             before=before,
-            after={name: getattr(obj, name) for name in self.fields[7:]},
+            after={name: getattr(obj, name) for name in self.floor_fields},
         )
 
 

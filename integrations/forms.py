@@ -354,6 +354,23 @@ class SyncSettingsForm(AccessibleForm):
         },
     )
 
+    inactivate_after_syncs = forms.IntegerField(
+        label="Inactivate only after N consecutive syncs without the record",
+        required=False,
+        min_value=1,
+        max_value=30,
+        help_text="A record Clever no longer sends stays active, listed as missing from Clever, "
+        "until this many full syncs in a row have not found it (blank: 1, at the first sync "
+        "without it). Events updates do not count.",
+        error_messages={
+            "min_value": "Enter a number of syncs from 1 to 30 (1: inactivate at the first sync "
+            "without the record).",
+            "max_value": "Enter a number of syncs from 1 to 30: a record can wait for at most "
+            "30 syncs.",
+            "invalid": "Enter a whole number of syncs from 1 to 30, for example 3.",
+        },
+    )
+
     def __init__(self, *args, matched_schools: Sequence, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["schools"].choices = [(str(s.pk), s.name) for s in matched_schools]

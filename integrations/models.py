@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -305,6 +306,14 @@ class SyncSettings(DistrictOwned):
         default=50,
         help_text="Hold an import when Clever sends this much less than the last successful one.",
     )
+    # Grace before inactivation (issue 17.6): a record a full sync no longer finds is made
+    # inactive only once it has been missing from this many consecutive full syncs; until then
+    # it waits in ``MissingRecord``. 1 = at the first sync without it (the behaviour before).
+    inactivate_after_syncs = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Inactivate a record only after this many consecutive syncs without it.",
+    )
     # Scheduling state, advanced by the beat tick with a conditional UPDATE.
     enabled = models.BooleanField(
         default=False, help_text="Automated sync on (after first import)."
@@ -399,6 +408,7 @@ class ImportRun(DistrictOwned):
         "warnings",
         "alerts",
         "kept",
+        "missing",
     )
 
     data_type = models.CharField(max_length=10, choices=DataType.choices)
@@ -431,6 +441,11 @@ class ImportRun(DistrictOwned):
     alerts = models.PositiveIntegerField(default=0)
     kept = models.PositiveIntegerField(
         default=0, help_text="Records with local values a field rule kept (not overwritten)."
+    )
+    missing = models.PositiveIntegerField(
+        default=0,
+        help_text="Records missing from Clever that wait before they are made inactive "
+        "(Sync Settings: inactivate only after N consecutive syncs without the record).",
     )
     error_message = models.TextField(blank=True)
     guard_tripped = models.BooleanField(default=False)
@@ -552,6 +567,9 @@ class RunResult(models.Model):
         KEEP = "keep", "Kept"
         # Values a field rule kept (integrations/engine/field_rules.py: KEPT_ACTION).
         KEPT_LOCAL = "kept_local", "Local values kept"
+        # Not in Clever, but missing from fewer consecutive full syncs than the district's
+        # grace (``SyncSettings.inactivate_after_syncs``): left active for now.
+        MISSING = "missing", "Missing from Clever"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="results")
     action = models.CharField(max_length=12, choices=Action.choices)
@@ -565,6 +583,40 @@ class RunResult(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["run", "action", "id"], name="result_run_action")]
+
+
+class MissingRecord(DistrictOwned):
+    """A local record that full syncs no longer find and that waits before it is made inactive
+    (grace, ``SyncSettings.inactivate_after_syncs``): how many consecutive full syncs have
+    missed it, and since when.
+
+    A table of its own rather than columns on the records: the engine serves every data type
+    (students and staff are separate apps that never import integrations), only the few waiting
+    records need a row, and a full sync rewrites them in its apply transaction (a test import,
+    a run stopped for review or a failed one writes none). Rows are removed when the record
+    comes back or is made inactive.
+    """
+
+    data_type = models.CharField(max_length=10, choices=DataType.choices)
+    record_id = models.BigIntegerField()
+    clever_id = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    missed_syncs = models.PositiveSmallIntegerField(default=1)
+    first_missing_at = models.DateTimeField()
+    last_run = models.ForeignKey(
+        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["first_missing_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "data_type", "record_id"], name="missing_record_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.clever_id} missing from Clever"
 
 
 class UpdateLog(DistrictOwned):

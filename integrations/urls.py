@@ -46,6 +46,7 @@ urlpatterns = [
     path("alerts/<str:data_type>/", views_runs.alerts, name="alerts"),
     path("alerts/<str:data_type>/process/", views_runs.alerts_process_view, name="alerts_process"),
     path("alerts/choice/<int:alert_id>/", views_runs.alert_choose_view, name="alert_choose"),
+    path("missing/<str:data_type>/", views_runs.missing, name="missing"),
     path("students/<int:student_id>/history/", views_runs.student_history, name="student_history"),
     path("privacy/delete/", views_privacy.privacy_delete, name="privacy_delete"),
     path("settings/<str:data_type>/field-rules/", views_field_rules.field_rules, name="field_rules"),

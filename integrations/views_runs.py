@@ -23,7 +23,7 @@ from naviance_sync.ids import id_from_text
 from naviance_sync.scoping import get_for_district_or_404, import_permission_required
 from students.models import Student
 
-from . import selectors, selectors_alerts
+from . import selectors, selectors_alerts, selectors_missing
 from .alerts import AlertChoiceError, alert_choose, alerts_process
 from .calendar import blackout_refusal
 from .engine.registry import get_spec
@@ -413,6 +413,20 @@ def schedule_resume_view(request: HttpRequest, data_type: str) -> HttpResponse:
     schedule_resume(district=request.district, data_type=data_type)
     messages.success(request, "Automatic syncs resumed: the next one starts within a minute.")
     return redirect(reverse("integrations:run_log") + f"?data_type={data_type}")
+
+
+@integration_page
+@require_GET
+def missing(request: HttpRequest, data_type: str) -> HttpResponse:
+    """Missing from Clever: records full syncs no longer find that wait before inactivation."""
+    shown = selectors_missing.missing_records(
+        district=request.district, data_type=data_type, cursor=request.GET.get("after")
+    )
+    return render(
+        request,
+        "integrations/runs/missing.html",
+        {"shown": shown, "page": shown.page, "data_type": data_type},
+    )
 
 
 # --- alerts ------------------------------------------------------------------------------------

@@ -127,6 +127,9 @@ class SyncConfig:
     # The admin changed how derived fields are computed (class-year codes): every record's are
     # recomputed, not only those whose source field changed (``SyncSpec.follows``).
     recompute_derived: bool = False
+    # Grace before inactivation: a full sync makes a record inactive only once it has been
+    # missing from this many consecutive full syncs (1: at the first, the default).
+    inactivate_after: int = 1
 
 
 def get_path(raw: Any, path: str) -> Any:

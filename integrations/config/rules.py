@@ -423,7 +423,13 @@ LIMIT_FIELDS = (
     "create_limit_pct",
     "sensitive_change_limit",
     "source_drop_limit_pct",
+    # Not a limit but saved with them: grace before inactivation (issue 17.6).
+    "inactivate_after_syncs",
 )
+# Settings that always have a value: blank means the model's default.
+ALWAYS_SET = ("source_drop_limit_pct", "inactivate_after_syncs")
+# Settings that are whole numbers.
+WHOLE_NUMBERS = ("sensitive_change_limit", "inactivate_after_syncs")
 LIMIT_FLOORS = {
     "threshold_pct": ("inactivation_floor_pct", "%"),
     "update_limit_pct": ("update_floor_pct", "%"),
@@ -449,6 +455,12 @@ LIMIT_RANGES = {
         "Enter a whole number of records, 0 or more, or leave it blank for no limit.",
     ),
     "source_drop_limit_pct": (Decimal(1), Decimal(100), "Enter a percentage from 1 to 100."),
+    "inactivate_after_syncs": (
+        Decimal(1),
+        Decimal(30),
+        "Enter a whole number of syncs from 1 to 30 (1: inactivate at the first sync without "
+        "the record).",
+    ),
 }
 
 
@@ -462,8 +474,8 @@ def limits_normalized(limits: dict[str, Any]) -> dict[str, Any]:
         value = limits[name]
         if value in (None, ""):
             out[name] = (
-                Decimal(str(SyncSettings.source_drop_limit_pct.field.default))
-                if name == "source_drop_limit_pct"
+                Decimal(str(getattr(SyncSettings, name).field.default))
+                if name in ALWAYS_SET
                 else None
             )
             continue
@@ -472,7 +484,7 @@ def limits_normalized(limits: dict[str, Any]) -> dict[str, Any]:
         except (InvalidOperation, ValueError):
             out[name] = value
             continue
-        if name == "sensitive_change_limit":
+        if name in WHOLE_NUMBERS:
             out[name] = int(number) if number == number.to_integral_value() else value
         else:
             out[name] = number
@@ -492,7 +504,7 @@ def limit_errors(
         if limits is None or name not in values:
             continue
         value = values[name]
-        if value is None and name != "source_drop_limit_pct":
+        if value is None and name not in ALWAYS_SET:
             continue  # blank: no limit
         number = value if isinstance(value, Decimal) else None
         if isinstance(value, int) and not isinstance(value, bool):

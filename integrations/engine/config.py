@@ -13,6 +13,7 @@ from naviance_sync.models import District
 from naviance_sync.sync_contract import SyncConfig
 
 from ..config import integration_config
+from ..models import SyncSettings
 
 
 def load_sync_config(
@@ -32,4 +33,15 @@ def load_sync_config(
         threshold_pct=config.threshold_pct,
         extra=extra or {},
         recompute_derived=config.settings.recompute_derived,
+        inactivate_after=_inactivate_after(district=district, data_type=data_type),
     )
+
+
+def _inactivate_after(*, district: District, data_type: str) -> int:
+    """The district's grace before inactivation (Sync Settings; 1 when never saved)."""
+    value = (
+        SyncSettings.objects.filter(district=district, data_type=data_type)
+        .values_list("inactivate_after_syncs", flat=True)
+        .first()
+    )
+    return value or 1

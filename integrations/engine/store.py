@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import partial
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.utils import timezone
 from naviance_sync.sync_contract import KEEP, Mapped, SyncConfig, SyncSpec
 from naviance_sync.text import storable
 
-from ..models import Alert, ImportRun, RunResult, SyncLease, UpdateLog
+from ..models import Alert, ImportRun, MissingRecord, RunResult, SyncLease, UpdateLog
 from .fastinsert import fast_insert
 from .field_rules import baseline_of, kept_rows
 from .matching import Plan
@@ -59,108 +59,212 @@ def result_rows(
     """Every planned change, error, alert and skip; unchanged records are only counted.
 
     A real import's "created" rows point at the new record and, as a test import's do, say
-    what it was created with.
+    what it was created with. Rows come in this order: creates, updates and restores, matches
+    (specs with ``store_matched``), inactivations, kept accounts, records missing from Clever
+    that wait (grace), errors, alerts, skips, warnings.
     """
+    rows = (
+        _create_rows(spec, plan, created_pks),
+        _update_rows(spec, plan),
+        _match_rows(plan),
+        _inactivation_rows(spec, plan),
+        _kept_rows(plan),
+        # The values a field rule kept (integrations/engine/field_rules.py).
+        kept_rows(run_id=run.pk, plan=plan, labels=spec.labels, fmt=partial(_fmt, spec)),
+        _missing_rows(run, plan),
+        _error_rows(plan),
+        _alert_rows(plan),
+        _skip_rows(plan),
+        _warning_rows(spec, plan, created_pks),
+    )
+    for section in rows:
+        for row in section:
+            row["run_id"] = run.pk
+            yield row
+
+
+def _create_rows(
+    spec: SyncSpec, plan: Plan, created_pks: list[int] | None
+) -> Iterator[dict[str, Any]]:
+    """The same details a test import shows: what the new record was created with."""
     fields = spec.fields + spec.extra_fields
-    Action = RunResult.Action
-    reasons = plan.reasons
     for i, (cid, values, name) in enumerate(plan.creates):
-        # The same details a test import shows: what the new record was created with.
         shown = {
             f: _fmt(spec, f, v)
             for f, v in zip(fields, values, strict=True)
             if v is not KEEP and v not in (None, "")
         }
         yield dict(
-            run_id=run.pk,
-            action=Action.CREATE,
+            action=RunResult.Action.CREATE,
             clever_id=cid,
             local_id=created_pks[i] if created_pks else None,
             name=name,
             changes=shown,
-            reason=reasons.get(("create", cid), "")[:500],
+            reason=plan.reasons.get(("create", cid), "")[:500],
         )
+
+
+def _update_rows(spec: SyncSpec, plan: Plan) -> Iterator[dict[str, Any]]:
     for pk, cid, name, changes, restore in plan.updates:
         yield dict(
-            run_id=run.pk,
-            action=Action.RESTORE if restore else Action.UPDATE,
+            action=RunResult.Action.RESTORE if restore else RunResult.Action.UPDATE,
             clever_id=cid,
             local_id=pk,
             name=name,
             changes={f: [_fmt(spec, f, old), _fmt(spec, f, new)] for f, old, new in changes},
-            reason=reasons.get(("match", pk), "")[:500],
+            reason=plan.reasons.get(("match", pk), "")[:500],
         )
-    # Matched without changes: only specs with ``store_matched`` list them (students: counted).
+
+
+def _match_rows(plan: Plan) -> Iterator[dict[str, Any]]:
+    """Matched without changes: only specs with ``store_matched`` list them (students: counted)."""
     for pk, cid, name in plan.unchanged_rows:
         yield dict(
-            run_id=run.pk,
-            action=Action.MATCH,
+            action=RunResult.Action.MATCH,
             clever_id=cid,
             local_id=pk,
             name=name,
-            reason=reasons.get(("match", pk), "")[:500],
+            reason=plan.reasons.get(("match", pk), "")[:500],
         )
+
+
+def _inactivation_rows(spec: SyncSpec, plan: Plan) -> Iterator[dict[str, Any]]:
     more = plan.inactivation_changes
     for pk, cid, name in plan.inactivations:
         yield dict(
-            run_id=run.pk,
-            action=Action.INACTIVATE,
+            action=RunResult.Action.INACTIVATE,
             clever_id=cid,
             local_id=pk,
             name=name,
-            reason=reasons.get(("inactivate", pk), "")[:500],
+            reason=plan.reasons.get(("inactivate", pk), "")[:500],
             changes={f: [_fmt(spec, f, old), _fmt(spec, f, new)] for f, old, new in more[pk]}
             if pk in more
             else {},
         )
+
+
+def _kept_rows(plan: Plan) -> Iterator[dict[str, Any]]:
     for pk, cid, name in plan.kept:
         yield dict(
-            run_id=run.pk,
-            action=Action.KEEP,
+            action=RunResult.Action.KEEP,
             clever_id=cid,
             local_id=pk,
             name=name,
-            reason=reasons.get(("keep", pk), "")[:500],
+            reason=plan.reasons.get(("keep", pk), "")[:500],
         )
-    # s5-rules hook: the values a field rule kept (integrations/engine/field_rules.py).
-    yield from kept_rows(run_id=run.pk, plan=plan, labels=spec.labels, fmt=partial(_fmt, spec))
+
+
+def _missing_rows(run: ImportRun, plan: Plan) -> Iterator[dict[str, Any]]:
+    """Records not in Clever that stay active for now (grace before inactivation)."""
+    now = timezone.now()
+    for pk, cid, name, missed, since in plan.missing:
+        yield dict(
+            action=RunResult.Action.MISSING,
+            clever_id=cid,
+            local_id=pk,
+            name=name,
+            reason=missing_reason(
+                since=since or now, missed=missed, after=plan.missing_after, tz=run.district.tz
+            ),
+            changes={"since": (since or now).isoformat(), "missed": missed},
+        )
+
+
+def missing_reason(*, since: datetime, missed: int, after: int, tz: tzinfo) -> str:
+    """ "Missing from Clever since 2026-12-01: 1 of 3 consecutive full syncs without it so far;
+    made inactive at the 3rd." """
+    return (
+        f"Missing from Clever since {since.astimezone(tz):%Y-%m-%d}: {missed} of {after} "
+        f"consecutive full syncs without it so far; made inactive at the {_ordinal(after)}."
+    )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def missing_save(*, run: ImportRun, plan: Plan, now: datetime) -> None:
+    """Who waits before inactivation (grace), in the apply transaction.
+
+    An applied full sync that counted the absent records rewrites the list: the records it left
+    waiting (their count and first missed time), nobody else (a record back in Clever, made
+    inactive, or out of this run's scope starts over). Other applied runs (events, Process All
+    Updates) count nothing: they drop the records they matched (back in Clever) or made
+    inactive, and add those an events delete left waiting, with the count they had."""
+    rows = MissingRecord.objects.filter(district_id=run.district_id, data_type=run.data_type)
+    if plan.missing_counted:
+        rows.delete()
+    else:
+        done = [pk for pk, _cid, _name in plan.inactivations]
+        done += [u[0] for u in plan.updates] + plan.unchanged_pks
+        done += [pk for pk, *_rest in plan.missing]  # rewritten below
+        for batch in _batches(done, BATCH):
+            rows.filter(record_id__in=batch).delete()
+    waiting = [
+        MissingRecord(
+            district_id=run.district_id,
+            data_type=run.data_type,
+            record_id=pk,
+            clever_id=cid,
+            name=name[:300],
+            missed_syncs=missed,
+            first_missing_at=since or now,
+            last_run_id=run.pk,
+        )
+        for pk, cid, name, missed, since in plan.missing
+    ]
+    for batch in _batches(waiting, BATCH):
+        MissingRecord.objects.bulk_create(batch)
+
+
+def _error_rows(plan: Plan) -> Iterator[dict[str, Any]]:
     for error in plan.errors:
         yield dict(
-            run_id=run.pk,
-            action=Action.ERROR,
+            action=RunResult.Action.ERROR,
             clever_id=(error.clever_id or "")[:64],
             name=(error.name or "")[:300],
             reason=error.message[:500],
             code=str(error.code)[:40],
         )
+
+
+def _alert_rows(plan: Plan) -> Iterator[dict[str, Any]]:
     for cid, name, candidates, reason, _raw in plan.alerts:
         yield dict(
-            run_id=run.pk,
-            action=Action.ALERT,
+            action=RunResult.Action.ALERT,
             clever_id=cid,
             name=name,
             reason=reason[:500],
             changes={"candidates": list(candidates)},
         )
+
+
+def _skip_rows(plan: Plan) -> Iterator[dict[str, Any]]:
     for cid, name, reason in plan.skipped:
-        yield dict(run_id=run.pk, action=Action.SKIP, clever_id=cid, name=name, reason=reason)
-    if plan.warnings:
-        new_pks = (
-            {cid: pk for (cid, _v, _n), pk in zip(plan.creates, created_pks, strict=True)}
-            if created_pks
-            else {}
+        yield dict(action=RunResult.Action.SKIP, clever_id=cid, name=name, reason=reason)
+
+
+def _warning_rows(
+    spec: SyncSpec, plan: Plan, created_pks: list[int] | None
+) -> Iterator[dict[str, Any]]:
+    """Imported records with fields that were not imported; a new record's row points at it."""
+    if not plan.warnings:
+        return
+    new_pks = (
+        {cid: pk for (cid, _v, _n), pk in zip(plan.creates, created_pks, strict=True)}
+        if created_pks
+        else {}
+    )
+    for cid, name, local_pk, problems in plan.warnings:
+        yield dict(
+            action=RunResult.Action.WARNING,
+            clever_id=cid,
+            local_id=local_pk if local_pk is not None else new_pks.get(cid),
+            name=name,
+            reason=warning_reason(problems, spec.labels)[:500],
+            code=str(problems[0][1])[:40],
         )
-        labels = spec.labels
-        for cid, name, local_pk, problems in plan.warnings:
-            yield dict(
-                run_id=run.pk,
-                action=Action.WARNING,
-                clever_id=cid,
-                local_id=local_pk if local_pk is not None else new_pks.get(cid),
-                name=name,
-                reason=warning_reason(problems, labels)[:500],
-                code=str(problems[0][1])[:40],
-            )
 
 
 def warning_reason(problems: Iterable[tuple[str, str, str]], labels: Any) -> str:
@@ -277,42 +381,58 @@ def apply_plan(
 
     ``on_progress(written)`` is called every ``PROGRESS_EVERY`` records written (creates, then
     updates, then inactivations) and once with the total when the records are written."""
-    written = 0
+    progress = _Progress(on_progress)
+    created_pks = _insert_creates(
+        spec=spec, config=config, run=run, plan=plan, now=now, progress=progress
+    )
+    extra_changes = _created_extra_values(spec=spec, plan=plan, created_pks=created_pks)
+    update_logs = _write_updates(
+        spec=spec, plan=plan, now=now, extra_changes=extra_changes, progress=progress
+    )
+    _write_inactivations(spec=spec, config=config, run=run, plan=plan, now=now, progress=progress)
     if on_progress is not None:
-        on_progress(0)  # a retried run starts counting again
+        on_progress(len(plan.creates) + len(plan.updates) + len(plan.inactivations))
+    if extra_changes:
+        spec.write_extra(district_id=run.district_id, changes=extra_changes)
+    log_rows = _log_rows(
+        spec=spec, run=run, plan=plan, created_pks=created_pks, updates=update_logs
+    )
+    fast_insert(UpdateLog, log_rows, now=now, batch_size=RESULT_BATCH)
+    return created_pks
 
-    def wrote(n: int) -> None:
-        nonlocal written
-        before, written = written, written + n
-        if on_progress is not None and before // PROGRESS_EVERY != written // PROGRESS_EVERY:
-            on_progress(written)
 
-    model = spec.model
+class _Progress:
+    """Counts the records written and reports every ``PROGRESS_EVERY``."""
+
+    def __init__(self, on_progress: Callable[[int], None] | None) -> None:
+        self.on_progress = on_progress
+        self.written = 0
+        if on_progress is not None:
+            on_progress(0)  # a retried run starts counting again
+
+    def wrote(self, n: int) -> None:
+        before, self.written = self.written, self.written + n
+        if (
+            self.on_progress is not None
+            and before // PROGRESS_EVERY != self.written // PROGRESS_EVERY
+        ):
+            self.on_progress(self.written)
+
+
+def _insert_creates(
+    *,
+    spec: SyncSpec,
+    config: SyncConfig,
+    run: ImportRun,
+    plan: Plan,
+    now: datetime,
+    progress: _Progress,
+) -> list[int]:
+    """Creates: rows are rendered one at a time straight into the COPY (never all in memory)."""
     columns = spec.fields
-    extra_fields = spec.extra_fields
-    stamp = _has_field(model, "updated_at")
-    district_id = run.district_id
-    data_type = run.data_type
-    run_id = run.pk
-    update_logs: list[tuple[int, str, str, str, str, str]] = []
-    extra_changes: list[tuple[int, str, Any]] = []
-
-    def log_row(pk: int, cid: str, name: str, field: str, old: str, new: str) -> dict[str, Any]:
-        return {
-            "district_id": district_id,
-            "data_type": data_type,
-            "run_id": run_id,
-            "record_id": pk,
-            "clever_id": cid,
-            "record_name": name[:300],
-            "field": field,
-            "old_value": old,
-            "new_value": new,
-        }
-
-    # Creates: rows are rendered one at a time straight into the COPY (never all in memory).
     create_values = spec.create_values
     rule_fields = frozenset(spec.rule_fields)
+    district_id = run.district_id
 
     def create_rows() -> Iterator[dict[str, Any]]:
         for cid, values, name in plan.creates:
@@ -323,20 +443,42 @@ def apply_plan(
             if rule_fields:  # s5-rules hook: what the import wrote, for the field rules
                 row["imported_values"] = baseline_of(columns, values, rule_fields)
             yield row
-            wrote(1)
+            progress.wrote(1)
 
-    created_pks = fast_insert(
-        model, create_rows(), now=now, returning=True, count=len(plan.creates)
-    )
-    if extra_fields:
-        for pk, (_cid, values, _name) in zip(created_pks, plan.creates, strict=True):
-            for field_name, value in zip(extra_fields, values[len(columns) :], strict=False):
-                if value is not KEEP:
-                    extra_changes.append((pk, field_name, value))
+    return fast_insert(spec.model, create_rows(), now=now, returning=True, count=len(plan.creates))
 
-    # Updates, grouped by the set of columns they touch (one bulk_update per group and batch).
-    groups: dict[tuple[str, ...], list[Model]] = defaultdict(list)
+
+def _created_extra_values(
+    *, spec: SyncSpec, plan: Plan, created_pks: list[int]
+) -> list[tuple[int, str, Any]]:
+    """The new records' values of the spec's extra fields (stored apart: ``write_extra``)."""
+    extra_changes: list[tuple[int, str, Any]] = []
+    if not spec.extra_fields:
+        return extra_changes
+    skip = len(spec.fields)
+    for pk, (_cid, values, _name) in zip(created_pks, plan.creates, strict=True):
+        for field_name, value in zip(spec.extra_fields, values[skip:], strict=False):
+            if value is not KEEP:
+                extra_changes.append((pk, field_name, value))
+    return extra_changes
+
+
+def _write_updates(
+    *,
+    spec: SyncSpec,
+    plan: Plan,
+    now: datetime,
+    extra_changes: list[tuple[int, str, Any]],
+    progress: _Progress,
+) -> list[tuple[int, str, str, str, str, str]]:
+    """Updates, grouped by the set of columns they touch (one bulk_update per group and batch);
+    extra fields' changes are added to ``extra_changes``. Returns the update log's entries."""
+    model = spec.model
+    extra_fields = spec.extra_fields
+    stamp = _has_field(model, "updated_at")
     active_values = spec.active_values()
+    update_logs: list[tuple[int, str, str, str, str, str]] = []
+    groups: dict[tuple[str, ...], list[Model]] = defaultdict(list)
     for pk, cid, name, changes, restore in plan.updates:
         obj = model(pk=pk)
         touched: list[str] = []
@@ -365,12 +507,25 @@ def apply_plan(
     for group, objs in groups.items():
         for start in range(0, len(objs), 1000):
             model.objects.bulk_update(objs[start : start + 1000], list(group))
-            wrote(len(objs[start : start + 1000]))
+            progress.wrote(len(objs[start : start + 1000]))
+    return update_logs
 
-    # Inactivations: never a delete. ``inactive_values`` is asked separately for records Clever
-    # linked (they left Clever) and records it never linked (staff: the former are deactivated,
-    # the latter get the district's not-in-Clever role). What they change besides the status is in
-    # ``plan.inactivation_changes`` for the log; the UPDATE may use expressions (F()).
+
+def _write_inactivations(
+    *,
+    spec: SyncSpec,
+    config: SyncConfig,
+    run: ImportRun,
+    plan: Plan,
+    now: datetime,
+    progress: _Progress,
+) -> None:
+    """Inactivations: never a delete. ``inactive_values`` is asked separately for records Clever
+    linked (they left Clever) and records it never linked (staff: the former are deactivated,
+    the latter get the district's not-in-Clever role). What they change besides the status is in
+    ``plan.inactivation_changes`` for the log; the UPDATE may use expressions (F())."""
+    model = spec.model
+    stamp = _has_field(model, "updated_at")
     groups_by_link: dict[bool, list[int]] = defaultdict(list)
     for pk, cid, _name in plan.inactivations:
         groups_by_link[bool(cid)].append(pk)
@@ -379,29 +534,42 @@ def apply_plan(
         if stamp:
             inactive = {**inactive, "updated_at": now}
         for batch in _batches(pks, BATCH):
-            model.objects.filter(district_id=district_id, pk__in=batch).update(**inactive)
-            wrote(len(batch))
-    if on_progress is not None:
-        on_progress(len(plan.creates) + len(plan.updates) + len(plan.inactivations))
+            model.objects.filter(district_id=run.district_id, pk__in=batch).update(**inactive)
+            progress.wrote(len(batch))
 
-    if extra_changes:
-        spec.write_extra(district_id=district_id, changes=extra_changes)
 
-    # The update log in one streamed COPY, in the order creates, updates, inactivations.
-    def log_rows() -> Iterator[dict[str, Any]]:
-        for pk, (cid, _values, name) in zip(created_pks, plan.creates, strict=True):
-            yield log_row(pk, cid, name, "record", "", "Created")
-        for entry in update_logs:
-            yield log_row(*entry)
-        active_column = spec.active_column
-        more = plan.inactivation_changes
-        for pk, cid, name in plan.inactivations:
-            yield log_row(pk, cid, name, active_column, "active", "inactive")
-            for field, old, new in more.get(pk, ()):
-                yield log_row(pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
+def _log_rows(
+    *,
+    spec: SyncSpec,
+    run: ImportRun,
+    plan: Plan,
+    created_pks: list[int],
+    updates: list[tuple[int, str, str, str, str, str]],
+) -> Iterator[dict[str, Any]]:
+    """The update log, streamed, in the order creates, updates, inactivations."""
+    base = {"district_id": run.district_id, "data_type": run.data_type, "run_id": run.pk}
 
-    fast_insert(UpdateLog, log_rows(), now=now, batch_size=RESULT_BATCH)
-    return created_pks
+    def log_row(pk: int, cid: str, name: str, field: str, old: str, new: str) -> dict[str, Any]:
+        return {
+            **base,
+            "record_id": pk,
+            "clever_id": cid,
+            "record_name": name[:300],
+            "field": field,
+            "old_value": old,
+            "new_value": new,
+        }
+
+    for pk, (cid, _values, name) in zip(created_pks, plan.creates, strict=True):
+        yield log_row(pk, cid, name, "record", "", "Created")
+    for entry in updates:
+        yield log_row(*entry)
+    active_column = spec.active_column
+    more = plan.inactivation_changes
+    for pk, cid, name in plan.inactivations:
+        yield log_row(pk, cid, name, active_column, "active", "inactive")
+        for field, old, new in more.get(pk, ()):
+            yield log_row(pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
 
 
 # A write this large moves the table's statistics enough that the planner, until autovacuum

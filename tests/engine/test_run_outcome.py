@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from integrations import selectors
-from integrations.engine import service, store
+from integrations.engine import finish, store
 from integrations.models import FieldMapping, ImportRun
 from integrations.progress import writing_progress_set
 from naviance_sync.audit import audit_record
@@ -118,7 +118,7 @@ def test_the_writing_phase_reports_records_written_of_total(connected, run_sync,
         seen.append((written, total))
         writing_progress_set(written, run_id=run_id)
 
-    monkeypatch.setattr(service, "writing_progress_set", record)
+    monkeypatch.setattr(finish, "writing_progress_set", record)
     run = run_sync("import")
     assert run.status == "succeeded"
     assert run.records_to_write == run.created + run.updated + run.inactive > 20

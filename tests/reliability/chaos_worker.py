@@ -70,7 +70,7 @@ def _install() -> None:
     from django.db.backends import utils
 
     from integrations.clever import CleverClient
-    from integrations.engine import service, store
+    from integrations.engine import events, finish, service, store
 
     pages = CleverClient.user_pages
 
@@ -103,7 +103,9 @@ def _install() -> None:
         trigger("plan")
         return plan_records(*args, **kwargs)
 
+    # Full syncs plan in the service, events runs in their own module.
     service.plan_records = planned
+    events.plan_records = planned
 
     release = service.lease_release
 
@@ -121,7 +123,7 @@ def _install() -> None:
             trigger("events-apply")
         return out
 
-    service.apply_plan = applied
+    finish.apply_plan = applied
 
     page_size = int(os.environ.get("CHAOS_PAGE_SIZE", "0") or 0)
     if page_size:

@@ -604,6 +604,7 @@ def test_the_fuzzed_forms_are_every_post_target_of_the_portal():
         "integrations:run_results_csv",
         "integrations:update_log",
         "integrations:alerts",
+        "integrations:missing",
         "integrations:student_history",
         "integrations:imports",
         "staff_moved:home",

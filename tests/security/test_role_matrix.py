@@ -63,6 +63,7 @@ EXPECTED_GET: dict[str, tuple[int, int, int, int, int]] = {
     "integrations:schedule_resume": (R, NA, F, F, F),
     "integrations:update_log": (R, OK, F, F, F),
     "integrations:alerts": (R, OK, F, F, F),
+    "integrations:missing": (R, OK, F, F, F),
     "integrations:alerts_process": (R, NA, F, F, F),
     "integrations:alert_choose": (R, NA, F, F, F),
     "integrations:student_history": (R, OK, F, F, F),
