@@ -2,9 +2,7 @@
 
 Product code is every module of the four apps and ``bin/``, migrations left out (Django writes
 them). A long file or function is where a change is expensive: split it along its seams (see
-``docs/architecture.md``). ``STILL_LONG`` lists the ones being shrunk in December 2026; each is
-checked by its own expected-to-fail test, which passes (XPASS) once it is short enough: then drop
-its entry, so it stays short. Never add an entry.
+``docs/architecture.md``). There are no exceptions: the last long ones were split in December 2026.
 """
 
 from __future__ import annotations
@@ -13,24 +11,10 @@ import ast
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("naviance_sync", "students", "staff", "integrations", "bin")
 MAX_FILE_LINES = 700
 MAX_FUNCTION_LINES = 80
-
-# "path" (a file) or "path:Qualified.name" (a function), still too long.
-STILL_LONG = frozenset(
-    {
-        "integrations/engine/matching.py:plan_records",
-        "integrations/engine/service.py",
-        "integrations/engine/service.py:_execute",
-        "integrations/engine/service.py:_finish",
-        "integrations/engine/store.py:result_rows",
-        "integrations/engine/store.py:apply_plan",
-    }
-)
 
 
 def _modules() -> list[Path]:
@@ -70,9 +54,9 @@ def _too_long() -> dict[str, int]:
 
 
 def test_no_product_file_or_function_is_longer_than_the_limit():
-    new = {where: lines for where, lines in _too_long().items() if where not in STILL_LONG}
-    assert not new, (
-        f"Over {MAX_FILE_LINES} lines a file or {MAX_FUNCTION_LINES} a function (lines): {new}. "
+    found = _too_long()
+    assert not found, (
+        f"Over {MAX_FILE_LINES} lines a file or {MAX_FUNCTION_LINES} a function (lines): {found}. "
         "Split it along its seams."
     )
 
@@ -80,9 +64,3 @@ def test_no_product_file_or_function_is_longer_than_the_limit():
 def test_the_checker_finds_a_long_function_by_its_qualified_name():
     source = "class A:\n    def f(self):\n" + "        x = 1\n" * 90
     assert dict(_functions(ast.parse(source))) == {"A.f": 91}
-
-
-@pytest.mark.parametrize("where", sorted(STILL_LONG))
-@pytest.mark.xfail(reason="being shrunk (issue 15): drop its entry from STILL_LONG when it passes")
-def test_still_long(where):
-    assert where not in _too_long()
