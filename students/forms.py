@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from .fields import FIELDS_BY_NAME
 from .models import Student
 
 # The fields the Student page lets a person correct (every one is a field rule field; the
@@ -30,18 +31,8 @@ class StudentEditForm(forms.ModelForm):
     class Meta:
         model = Student
         fields = EDITABLE_FIELDS
-        labels = {
-            "first_name": "First name",
-            "middle_name": "Middle name",
-            "last_name": "Last name",
-            "birth_date": "Birth date",
-            "graduation_year": "Graduation year",
-            "weighted_gpa": "Weighted GPA",
-            "unweighted_gpa": "Unweighted GPA",
-            "district_username": "District username",
-            "state_id": "State ID",
-            "student_number": "Student number",
-        }
+        # The labels Match Fields shows for the same fields (students/fields.py).
+        labels = {name: FIELDS_BY_NAME[name].label for name in EDITABLE_FIELDS}
         help_texts = {"birth_date": "As YYYY-MM-DD, e.g. 2009-05-31."}
         widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
 
