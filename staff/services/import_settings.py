@@ -76,6 +76,7 @@ SETTINGS_FIELDS = (
 )
 
 
+@transaction.atomic
 def staff_settings_update(
     *, district: District, actor: User | None, values: Mapping[str, Any]
 ) -> StaffImportSettings:
