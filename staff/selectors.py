@@ -273,18 +273,7 @@ def title_suggestions(
 
     if counts is None:
         return []
-    keyword_rules = [
-        KeywordRule(
-            keyword=r.keyword,
-            position=r.position,
-            role_id=r.role_id,
-            function_id=r.job_function_id,
-            on_teacher_list=r.on_teacher_list,
-            on_counselor_list=r.on_counselor_list,
-            id=r.pk,
-        )
-        for r in rules
-    ]
+    keyword_rules = [KeywordRule.of(r) for r in rules]
     out = []
     for title, people in sorted(counts.counts.items(), key=lambda kv: (-kv[1], kv[0].lower())):
         rule = winning_rule(title, keyword_rules)

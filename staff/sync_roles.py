@@ -32,6 +32,19 @@ class KeywordRule:
     on_counselor_list: bool = False
     id: int | None = None
 
+    @classmethod
+    def of(cls, row: Any) -> KeywordRule:
+        """The snapshot of a ``TitleKeywordRule`` row (read by attribute: no model import)."""
+        return cls(
+            keyword=row.keyword,
+            position=row.position,
+            role_id=row.role_id,
+            function_id=row.job_function_id,
+            on_teacher_list=row.on_teacher_list,
+            on_counselor_list=row.on_counselor_list,
+            id=row.pk,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Defaults:

@@ -25,15 +25,7 @@ def staff_sync_config(*, district: District) -> StaffConfig:
     """
     settings = staff_settings_ensure(district=district)
     rules = tuple(
-        KeywordRule(
-            keyword=r.keyword,
-            position=r.position,
-            role_id=r.role_id,
-            function_id=r.job_function_id,
-            on_teacher_list=r.on_teacher_list,
-            on_counselor_list=r.on_counselor_list,
-            id=r.pk,
-        )
+        KeywordRule.of(r)
         for r in for_district(TitleKeywordRule, district).order_by("position", "id")
     )
     return StaffConfig(
