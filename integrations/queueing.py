@@ -17,8 +17,8 @@ with ten of them and two workers). Fair queueing (a queue per district, or a dis
 own in front of Celery) needs a broker that supports it or new moving parts; a second queue and
 kombu's priority order need neither. The price: when small runs keep arriving, large ones start
 later; the fleet simulation (``bin/fleet``) reports both lateness and the rule
-("small runs delayed behind large runs"). The embedded filesystem broker has no priority order
-(it alternates between queues): there a process runs at most one large import between two others.
+("small runs delayed behind large runs"). The embedded filesystem broker takes from the queues in
+the same order (``naviance_sync/broker.py``; kombu's own alternates between them).
 
 Size: the records the district's last full run of that data type read, else the records of its
 last Clever scan (Match Fields reads every record before the first import); unknown is normal.

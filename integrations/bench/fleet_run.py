@@ -153,7 +153,7 @@ def _setup(parts, sizes, *, url: str, rng: random.Random) -> list[dict[str, Any]
 def _start(processes, env: dict[str, str], *, workers: int, var_dir: Path) -> dict[str, Any]:
     """One ``celery worker`` with W pool processes, consuming as docker-compose's worker does
     (``integrations.queueing``: imports first, large imports when none waits), and beat."""
-    queues = "imports,imports_large,mail"
+    queues = "imports,mail,imports_large"
     logfile = var_dir / "worker.log"
     processes.start(
         "worker",
