@@ -2,8 +2,9 @@
 
 ``bin/bench`` (or ``make bench``) runs it and prints ONE JSON object. For each scenario: wall
 seconds, records per second, peak RSS of the sync process (``os.wait4``), SQL statements issued,
-and the ratio to the *floor* measured in the same run (download + parse the same pages and COPY
-the rows into a scratch table): absolute times drift on shared machines, the ratio does not.
+and the ratio to the *floor* measured in the same run (``floors.floor``: plain ``requests`` GETs
+of the same pages, the standard ``json`` module, COPY of twelve text columns into a TEMP table):
+absolute times drift on shared machines, the ratio does not.
 """
 
 from __future__ import annotations
@@ -129,58 +130,30 @@ class Bench:
 
     # --- floor ------------------------------------------------------------------------------------
     def floor(self, *, base_url: str, token: str, role: str = "student") -> dict[str, Any]:
-        """Download + parse every page, COPY the rows into a scratch table: the least any sync does."""
-        import io
-
-        from integrations.clever import CleverClient
-
-        conn = self.psycopg2.connect(self.db_url)
-        with conn.cursor() as cur:
-            cur.execute("DROP TABLE IF EXISTS bench_floor")
-            cur.execute(
-                "CREATE UNLOGGED TABLE bench_floor (clever_id text, sis_id text, first_name text, "
-                "last_name text, email text, grade text, school text, dob text)"
-            )
-        conn.commit()
-        started = time.perf_counter()
-        rows = 0
-        with (
-            CleverClient(token=token, base_url=base_url, page_size=10000) as client,
-            conn.cursor() as cur,
-        ):
-            for page in client.user_pages(role):
-                buf = io.StringIO()
-                for user in page:
-                    r = user.raw.get("roles", {}).get(role) or {}
-                    name = user.raw.get("name") or {}
-                    fields = (
-                        user.id,
-                        r.get("sis_id"),
-                        name.get("first"),
-                        name.get("last"),
-                        user.raw.get("email"),
-                        r.get("grade"),
-                        r.get("school"),
-                        r.get("dob"),
-                    )
-                    buf.write("\t".join(_copy_text(f) for f in fields) + "\n")
-                    rows += 1
-                buf.seek(0)
-                cur.copy_expert("COPY bench_floor FROM STDIN", buf)
-            conn.commit()
-        seconds = time.perf_counter() - started
-        conn.close()
-        return {
-            "records": rows,
-            "wall_seconds": round(seconds, 3),
-            "records_per_second": round(rows / seconds) if seconds else None,
-        }
-
-
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+        """The least any sync does, measured without the product's code (``floors.floor``), in
+        a child process like every sync."""
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "integrations.bench.floors",
+                "--db-url",
+                self.db_url,
+                "--base-url",
+                base_url,
+                "--token",
+                token,
+                "--role",
+                role,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"floor ({role}) failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def scenario(
