@@ -38,6 +38,7 @@ from naviance_sync.sync_contract import (
     get_path,
     last_first,
 )
+from students.compiled import DATE, EMAIL, OTHER, TEXT, Fill, compile_fill
 from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
 from students.models import Student
 
@@ -363,32 +364,7 @@ class StudentSpec(SyncSpec):
         values: list[Any] = [KEEP] * len(FIELDS)
         values[0] = scope_school if scope_school is not None else KEEP
         warnings: list[tuple[str, str, str]] = []
-        for step in _plan_for(config):
-            i, field, path, parts, from_grade, is_grade, field_codes, convert, dotted = step
-            try:
-                value = _fast_path(raw, parts, path, dotted)
-                if is_grade and value is not None:
-                    if not isinstance(value, str):
-                        raise _Warn(ErrorCode.INVALID_VALUE, "Grade is not text in Clever's data.")
-                    if value not in CLEVER_GRADES:
-                        raise _Warn(
-                            ErrorCode.UNKNOWN_CODE,
-                            f'Grade "{value[:20]}" is not one of Clever\'s grades.',
-                        )
-                if from_grade and not field_codes:
-                    raise _Warn(
-                        ErrorCode.UNKNOWN_CODE,
-                        f"{_label(field)} is based on grade but no grade codes are defined: "
-                        "add them in Define Codes.",
-                    )
-                values[i] = (
-                    _code(field, value, field_codes) if field_codes else convert(field, value)
-                )
-            except _Warn as problem:
-                if field == "student_id":  # the linking id: the record's identity
-                    raise _Reject(problem.code, problem.message) from None
-                values[i] = KEEP
-                warnings.append((field, problem.code, problem.message))
+        _fill_for(config)(raw, role, values, warnings)
         for field in REQUIRED:
             i = FIELD_INDEX[field]
             if values[i] is KEEP or values[i]:
@@ -546,6 +522,59 @@ def _plan_for(config: SyncConfig) -> list[_Step]:
     return steps
 
 
+def _slow_step(
+    step: _Step, value: Any, values: list[Any], warnings: list[tuple[str, str, str]]
+) -> None:
+    """One field of one record the interpreted way (the compiled mapping's fallback): its value
+    checked and converted, or ``KEEP`` and a warning; a bad Student ID rejects the record."""
+    i, field, _path, _parts, from_grade, is_grade, field_codes, convert, _dotted = step
+    try:
+        if is_grade and value is not None:
+            if not isinstance(value, str):
+                raise _Warn(ErrorCode.INVALID_VALUE, "Grade is not text in Clever's data.")
+            if value not in CLEVER_GRADES:
+                raise _Warn(
+                    ErrorCode.UNKNOWN_CODE,
+                    f'Grade "{value[:20]}" is not one of Clever\'s grades.',
+                )
+        if from_grade and not field_codes:
+            raise _Warn(
+                ErrorCode.UNKNOWN_CODE,
+                f"{_label(field)} is based on grade but no grade codes are defined: "
+                "add them in Define Codes.",
+            )
+        values[i] = _code(field, value, field_codes) if field_codes else convert(field, value)
+    except _Warn as problem:
+        if field == "student_id":  # the linking id: the record's identity
+            raise _Reject(problem.code, problem.message) from None
+        values[i] = KEEP
+        warnings.append((field, problem.code, problem.message))
+
+
+def _fill_for(config: SyncConfig) -> Fill:
+    """The configuration's steps compiled into one function (``students.compiled``), once per
+    configuration: a run maps every record with the same one."""
+    steps = _plan_for(config)
+    if _FILL_CACHE and _FILL_CACHE[0][0] is steps:
+        return _FILL_CACHE[0][1]
+    kinds = []
+    for _i, _field, _path, _parts, from_grade, is_grade, codes, convert, _dotted in steps:
+        plain = not (codes or is_grade or from_grade)
+        kinds.append(_FAST_KINDS.get(convert, OTHER) if plain else OTHER)
+    fill = compile_fill(
+        steps,
+        kinds=kinds,
+        limits=[_MAX_LENGTH.get(step[1]) for step in steps],
+        slow=_slow_step,
+        lookup=_fast_path,
+        dates=_DATES,
+        email=_EMAIL,
+        role_prefix=("roles", "student"),
+    )
+    _FILL_CACHE[:] = [(steps, fill)]
+    return fill
+
+
 def _fast_path(
     raw: Any, parts: tuple[str, ...], path: str, dotted: tuple[tuple[str, ...], ...]
 ) -> Any:
@@ -612,5 +641,10 @@ def _safe_name(raw: Any) -> str:
     text = ", ".join(p[:60] for p in parts if isinstance(p, str) and p)
     return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")[:120]
 
+
+# The fast path each converter may take in the compiled mapping (others: none).
+_FAST_KINDS: dict[Callable[[str, Any], Any], str] = {_text: TEXT, _email_field: EMAIL, _date: DATE}
+# The steps last compiled and their function (one entry).
+_FILL_CACHE: list[tuple[list[_Step], Fill]] = []
 
 SPEC = StudentSpec()

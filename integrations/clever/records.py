@@ -32,7 +32,7 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _record_id(raw: Any) -> str:
+def record_id(raw: Any) -> str:
     """The record's id as a string; "" when missing so the engine can report the record."""
     if not isinstance(raw, dict):
         return ""
@@ -59,7 +59,7 @@ class CleverDistrict:
     @classmethod
     def from_raw(cls, raw: Any) -> CleverDistrict:
         data = _as_dict(raw)
-        return cls(_record_id(raw), _text(data.get("name")), raw)
+        return cls(record_id(raw), _text(data.get("name")), raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class CleverSchool:
     def from_raw(cls, raw: Any) -> CleverSchool:
         get = _as_dict(raw).get
         return cls(
-            _record_id(raw),
+            record_id(raw),
             _text(get("district")),
             _text(get("name")),
             _text_or_none(get("nces_id")),
@@ -116,7 +116,7 @@ class CleverUser:
         else:
             first = middle = last = ""
         return cls(
-            _record_id(raw),
+            record_id(raw),
             _text(get("district")),
             _text_or_none(get("email")),
             first,
@@ -161,7 +161,7 @@ class CleverSection:
     def from_raw(cls, raw: Any) -> CleverSection:
         get = _as_dict(raw).get
         return cls(
-            _record_id(raw),
+            record_id(raw),
             _text(get("school")),
             _text_or_none(get("teacher")),
             _id_list(get("teachers")),
@@ -182,7 +182,7 @@ class CleverTerm:
     def from_raw(cls, raw: Any) -> CleverTerm:
         get = _as_dict(raw).get
         start, end = _text_or_none(get("start_date")), _text_or_none(get("end_date"))
-        return cls(_record_id(raw), _text(get("name")), start, end, raw)
+        return cls(record_id(raw), _text(get("name")), start, end, raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +209,7 @@ class CleverEvent:
         if not isinstance(previous, dict):
             previous = get("previous_attributes")
         return cls(
-            _record_id(raw),
+            record_id(raw),
             _text(get("type")),
             _text(get("created")),
             _as_dict(data.get("object")),

@@ -12,7 +12,8 @@ from typing import Any
 
 from naviance_sync.sync_contract import Mapped, RecordError, SyncConfig, SyncSpec
 
-from ..clever import CleverClient, CleverSection, CleverUser
+from ..clever import CleverClient, CleverSection
+from ..clever.records import record_id
 from ..models import Alert, MissingRecord
 from .matching import RESOLVE_CREATE, RESOLVE_MATCH, LocalIndex, build_index, may_need_review
 
@@ -60,19 +61,18 @@ def read_feed(
     count = 0
     map_record = spec.map_record
     # Dropped after each page (below) so the page is freed before the next one is fetched.
-    page: list[CleverUser] | None
-    user: CleverUser | None
-    raw: dict[str, Any] | None
+    page: list[Any] | None
+    raw: Any
     by_clever = index.by_clever
     local_values = index.values
     for role in roles:
-        for page in client.user_pages(role):
-            for user in page:
-                raw = user.raw
+        for page in client.user_records(role):
+            for raw in page:
                 if seen is not None:
-                    if user.id and user.id in seen:
+                    user_id = record_id(raw)
+                    if user_id and user_id in seen:
                         continue
-                    seen.add(user.id)
+                    seen.add(user_id)
                 mapped = map_record(raw, config)
                 if isinstance(mapped, Mapped):
                     pos = by_clever.get(mapped.clever_id)
@@ -88,7 +88,7 @@ def read_feed(
                 else:
                     errors.append(mapped)
             count += len(page)
-            page = user = raw = None  # let the page go before the client fetches the next one
+            page = raw = None  # let the page go before the client fetches the next one
             on_page(count)
     return records, errors
 

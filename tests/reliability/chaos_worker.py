@@ -72,14 +72,14 @@ def _install() -> None:
     from integrations.clever import CleverClient
     from integrations.engine import events, finish, service, store
 
-    pages = CleverClient.user_pages
+    pages = CleverClient.user_records
 
-    def user_pages(self, role):
+    def user_records(self, role):
         for number, page in enumerate(pages(self, role), 1):
             trigger(f"page:{number}")
             yield page
 
-    CleverClient.user_pages = user_pages
+    CleverClient.user_records = user_records
 
     # Every statement, COPY included, passes Django's execute wrappers: count the live writes
     # there, so the point survives the engine changing how it batches.

@@ -1,0 +1,131 @@
+"""The compiled student mapping (``students.compiled``) decides exactly what the interpreted
+per-field steps decide: the same values, the same warnings in the same order, the same
+rejection, for any value a field can hold (text of every kind, lengths around the column's,
+emails, dates, numbers, objects, missing steps and dotted extension keys)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from naviance_sync.sync_contract import KEEP, SyncConfig
+from students import sync
+from students.sync import FIELDS
+
+MAPPING = {
+    "student_id": "roles.student.sis_id",
+    "first_name": "name.first",
+    "middle_name": "name.middle",
+    "last_name": "name.last",
+    "email": "email",
+    "birth_date": "roles.student.dob",
+    "gender": "roles.student.gender",
+    "grade": "roles.student.grade",
+    "class_year": "roles.student.grade",
+    "graduation_year": "roles.student.graduation_year",
+    "weighted_gpa": "roles.student.ext.gpa.weighted",
+    "unweighted_gpa": "",
+    "district_username": "roles.student.credentials.district_username",
+    "state_id": "roles.student.state_id",
+    "student_number": "roles.student.student_number",
+}
+CONFIG = SyncConfig(
+    district_id=1,
+    clever_district_id="d1",
+    data_type="students",
+    mapping=MAPPING,
+    codes={"grade": {"9": "9", "Kindergarten": "K"}, "class_year": {"9": "2030"}},
+    school_matches={"cs1": 11},
+    known_clever_schools=frozenset({"cs1", "cs2"}),
+)
+
+
+def user(**role_over):
+    role = {"sis_id": " 00123 ", "school": "cs1", "credentials": {"district_username": "ann1"}}
+    role.update(role_over)
+    return {"id": "c1", "district": "d1", "roles": {"student": role}}
+
+
+def interpreted(raw, config):
+    """The mapping the old way: every step looked up and converted by the interpreted code."""
+    values = [KEEP] * len(FIELDS)
+    warnings = []
+    for step in sync._plan_for(config):
+        sync._slow_step(step, sync._fast_path(raw, step[3], step[2], step[8]), values, warnings)
+    return values, warnings
+
+
+def compiled(raw, config):
+    values = [KEEP] * len(FIELDS)
+    warnings = []
+    sync._fill_for(config)(raw, raw["roles"]["student"], values, warnings)
+    return values, warnings
+
+
+def outcome(fn, raw, config):
+    try:
+        return fn(raw, config)
+    except sync._Reject as reject:
+        return ("rejected", reject.code, reject.message)
+
+
+TEXTS = st.one_of(
+    st.none(),
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=300),
+    st.sampled_from(
+        ["", " ", "Ann", " O'Brien ", "a\tb", "a\nb", "x\x7f", "\u202eevil", "Zoë", "a" * 256]
+    ),
+    st.sampled_from(
+        ["ann@example.org", " ann@example.org ", "not an email", "a@b", "@x.y", "a" * 250 + "@b.co"]
+    ),
+    st.sampled_from(["5/17/2011", "2/30/2011", "17/5/2011", "2011-05-17", " 5/17/2011 "]),
+    st.integers(min_value=-5, max_value=3000),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+CONFIGS = [
+    CONFIG,
+    dataclasses.replace(CONFIG, mapping={**MAPPING, "first_name": "roles.student.ext.nick"}),
+    dataclasses.replace(CONFIG, mapping={}, codes={}),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.fixed_dictionaries(
+        {},
+        optional={
+            key: TEXTS
+            for key in (
+                "sis_id",
+                "state_id",
+                "student_number",
+                "dob",
+                "gender",
+                "grade",
+                "graduation_year",
+            )
+        },
+    ),
+    names=st.fixed_dictionaries({}, optional={k: TEXTS for k in ("first", "middle", "last")}),
+    email=TEXTS,
+    ext=st.dictionaries(st.sampled_from(["gpa.weighted", "gpa", "nick"]), TEXTS, max_size=3),
+    which=st.integers(min_value=0, max_value=len(CONFIGS) - 1),
+)
+def test_compiled_mapping_matches_the_interpreted_steps(values, names, email, ext, which):
+    raw = user(**values, ext=ext)
+    raw["name"] = names
+    raw["email"] = email
+    config = CONFIGS[which]
+    assert outcome(compiled, raw, config) == outcome(interpreted, raw, config)
+
+
+def test_a_new_configuration_compiles_a_new_function():
+    first = sync._fill_for(CONFIG)
+    assert sync._fill_for(CONFIG) is first
+    assert sync._fill_for(dataclasses.replace(CONFIG, mapping={})) is not first
