@@ -24,6 +24,7 @@ _MISSING = object()
 
 # What the fast path of one step does: see ``compile_fill``.
 TEXT, EMAIL, DATE, OTHER = "text", "email", "date", "other"
+CODE, CODE_YEAR, YEAR, NUMBER = "code", "code_year", "year", "number"
 
 Fill = Callable[[dict[str, Any], dict[str, Any], list[Any], list[Any]], None]
 
@@ -38,15 +39,17 @@ def compile_fill(
     dates: Mapping[str, Any],
     email: Any,
     role_prefix: tuple[str, ...],
+    grades: frozenset[str],
 ) -> Fill:
-    """``fill(raw, role, values, warnings)`` for these steps.
+    """``fill(raw, role, values, warnings)`` for these steps (see ``_convert_lines`` for what
+    each kind of step stores without ``slow``).
 
     ``steps`` are ``students.sync._Step`` tuples (position, field, path, parts, ..., dotted);
     ``kinds[k]`` says which fast path step ``k`` may take (``OTHER``: none), ``limits[k]`` the
     column's maximum length. ``slow(step, value, values, warnings)`` is the interpreted code for
     one step; ``lookup(raw, parts, path, dotted)`` the full path lookup (dotted keys included),
     used when the plain nested lookup misses. ``role`` is ``raw[role_prefix...]``, already
-    checked to be a dict by the caller.
+    checked to be a dict by the caller; ``grades`` Clever's grades (a grade field's check).
     """
     names: dict[str, Any] = {
         "M": _MISSING,
@@ -54,12 +57,14 @@ def compile_fill(
         "lookup": lookup,
         "DATES": dates,
         "EMAIL": email,
+        "GRADES": grades,
     }
     lines = ["def fill(raw, role, values, warnings):"]
     for k, step in enumerate(steps):
         names[f"S{k}"] = step
         lines += _lookup_lines(k, step[3], names, role_prefix)
-        lines += _convert_lines(k, step[0], kinds[k], limits[k])
+        names[f"C{k}"] = step[6]
+        lines += _convert_lines(k, step[0], kinds[k], limits[k], is_grade=step[5])
     if len(lines) == 1:
         lines.append("    return None")
     namespace = dict(names)
@@ -84,8 +89,30 @@ def _lookup_lines(
     return out
 
 
-def _convert_lines(k: int, i: int, kind: str, limit: int | None) -> list[str]:
+def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bool) -> list[str]:
     """Store step ``k``'s value ``v`` at ``values[i]``, or hand it to ``slow``."""
+    slow = ["    else:", f"        slow(S{k}, v, values, warnings)"]
+    if kind in (CODE, CODE_YEAR):
+        grade = " and v in GRADES" if is_grade else ""
+        code = f"    c = C{k}.get(v.strip()) if v.__class__ is str{grade} else None"
+        if kind == CODE:
+            return [code, "    if c:", f"        values[{i}] = c", *slow]
+        return [
+            code,
+            "    if c and c.__class__ is str and c.isascii() and c.isdigit() "
+            "and 1900 <= int(c) <= 2200:",
+            f"        values[{i}] = int(c)",
+            *slow,
+        ]
+    if kind in (YEAR, NUMBER):
+        out = ['    if v is None or v == "":', f"        values[{i}] = None"]
+        if kind == YEAR:
+            out += [
+                "    elif v.__class__ is str and v.isascii() and v.isdigit() "
+                "and 1900 <= int(v) <= 2200:",
+                f"        values[{i}] = int(v)",
+            ]
+        return out + slow
     if kind == TEXT:
         short = f" and len(v) <= {int(limit)}" if limit else ""
         return [

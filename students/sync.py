@@ -38,7 +38,18 @@ from naviance_sync.sync_contract import (
     get_path,
     last_first,
 )
-from students.compiled import DATE, EMAIL, OTHER, TEXT, Fill, compile_fill
+from students.compiled import (
+    CODE,
+    CODE_YEAR,
+    DATE,
+    EMAIL,
+    NUMBER,
+    OTHER,
+    TEXT,
+    YEAR,
+    Fill,
+    compile_fill,
+)
 from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
 from students.models import Student
 
@@ -551,16 +562,27 @@ def _slow_step(
         warnings.append((field, problem.code, problem.message))
 
 
+def _kind(step: _Step) -> str:
+    """Which fast path of the compiled mapping a step may take (``students.compiled``)."""
+    _i, field, _path, _parts, from_grade, is_grade, codes, convert, _dotted = step
+    if codes:
+        return CODE_YEAR if field in INT_FIELDS else CODE
+    if is_grade or from_grade:
+        return OTHER
+    if convert is _int:
+        return YEAR
+    if convert is _decimal:
+        return NUMBER
+    return _FAST_KINDS.get(convert, OTHER)
+
+
 def _fill_for(config: SyncConfig) -> Fill:
     """The configuration's steps compiled into one function (``students.compiled``), once per
     configuration: a run maps every record with the same one."""
     steps = _plan_for(config)
     if _FILL_CACHE and _FILL_CACHE[0][0] is steps:
         return _FILL_CACHE[0][1]
-    kinds = []
-    for _i, _field, _path, _parts, from_grade, is_grade, codes, convert, _dotted in steps:
-        plain = not (codes or is_grade or from_grade)
-        kinds.append(_FAST_KINDS.get(convert, OTHER) if plain else OTHER)
+    kinds = [_kind(step) for step in steps]
     fill = compile_fill(
         steps,
         kinds=kinds,
@@ -570,6 +592,7 @@ def _fill_for(config: SyncConfig) -> Fill:
         dates=_DATES,
         email=_EMAIL,
         role_prefix=("roles", "student"),
+        grades=CLEVER_GRADES,
     )
     _FILL_CACHE[:] = [(steps, fill)]
     return fill

@@ -36,7 +36,16 @@ CONFIG = SyncConfig(
     clever_district_id="d1",
     data_type="students",
     mapping=MAPPING,
-    codes={"grade": {"9": "9", "Kindergarten": "K"}, "class_year": {"9": "2030"}},
+    codes={
+        "grade": {"9": "9", "Kindergarten": "K", "Grade 9": "9"},
+        "class_year": {
+            "9": "2030",
+            "Kindergarten": " 2031",
+            "Grade 9": "2032",
+            "10": "1850",
+            "11": "x",
+        },
+    },
     school_matches={"cs1": 11},
     known_clever_schools=frozenset({"cs1", "cs2"}),
 )
@@ -81,6 +90,7 @@ TEXTS = st.one_of(
     st.sampled_from(
         ["ann@example.org", " ann@example.org ", "not an email", "a@b", "@x.y", "a" * 250 + "@b.co"]
     ),
+    st.sampled_from(["1850", "2030", "0999", "Grade 9", "9", "10", "Kindergarten", " 9 "]),
     st.sampled_from(["5/17/2011", "2/30/2011", "17/5/2011", "2011-05-17", " 5/17/2011 "]),
     st.integers(min_value=-5, max_value=3000),
     st.booleans(),
@@ -129,3 +139,57 @@ def test_a_new_configuration_compiles_a_new_function():
     first = sync._fill_for(CONFIG)
     assert sync._fill_for(CONFIG) is first
     assert sync._fill_for(dataclasses.replace(CONFIG, mapping={})) is not first
+
+
+SAMPLES = [
+    None,
+    "",
+    " ",
+    "Ann",
+    " O'Brien ",
+    "a\tb",
+    "a\nb",
+    "x\x7f",
+    "\u202eevil",
+    "Zoë",
+    "a" * 60,
+    "a" * 256,
+    "ann@example.org",
+    " ann@example.org ",
+    "not an email",
+    "a" * 250 + "@b.co",
+    "5/17/2011",
+    "2/30/2011",
+    " 5/17/2011 ",
+    "1850",
+    "2030",
+    " 2030",
+    "0999",
+    "Grade 9",
+    "9",
+    "10",
+    "11",
+    "Kindergarten",
+    " 9 ",
+    "3.5",
+    "N/A",
+    2030,
+    3.5,
+    True,
+    [],
+    {},
+]
+
+
+def test_every_sample_value_in_every_field_maps_the_same():
+    keys = ("sis_id", "state_id", "student_number", "dob", "gender", "grade", "graduation_year")
+    for config in CONFIGS:
+        for value in SAMPLES:
+            for key in keys:
+                raw = user(**{key: value})
+                assert outcome(compiled, raw, config) == outcome(interpreted, raw, config)
+            for key in ("first", "middle", "last"):
+                raw = user(ext={"gpa.weighted": value, "nick": value})
+                raw["name"] = {key: value}
+                raw["email"] = value
+                assert outcome(compiled, raw, config) == outcome(interpreted, raw, config)
