@@ -4,7 +4,7 @@ demo:
 test:
 	./bin/test
 bench:
-	./bin/bench --out var/bench.json
+	./bin/bench --million --out var/bench.json
 bench-quick:
 	./bin/bench --students 10000 --staff 1000 --scaling-sizes 10000 --concurrency-districts 4 --concurrency-students 2000
 chaos:

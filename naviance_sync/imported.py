@@ -19,6 +19,8 @@ from typing import Any
 
 def encode(value: Any) -> Any:
     """``value`` as a canonical JSON value (``None`` for empty: blank text counts as empty)."""
+    if value.__class__ is str:  # most values: one test instead of five (a first import: 1.4M)
+        return value or None
     if value is None or value == "":
         return None
     if isinstance(value, bool | int):

@@ -470,6 +470,8 @@ class StudentSpec(SyncSpec):
         return last_first(values[FIELD_INDEX["first_name"]], values[FIELD_INDEX["last_name"]])
 
     def format_value(self, field_name: str, value: Any) -> str:
+        if value.__class__ is str:
+            return value
         if value is None or value is KEEP:
             return ""
         if isinstance(value, Decimal):

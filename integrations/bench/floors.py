@@ -89,7 +89,7 @@ def pages(session: Any, base_url: str, role: str):
 def floor(*, db_url: str, base_url: str, token: str, role: str = "student") -> dict[str, Any]:
     """Download + parse every page of ``role`` users and COPY twelve text columns per record
     into a TEMP table; wall seconds from the first request to the commit."""
-    import psycopg2
+    import psycopg2  # type: ignore[import-untyped]
     import requests
 
     columns = ROLE_COLUMNS[role]

@@ -364,12 +364,15 @@ def staff_scenarios(bench: Bench, env: dict[str, str], *, staff: int) -> list[di
 
 
 def scaling(bench: Bench, args) -> list[dict[str, Any]]:
-    """First-import peak RSS and query count at several sizes (each on its own district)."""
+    """First-import time, peak RSS and query count at several sizes (each on its own district),
+    each beside its own floor (``floors.floor`` on the same district, same run)."""
     from integrations.simulator import Dataset, SimulatorServer
     from integrations.simulator.generator import generate_district
 
     rows = []
-    for size in args.scaling_sizes:
+    sizes = [*args.scaling_sizes, *([1_000_000] if args.million else [])]
+    for size in sizes:
+        started = time.perf_counter()
         data = generate_district(
             students=size,
             staff=0,
@@ -377,14 +380,21 @@ def scaling(bench: Bench, args) -> list[dict[str, Any]]:
             seed=args.seed + size,
             district_name=f"Scale {size}",
         )
+        log(f"scaling {size}: generated in {time.perf_counter() - started:.0f} s")
+        token = data["tokens"][data["districts"][0]["id"]]
         with SimulatorServer(Dataset(data)) as sim:
             slug = f"scale-{size}"
             setup_district(bench, slug=slug, name=f"Scale {size}", dataset=data, url=sim.url)
+            floor = bench.floor(base_url=sim.url, token=token)
             res = bench.sync(slug, env={"CLEVER_API_URL": sim.url})
+        del data
+        seconds = floor["wall_seconds"]
         rows.append(
             {
                 "students": size,
                 "wall_seconds": res["wall_seconds"],
+                "floor_seconds": seconds,
+                "ratio_to_floor": round(res["wall_seconds"] / seconds, 2) if seconds else None,
                 "peak_rss_mb": res["peak_rss_mb"],
                 "queries": res["queries"],
                 "status": res["result"].get("status"),
@@ -465,6 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--staff", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--scaling-sizes", type=int, nargs="*", default=[10_000, 100_000, 300_000])
+    parser.add_argument(
+        "--million",
+        action="store_true",
+        help="also a first import of 1,000,000 students beside its floor (slow: see README)",
+    )
     parser.add_argument("--concurrency-districts", type=int, default=20)
     parser.add_argument("--concurrency-students", type=int, default=10_000)
     parser.add_argument(
