@@ -42,12 +42,18 @@ def normalize_text(value: Any) -> str:
     """
     if not isinstance(value, str):
         return ""
+    if value.isascii():
+        # The same result without the regular expression: NFKC leaves ASCII alone, ``lower`` is
+        # ``casefold`` on it, and ``split()`` splits on exactly what ``\s`` matches.
+        return " ".join(value.lower().split())
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
     return _SPACES.sub(" ", text).strip()
 
 
 def normalize_email(value: Any) -> str:
     """Emails compare without case and without any whitespace (SIS exports pad them)."""
+    if isinstance(value, str) and value.isascii():
+        return "".join(value.lower().split())
     return unicodedata.normalize("NFKC", _SPACES.sub("", normalize_text(value)))
 
 
@@ -343,7 +349,20 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 Problems = dict[str, tuple[ErrorCode, str]]
 
 
+# Every character ``_bad_characters`` could object to (control and surrogate code points but the
+# tab, text-direction controls, the symbols refused in names): a text without any is checked by
+# one regular-expression search instead of a loop over its characters.
+_SUSPECT = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff"
+    + re.escape("".join(sorted(_BIDI)))
+    + re.escape("<>{}[]\\|")
+    + "]"
+)
+
+
 def _bad_characters(text: str, *, name: bool) -> str | None:
+    if not _SUSPECT.search(text):
+        return None
     for ch in text:
         if ch in _BIDI:
             return "a text-direction control character"

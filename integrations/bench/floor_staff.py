@@ -89,7 +89,7 @@ def _pages(session: requests.Session, base_url: str, path: str) -> Iterator[list
 
 def staff_floor(*, db_url: str, base_url: str, token: str) -> dict[str, Any]:
     """Download + parse every page a staff sync reads and COPY twelve text columns per record."""
-    import psycopg2
+    import psycopg2  # type: ignore[import-untyped]
 
     conn = psycopg2.connect(db_url)
     with conn.cursor() as cur:
