@@ -140,3 +140,20 @@ def test_character_checks_flag_the_same_characters(last, problem):
         {"id": "t1", "name": {"first": "Ann", "last": last}, "roles": {"teacher": {}}}
     )
     assert (problem in field_problems(values)) if problem else not field_problems(values)
+
+
+def test_field_checks_with_and_without_the_one_search_shortcut():
+    def problems(**role):
+        raw = {
+            "id": "t1",
+            "email": role.pop("email", "ann.lee@x.org"),
+            "name": {"first": "Ann", "last": "Lee"},
+            "roles": {"teacher": role},
+        }
+        return field_problems(map_staff(raw))
+
+    assert problems(title="Teacher") == {}  # short and clean: the shortcut
+    assert problems(title="T" * 200) == {}  # over the shortest limit: every field checked
+    assert set(problems(title="T" * 201)) == {"job_title"}
+    assert set(problems(teacher_number="7" * 101)) == {"employee_id"}
+    assert set(problems(email="ann.lee.x.org")) == {"email"}  # the email form, in the shortcut
