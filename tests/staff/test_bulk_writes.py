@@ -1,9 +1,9 @@
 """The staff import's bulk writes around the engine give the same rows whichever way they go.
 
 ``staff_write_access`` reads a large import's accounts and access for the whole district, a small
-one's by lists of ids; ``staff_after_import`` renames accounts in batches of ``RENAME_BATCH``
-(``UPDATE ... FROM (VALUES ...)`` on PostgreSQL). Both branches of each are run here, and the
-title-keyword and text normalisation shortcuts are checked against the plain rules.
+one's by lists of ids (both branches run here); ``staff_after_import`` renames every account in
+one statement. The title-keyword, text-normalisation and field-check shortcuts are checked
+against the plain rules.
 """
 
 from __future__ import annotations
@@ -70,19 +70,24 @@ def test_write_access_by_whole_district_or_by_ids_gives_the_same_rows(
 
 
 @pytest.mark.django_db
-def test_renames_in_several_batches(district, monkeypatch):
-    monkeypatch.setattr(sync_hooks, "RENAME_BATCH", 2)
+def test_renames_many_accounts_at_once(district):
     users = [
         User.objects.create(
             district=district, username=f"clever-1-{n}", email=f"U{n}@X.org ", last_name="U"
         )
         for n in range(5)
     ]
+    User.objects.create(district=district, username="u3@x.org", last_name="Taken")
     sync_hooks.staff_after_import(
         district_id=district.pk, run_id=1, created_ids=[u.pk for u in users]
     )
     assert sorted(User.objects.filter(district=district).values_list("username", flat=True)) == [
-        f"u{n}@x.org" for n in range(5)
+        "clever-1-3",
+        "u0@x.org",
+        "u1@x.org",
+        "u2@x.org",
+        "u3@x.org",
+        "u4@x.org",
     ]
 
 
