@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,6 +50,7 @@ TARGET_P95_MS = 300
 TARGET_IMPORT_RATIO = 1.3
 WORKERS = 3  # docker-compose.yml's web: --workers 3 --timeout 60
 SLUG = "load"
+PORTAL_APP, IMPORT_APP = "load-portal", "load-import"  # PostgreSQL application_name of each
 
 
 def log(msg: str) -> None:
@@ -121,32 +123,83 @@ def cpu_snapshot(load: Load, locust: subprocess.Popen) -> dict[str, Any]:
         "machine_all": every,
         "portal": cpu_seconds(process_tree(portal)),
         "locust": cpu_seconds([locust.pid]),
-        "backends": {pid: cpu_seconds([pid]) for pid in load.backends()},
     }
 
 
-def cpu_report(first: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
-    """Cores used on average between two snapshots: by the whole machine, gunicorn, locust."""
+def cpu_report(first: dict[str, Any], last: dict[str, Any], sampled: dict[str, float]) -> dict:
+    """Cores used on average between two snapshots: the whole machine, gunicorn, locust, and
+    what ``CpuSampler`` saw (PostgreSQL for the pages, for the import; the import's process)."""
     seconds = last["at"] - first["at"]
     if seconds <= 0:
         return {}
     share = (last["machine_busy"] - first["machine_busy"]) / (
         last["machine_all"] - first["machine_all"] or 1
     )
-    used = {k: (last[k] - first[k]) / seconds for k in ("portal", "locust")}
-    # The portal's persistent connections (CONN_MAX_AGE): backends there at both snapshots.
-    kept = first["backends"].keys() & last["backends"].keys()
-    pages_db = sum(last["backends"][p] - first["backends"][p] for p in kept) / seconds
+    used = {
+        "gunicorn": (last["portal"] - first["portal"]) / seconds,
+        "locust": (last["locust"] - first["locust"]) / seconds,
+        **{kind: cpu / seconds for kind, cpu in sampled.items()},
+    }
     busy = share * (os.cpu_count() or 1)
     return {
         "seconds": round(seconds, 1),
         "machine_busy_cores": round(busy, 2),
-        "gunicorn_cores": round(used["portal"], 2),
-        "postgres_for_the_pages_cores": round(pages_db, 2),
-        "locust_cores": round(used["locust"], 2),
-        "other_cores": round(busy - used["portal"] - used["locust"] - pages_db, 2),
-        "other_is": "the import (its process and its PostgreSQL backend), every other process",
+        **{f"{kind}_cores": round(cores, 2) for kind, cores in used.items()},
+        "everything_else_cores": round(busy - sum(used.values()), 2),
     }
+
+
+class CpuSampler(threading.Thread):
+    """Each second, the CPU seconds of the scratch database's PostgreSQL backends (by
+    ``application_name``: the portal's, the import's) and of the import's process: connections
+    come and go (CONN_MAX_AGE), so one look at the start and one at the end would miss them."""
+
+    KINDS = {PORTAL_APP: "postgres_for_the_pages", IMPORT_APP: "postgres_for_the_import"}
+
+    def __init__(self, load: Load, skip: set[int]) -> None:
+        super().__init__(daemon=True)
+        self.load, self.skip = load, skip
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.looks = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        conn = self.load.bench.psycopg2.connect(self.load.bench.admin_url)
+        conn.autocommit = True
+        try:
+            while not self.stopping.is_set():
+                self.sample(conn)
+                self.stopping.wait(1)
+            self.sample(conn)
+        finally:
+            conn.close()
+
+    def sample(self, conn: Any) -> None:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s",
+                [self.load.args.db_name],
+            )
+            procs = {int(pid): self.KINDS.get(name, "") for pid, name in cur.fetchall()}
+        procs.update((pid, "import_process") for pid in process_tree(os.getpid())[1:])
+        for pid, kind in procs.items():
+            if not kind or pid in self.skip:
+                continue
+            # Never less than seen before: a process that just ended reads as 0.
+            cpu = max(cpu_seconds([pid]), self.last.get(pid, ("", 0.0))[1])
+            # A process there at the first look counts from then; a later one from its start.
+            self.first.setdefault(pid, cpu if self.looks == 0 else 0.0)
+            self.last[pid] = (kind, cpu)
+        self.looks += 1
+
+    def totals(self) -> dict[str, float]:
+        self.stopping.set()
+        self.join(10)
+        out = dict.fromkeys([*self.KINDS.values(), "import_process"], 0.0)
+        for pid, (kind, cpu) in self.last.items():
+            out[kind] += cpu - self.first[pid]
+        return out
 
 
 class Load:
@@ -161,6 +214,7 @@ class Load:
         # One key for every process: the Clever token clever_setup encrypts is read by the sync.
         self.bench.env["SECRET_KEY"] = secrets.token_urlsafe(50)
         self.bench.env["CELERY_BROKER_URL"] = "filesystem://localhost/"  # mail stays in var/
+        self.bench.env["DB_APPLICATION_NAME"] = IMPORT_APP  # its PostgreSQL backend, by name
         if args.redis_url:
             self.bench.env["REDIS_URL"] = args.redis_url
         self.password = secrets.token_urlsafe(16)
@@ -174,6 +228,7 @@ class Load:
         env = dict(self.bench.env)
         for key in ("NAVIANCE_DEV", "CONN_MAX_AGE", "STATICFILES_BACKEND", "DEBUG"):
             env.pop(key, None)
+        env["DB_APPLICATION_NAME"] = PORTAL_APP
         env.update(ALLOWED_HOSTS="localhost,127.0.0.1", SECURE_SSL="false", LOG_LEVEL="WARNING")
         return env
 
@@ -210,20 +265,6 @@ class Load:
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"gunicorn did not answer: {(self.tmp / 'gunicorn.log').read_text()}")
-
-    def backends(self) -> list[int]:
-        """Process ids of the PostgreSQL backends connected to the scratch database."""
-        conn = self.bench.psycopg2.connect(self.bench.admin_url)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                    "pg_backend_pid()",
-                    [self.args.db_name],
-                )
-                return [int(row[0]) for row in cur.fetchall()]
-        finally:
-            conn.close()
 
     def stop(self) -> None:
         for proc in (self.gunicorn,):
@@ -326,6 +367,8 @@ def drive(load: Load, seeded: dict[str, Any], run_import: Any) -> dict[str, Any]
         )
         log(f"{args.users} admins signed in; the import starts in {args.settle} s")
         cpu_first = cpu_snapshot(load, proc)
+        sampler = CpuSampler(load, skip={proc.pid, load.gunicorn.pid if load.gunicorn else 0})
+        sampler.start()
         time.sleep(args.settle)
         import_start = time.time()
         result = run_import()
@@ -333,7 +376,7 @@ def drive(load: Load, seeded: dict[str, Any], run_import: Any) -> dict[str, Any]
         while time.time() < steady + args.seconds and proc.poll() is None:
             time.sleep(0.5)
         load_during = os.getloadavg()
-        cpu = cpu_report(cpu_first, cpu_snapshot(load, proc))
+        cpu = cpu_report(cpu_first, cpu_snapshot(load, proc), sampler.totals())
     finally:
         end = time.time()
         _signal_group(proc, signal.SIGTERM)
