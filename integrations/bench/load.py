@@ -63,6 +63,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_group(proc: subprocess.Popen, *, wait: float) -> None:
+    """SIGTERM to the process group of ``proc`` (started with its own session), SIGKILL after
+    ``wait`` seconds."""
+    if proc.poll() is not None:
+        return
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait(5)
+
+
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile of ``values`` (None when there are none)."""
     if not values:
@@ -267,14 +280,8 @@ class Load:
         raise RuntimeError(f"gunicorn did not answer: {(self.tmp / 'gunicorn.log').read_text()}")
 
     def stop(self) -> None:
-        for proc in (self.gunicorn,):
-            if proc is not None and proc.poll() is None:
-                _signal_group(proc, signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    _signal_group(proc, signal.SIGKILL)
-                    proc.wait(5)
+        if self.gunicorn is not None:
+            stop_group(self.gunicorn, wait=20)
         self.bench.drop_db()
         if self.args.keep_db:
             log(f"kept: database {self.args.db_name}; gunicorn and locust logs in {self.tmp}")
@@ -379,12 +386,7 @@ def drive(load: Load, seeded: dict[str, Any], run_import: Any) -> dict[str, Any]
         cpu = cpu_report(cpu_first, cpu_snapshot(load, proc), sampler.totals())
     finally:
         end = time.time()
-        _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
-            proc.wait(5)
+        stop_group(proc, wait=30)  # locust writes its summary to locust.log on SIGTERM
     return {
         "rows": read_log(log_path),
         "steady": steady,

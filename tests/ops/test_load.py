@@ -10,10 +10,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
+
+from tests.support.scratch import scratch_database_args
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = {
@@ -29,16 +30,11 @@ FIGURES = {"requests", "errors", "p50_ms", "p95_ms", "p99_ms"}
 
 
 def run_load(*args: str) -> dict:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    base = urlsplit(os.environ.get("DATABASE_URL", "")).path.strip("/") or "naviance"
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
     }
     command = [
-        sys.executable, "-m", "integrations.bench.load", *args,
-        "--database-admin-url", f"postgres://{auth}@{host}/postgres", "--db-name", f"{base}_load",
+        sys.executable, "-m", "integrations.bench.load", *args, *scratch_database_args("load")
     ]  # fmt: skip
     out = subprocess.run(
         command,
