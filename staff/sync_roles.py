@@ -8,6 +8,7 @@ reads or writes the database (``staff.services.staff_sync_config`` reads the sna
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,13 +84,22 @@ KEYWORD_RULE_EXPLANATION = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _keyword_pattern(keyword: str) -> re.Pattern[str] | None:
+    """The compiled pattern of a keyword, built once per process for each keyword (a run asks
+    for every rule's pattern on every title: compiling them per title was a third of the
+    mapping's time)."""
     words = normalize_text(keyword).split(" ")
     words = [w for w in words if w]
     if not words:
         return None
     body = r"\s+".join(re.escape(w) for w in words)
     return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized_keyword(keyword: str) -> str:
+    return normalize_text(keyword)
 
 
 def keyword_matches(keyword: str, title: str) -> bool:
@@ -109,7 +119,8 @@ def winning_rule(title: str, rules: Sequence[KeywordRule]) -> KeywordRule | None
         pattern = _keyword_pattern(rule.keyword)
         if pattern is None or not pattern.search(text):
             continue
-        key = (rule.position, -len(normalize_text(rule.keyword)), normalize_text(rule.keyword))
+        keyword = _normalized_keyword(rule.keyword)
+        key = (rule.position, -len(keyword), keyword)
         if best_key is None or key < best_key:
             best, best_key = rule, key
     return best

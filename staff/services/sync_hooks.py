@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Case, Value, When
+from django.db import connection
 
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
@@ -88,36 +88,103 @@ def staff_write_access(*, district_id: int, changes: Iterable[tuple[int, str, An
         wanted[pk] = {school: source for school, _name, source in value}
     if not wanted:
         return
-    pks = list(wanted)
-    valid = set(
-        User.objects.filter(pk__in=pks, district_id=district_id).values_list("pk", flat=True)
-    )
-    existing: dict[tuple[int, int], StaffSchoolAccess] = {
-        (a.user_id, a.school_id): a for a in StaffSchoolAccess.objects.filter(user_id__in=valid)
-    }
+    valid, existing = _accounts_and_access(district_id=district_id, pks=list(wanted))
     remove: list[int] = []
     update: list[StaffSchoolAccess] = []
-    create: list[StaffSchoolAccess] = []
-    for (user_id, school_id), access in existing.items():
+    create: list[tuple[int, int, str]] = []
+    for (user_id, school_id), (access_pk, source) in existing.items():
         want = wanted[user_id].get(school_id)
         if want is None:
-            if access.source != StaffSchoolAccess.Source.MANUAL:
-                remove.append(access.pk)
-        elif access.source != want:
-            access.source = want
-            update.append(access)
+            if source != StaffSchoolAccess.Source.MANUAL:
+                remove.append(access_pk)
+        elif source != want:
+            update.append(StaffSchoolAccess(pk=access_pk, source=want))
     for user_id in valid:
         for school_id, source in wanted[user_id].items():
             if (user_id, school_id) not in existing:
-                create.append(
-                    StaffSchoolAccess(user_id=user_id, school_id=school_id, source=source)
-                )
+                create.append((user_id, school_id, source))
     if remove:
         StaffSchoolAccess.objects.filter(pk__in=remove).delete()
     if update:
         StaffSchoolAccess.objects.bulk_update(update, ["source"], batch_size=1000)
     if create:
-        StaffSchoolAccess.objects.bulk_create(create, batch_size=1000, ignore_conflicts=True)
+        _access_create(create)
+
+
+# Above this many accounts, read the district's accounts and access whole (two plain queries)
+# rather than by lists of ids (a first import's 10,000 ids as parameters, twice).
+WHOLE_DISTRICT_READ = 1000
+
+
+def _accounts_and_access(
+    *, district_id: int, pks: list[int]
+) -> tuple[set[int], dict[tuple[int, int], tuple[int, str]]]:
+    """Which of ``pks`` are this district's accounts, and their access rows: (user, school) ->
+    (access id, source)."""
+    users = User.objects.filter(district_id=district_id)
+    access = StaffSchoolAccess.objects.filter(user__district_id=district_id)
+    if len(pks) <= WHOLE_DISTRICT_READ:
+        users = users.filter(pk__in=pks)
+        access = access.filter(user_id__in=pks)
+    valid = set(users.values_list("pk", flat=True)) & set(pks)
+    existing = {
+        (user_id, school_id): (pk, source)
+        for pk, user_id, school_id, source in access.values_list(
+            "pk", "user_id", "school_id", "source"
+        )
+        if user_id in valid
+    }
+    return valid, existing
+
+
+def _access_create(rows: list[tuple[int, int, str]]) -> None:
+    """Insert (user, school, source) access rows; one already there (a concurrent edit) stays.
+
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest(...)`` of three arrays (``bulk_create``
+    spent 0.4 s of a 10,000-staff first import building 11,000 model instances and ten
+    statements). Elsewhere ``bulk_create``.
+    """
+    if connection.vendor != "postgresql":
+        StaffSchoolAccess.objects.bulk_create(
+            [StaffSchoolAccess(user_id=u, school_id=s, source=src) for u, s, src in rows],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        return
+    table = connection.ops.quote_name(StaffSchoolAccess._meta.db_table)
+    users, schools, sources = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, school_id, source) "  # noqa: S608 - table name only
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[]) "
+            "ON CONFLICT DO NOTHING",
+            [users, schools, sources],
+        )
+
+
+def _rename(renames: list[tuple[int, str]]) -> None:
+    """Give each account (pk) its new username, in bulk.
+
+    PostgreSQL: one ``UPDATE ... FROM unnest(ids, names)``, two array parameters. The ORM's
+    ``update(username=Case(When(pk=..., then=...), ...))`` did the same in SQL but spent 3.4 s
+    of a 10,000-staff import building and compiling the 10,000 ``When`` expressions. Elsewhere
+    (SQLite, in process) one prepared ``UPDATE`` run for each pair.
+    """
+    if not renames:
+        return
+    table = connection.ops.quote_name(User._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(
+                f"UPDATE {table} SET username = %s WHERE id = %s",  # noqa: S608 - table name only
+                [(name, pk) for pk, name in renames],
+            )
+            return
+        cursor.execute(
+            f"UPDATE {table} AS u SET username = v.name "  # noqa: S608 - table name only
+            "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, name) WHERE u.id = v.id",
+            [[pk for pk, _ in renames], [name for _, name in renames]],
+        )
 
 
 WELCOME_BATCH = 500  # accounts per welcome-email task: small messages, bounded retries
@@ -128,7 +195,7 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
 
     New accounts were created with a placeholder username unique by construction; here each gets
     its email address as username when no other account uses it (one query to find the taken
-    ones, one UPDATE per 1,000 renames). The welcome emails go to the "mail" queue in batches
+    ones, one UPDATE for all the renames). The welcome emails go to the "mail" queue in batches
     (``staff.tasks.send_staff_welcome``), like the run summary: rendering and sending 10,000 of
     them inline took 3.8 s of a 7.7 s import. None when the district uses Clever single sign-on.
     Returns the number of accounts whose welcome email was queued.
@@ -155,11 +222,7 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
         for email, owners in wanted.items()
         if email not in taken and len(owners) == 1
     ]
-    for start in range(0, len(renames), 1000):
-        chunk = renames[start : start + 1000]
-        User.objects.filter(pk__in=[pk for pk, _ in chunk]).update(
-            username=Case(*(When(pk=pk, then=Value(email)) for pk, email in chunk))
-        )
+    _rename(renames)
     settings = StaffImportSettings.objects.filter(district_id=district_id).first()
     if settings is not None and settings.sso_enabled:
         return 0

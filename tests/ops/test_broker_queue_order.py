@@ -21,7 +21,9 @@ def _drain(tmp_path, published: list[tuple[str, str]], queues: list[str]) -> lis
     exchange = Exchange("x", type="direct")
     declared = {name: Queue(name, exchange, routing_key=name) for name in queues}
     taken: list[str] = []
-    with Connection("filesystem://localhost/", transport=Transport, transport_options=options) as conn:
+    with Connection(
+        "filesystem://localhost/", transport=Transport, transport_options=options
+    ) as conn:
         producer = Producer(conn.channel(), exchange=exchange)
         for queue, body in published:
             producer.publish(body, routing_key=queue, declare=[declared[queue]])

@@ -81,10 +81,12 @@ def _point_app_at(url: str):
     saved = (
         app.conf.broker_url,
         app.conf.broker_transport_options,
+        app.conf.broker_transport,
         os.environ.get("CELERY_BROKER_URL"),
     )
     os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url = url
+    app.conf.broker_transport = None  # the URL's scheme, not the embedded broker's class
     app.conf.broker_transport_options = redis_transport_options({"visibility_timeout": 7200}, url)
     _forget_connections(app)
     where = url.split("://", 1)[-1].rsplit("@", 1)[-1]  # host:port/db
@@ -109,7 +111,7 @@ def _forget_connections(app) -> None:
 def _restore_app(saved) -> None:
     from naviance_sync.celery import app
 
-    app.conf.broker_url, app.conf.broker_transport_options, env = saved
+    app.conf.broker_url, app.conf.broker_transport_options, app.conf.broker_transport, env = saved
     if env is None:
         os.environ.pop("CELERY_BROKER_URL", None)
     else:

@@ -26,6 +26,9 @@ def _shared_worker():
     worker start in the same process, so the worker is started once and stopped at exit."""
     if not _WORKER:
         app.conf.broker_url = "memory://"
+        # The embedded settings name the filesystem transport's class (naviance_sync/broker.py),
+        # which would otherwise win over the URL's scheme.
+        app.conf.broker_transport = None
         app.conf.task_always_eager = False
         app.conf.broker_transport_options = {}
         _reset_pools()
