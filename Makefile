@@ -1,4 +1,4 @@
-.PHONY: demo test bench bench-quick lint types chaos fleet
+.PHONY: demo test bench bench-quick load lint types chaos fleet
 demo:
 	./bin/demo
 test:
@@ -7,6 +7,8 @@ bench:
 	./bin/bench --million --out var/bench.json
 bench-quick:
 	./bin/bench --students 10000 --staff 1000 --scaling-sizes 10000 --concurrency-districts 4 --concurrency-students 2000
+load:
+	./bin/load --out var/load.json
 chaos:
 	./bin/chaos
 fleet:

@@ -56,6 +56,10 @@ class Student(DistrictOwned):
             ),
             models.Index(fields=["district", "status", "school"], name="student_district_status"),
             models.Index(fields=["district", "email"], name="student_district_email"),
+            # The Students page's grade and class year menus: one probe per value
+            # (``selectors._distinct``), not a read of every student.
+            models.Index(fields=["district", "grade"], name="student_district_grade"),
+            models.Index(fields=["district", "class_year"], name="student_district_class_year"),
         ]
 
     def __str__(self) -> str:

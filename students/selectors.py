@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
 
@@ -103,16 +104,29 @@ def student_list(
 
 def student_filter_choices(*, district: District) -> dict[str, list]:
     """Schools, grades and class years for the filter menus (three small queries)."""
-    students = for_district(Student, district)
     return {
         "schools": list(for_district(School, district).order_by("name").values_list("pk", "name")),
-        "grades": sorted(
-            (g for g in students.order_by().values_list("grade", flat=True).distinct() if g),
-            key=grade_sort_key,
-        ),
-        "class_years": sorted(
-            y
-            for y in students.order_by().values_list("class_year", flat=True).distinct()
-            if y is not None
-        ),
+        "grades": sorted((g for g in _distinct(district, "grade") if g), key=grade_sort_key),
+        "class_years": sorted(_distinct(district, "class_year")),
     }
+
+
+def _distinct(district: District, field: str) -> list[Any]:
+    """The district's distinct non-null values of ``field``, one probe of the ``(district,
+    field)`` index per value: a loose index scan, written as a recursive query (the same on
+    PostgreSQL and SQLite). ``SELECT DISTINCT`` read every student of the district instead, twice
+    on each view of the Students page: 30 ms each at 100,000 students, the page's largest cost
+    under load (README "Load test")."""
+    quote = connection.ops.quote_name
+    columns = {f.name: quote(f.column or f.name) for f in Student._meta.concrete_fields}
+    table, column, district_id = quote(Student._meta.db_table), columns[field], columns["district"]
+    # Names from the model's _meta and SQL written here; the district is a parameter.
+    sql = (
+        f"WITH RECURSIVE v(x) AS (SELECT MIN({column}) FROM {table} WHERE {district_id} = %s "  # noqa: S608  # nosec B608
+        f"UNION ALL SELECT (SELECT MIN({column}) FROM {table} "
+        f"WHERE {district_id} = %s AND {column} > v.x) FROM v WHERE v.x IS NOT NULL) "
+        "SELECT x FROM v WHERE x IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [district.pk, district.pk])
+        return [row[0] for row in cursor.fetchall()]

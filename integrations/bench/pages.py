@@ -94,7 +94,8 @@ def main() -> None:
     print(json.dumps(out))
 
 
-def _top_up(*, district, run, rows: int, UpdateLog, Alert) -> None:
+def _top_up(*, district, run, rows: int, UpdateLog, Alert, alert_rows: int | None = None) -> None:
+    """Update log rows and alerts up to ``rows`` each (alerts: ``alert_rows`` when given)."""
     if run is None:
         return
     have = UpdateLog.objects.filter(district=district).count()
@@ -119,7 +120,7 @@ def _top_up(*, district, run, rows: int, UpdateLog, Alert) -> None:
     UpdateLog.objects.bulk_create(batch)
     have = Alert.objects.filter(district=district).count()
     batch = []
-    for i in range(have, rows):
+    for i in range(have, rows if alert_rows is None else alert_rows):
         batch.append(
             Alert(
                 district=district,

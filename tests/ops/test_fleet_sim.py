@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -19,6 +18,7 @@ from integrations.bench import fleet_report
 from integrations.models import CleverScan, ImportRun
 from integrations.queueing import LARGE_QUEUE, QUEUE, import_queue
 from tests.factories import CleverConnectionFactory, DistrictFactory
+from tests.support.scratch import scratch_database_args
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
@@ -45,12 +45,7 @@ def fleet(*args: str) -> dict:
     extra: list[str] = []
     env = dict(os.environ)
     if connection.vendor == "postgresql":
-        db = connection.settings_dict
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-        host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        base = urlsplit(os.environ.get("DATABASE_URL", "")).path.strip("/") or "naviance"
-        extra += ["--database-admin-url", f"postgres://{auth}@{host}/postgres"]
-        extra += ["--db-name", f"{base}_sim"]
+        extra += scratch_database_args("sim")
         broker = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or ""
         extra += ["--redis-url", broker] if broker.startswith("redis") else ["--broker", "embedded"]
     else:
