@@ -66,6 +66,8 @@ def test_support_sets_up_an_authenticator_app_and_signs_in_to_admin_with_a_code(
     assert page.locator(".recovery-codes li").count() == 10
     screenshot(page, "mfa-recovery-codes")
     page.get_by_role("link", name="Continue to Django admin").click()
+    page.wait_for_url("**/admin/")
+    screenshot(page, "mfa-admin-after-setup")
     assert page.get_by_role(
         "heading", name="Districts, schools and Clever launch dates"
     ).is_visible()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from integrations.models import ImportRun
 from students.models import Student
@@ -59,7 +60,7 @@ def test_test_import_review_start_import_logs_and_alerts(
     assert page.get_by_text(f"{test_run.created}", exact=True).first.is_visible()
     screenshot(page, "imports-02-test-results")
     page.get_by_role("link", name="Possible duplicate (1)").click()
-    assert page.get_by_text("Looks like an existing student").is_visible()
+    expect(page.get_by_text("Looks like an existing student")).to_be_visible()
     screenshot(page, "imports-03-test-duplicates")
 
     page.goto("/integrations/settings/students/summary/")
@@ -70,7 +71,7 @@ def test_test_import_review_start_import_logs_and_alerts(
     screenshot(page, "imports-04-import-done")
 
     page.get_by_role("link", name="View Log").first.click()
-    assert page.get_by_role("link", name=f"Import #{real.pk}").is_visible()
+    expect(page.get_by_role("link", name=f"Import #{real.pk}")).to_be_visible()
     assert page.get_by_role("link", name=f"Test import #{test_run.pk}").is_visible()
     screenshot(page, "imports-05-view-log")
     page.get_by_role("link", name="View Student Updates Log").first.click()
@@ -79,7 +80,7 @@ def test_test_import_review_start_import_logs_and_alerts(
     screenshot(page, "imports-06-updates-log")
 
     page.get_by_role("link", name="Resolve Alerts").first.click()
-    assert page.get_by_role("row", name="Clever record").is_visible()
+    expect(page.get_by_role("row", name="Clever record")).to_be_visible()
     screenshot(page, "imports-07-resolve-alerts")
     page.get_by_label(f"Local #{twin.pk}").check()
     page.get_by_role("button", name="Match", exact=True).click()

@@ -10,6 +10,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from integrations.models import ImportRun
 from staff.models import JobFunction, Role, StaffSchoolAccess, User
@@ -106,15 +107,15 @@ def test_staff_settings_test_import_import_and_staff_page(
     assert dana_row.get_by_text("You (signed in)").is_visible()
     assert "Kept as it is: this account can import district data" in dana_row.inner_text()
     results.get_by_role("link", name=re.compile(r"^Created")).click()
-    assert page.get_by_text("title keyword \u201cCounselor\u201d").first.is_visible()
+    expect(page.get_by_text("title keyword \u201cCounselor\u201d").first).to_be_visible()
     assert page.get_by_text("Role: Counselor").first.is_visible()  # the name, not the id
     screenshot(page, "staff-04-test-created")
 
     # --- Start Import: the warning, the confirmation, Check Final Import Progress -------------
     page.get_by_role("link", name="Import Staff Data").last.click()
-    assert page.get_by_text("succeeded in the last 48 hours").is_visible()
+    expect(page.get_by_text("succeeded in the last 48 hours")).to_be_visible()
     page.get_by_role("link", name="Start Import").click()
-    assert page.get_by_role("alertdialog").is_visible()
+    expect(page.get_by_role("alertdialog")).to_be_visible()
     screenshot(page, "staff-05-start-import-warning")
     page.get_by_role("button", name="Start Import").click()  # not confirmed yet
     assert page.get_by_text("Tick the box to confirm").is_visible()
@@ -141,7 +142,7 @@ def test_staff_settings_test_import_import_and_staff_page(
 
     # --- The Staff page with filters ----------------------------------------------------------
     page.get_by_role("link", name="Staff", exact=True).last.click()
-    assert page.get_by_role("heading", name="Staff", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Staff", level=1)).to_be_visible()
     screenshot(page, "staff-08-staff-list")
     page.get_by_label("List").select_option("counselor")
     page.get_by_role("button", name="Filter").click()
