@@ -10,6 +10,7 @@ import pytest
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.cache import cache
+from playwright.sync_api import expect
 
 from tests.factories import SupportStaffFactory
 
@@ -59,7 +60,7 @@ def test_support_sets_up_an_authenticator_app_and_signs_in_to_admin_with_a_code(
     right = code_for(secret, enrolled_at)
     page.get_by_label("Code from the app").fill("000000" if right != "000000" else "111111")
     page.get_by_role("button", name="Activate").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     page.get_by_label("Code from the app").fill(code_for(secret, counter_now()))
     page.get_by_role("button", name="Activate").click()
     page.wait_for_url("**/accounts/2fa/recovery-codes/**")

@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import DistrictAdminFactory, DistrictFactory, SchoolFactory
 
@@ -28,6 +29,6 @@ def test_wrong_password_message(page, screenshot):
     page.get_by_label("Username").fill("dana2")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.get_by_label("Username").input_value() == "dana2"
     screenshot(page, "foundation-sign-in-error")

@@ -64,18 +64,18 @@ def test_staff_settings_test_import_import_and_staff_page(
     page.locator("#id_rule-role").select_option(label="Counselor")
     page.locator("#id_rule-on_counselor_list").check()
     page.get_by_role("button", name="Add New").click()
-    assert page.get_by_text("Keyword \u201cCounselor\u201d added.").is_visible()
+    expect(page.get_by_text("Keyword \u201cCounselor\u201d added.")).to_be_visible()
     # The same keyword again, in other capitals: refused with a message.
     page.locator("#id_rule-keyword").fill("COUNSELOR")
     page.get_by_role("button", name="Add New").click()
-    assert page.get_by_text("There is already a rule for").first.is_visible()
+    expect(page.get_by_text("There is already a rule for").first).to_be_visible()
     page.goto("/staff/settings/")
     row = page.get_by_role("row").filter(has_text="Counselor").filter(has_text="Counseling")
     assert row.count() == 1
     assert row.get_by_role("button", name="Remove Counselor").is_visible()
 
     page.get_by_role("button", name="Create No Schools Zone and use it").click()
-    assert page.get_by_text("is ready and is now the zone for new district staff").is_visible()
+    expect(page.get_by_text("is ready and is now the zone for new district staff")).to_be_visible()
     assert page.locator("#id_default_district_zone option:checked").inner_text() == (
         "No Schools Zone"
     )
