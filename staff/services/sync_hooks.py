@@ -155,7 +155,7 @@ def _access_create(rows: list[tuple[int, int, str]]) -> None:
     users, schools, sources = (list(column) for column in zip(*rows, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (user_id, school_id, source) "  # noqa: S608 - table name only
+            f"INSERT INTO {table} (user_id, school_id, source) "  # noqa: S608  # nosec B608 - table name only
             "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[]) "
             "ON CONFLICT DO NOTHING",
             [users, schools, sources],
@@ -176,12 +176,12 @@ def _rename(renames: list[tuple[int, str]]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.executemany(
-                f"UPDATE {table} SET username = %s WHERE id = %s",  # noqa: S608 - table name only
+                f"UPDATE {table} SET username = %s WHERE id = %s",  # noqa: S608  # nosec B608 - table name only
                 [(name, pk) for pk, name in renames],
             )
             return
         cursor.execute(
-            f"UPDATE {table} AS u SET username = v.name "  # noqa: S608 - table name only
+            f"UPDATE {table} AS u SET username = v.name "  # noqa: S608  # nosec B608 - table name only
             "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, name) WHERE u.id = v.id",
             [[pk for pk, _ in renames], [name for _, name in renames]],
         )
