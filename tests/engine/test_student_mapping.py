@@ -14,24 +14,8 @@ from integrations.simulator.malformed import DEFECTS, ERROR, VALID, WARNING, mal
 from naviance_sync.sync_contract import KEEP, ErrorCode, Mapped, RecordError, SyncConfig
 from students.fields import CLASS_YEAR_FROM_GRADE
 from students.sync import FIELDS, SPEC
+from tests.support.student_mapping import MAPPING
 
-MAPPING = {
-    "student_id": "roles.student.sis_id",
-    "first_name": "name.first",
-    "middle_name": "name.middle",
-    "last_name": "name.last",
-    "email": "email",
-    "birth_date": "roles.student.dob",
-    "gender": "roles.student.gender",
-    "grade": "roles.student.grade",
-    "class_year": "roles.student.grade",
-    "graduation_year": "roles.student.graduation_year",
-    "weighted_gpa": "roles.student.ext.gpa.weighted",
-    "unweighted_gpa": "",
-    "district_username": "roles.student.credentials.district_username",
-    "state_id": "roles.student.state_id",
-    "student_number": "roles.student.student_number",
-}
 CONFIG = SyncConfig(
     district_id=1,
     clever_district_id="d1",

@@ -13,24 +13,8 @@ from hypothesis import strategies as st
 from naviance_sync.sync_contract import KEEP, SyncConfig
 from students import sync
 from students.sync import FIELDS
+from tests.support.student_mapping import MAPPING
 
-MAPPING = {
-    "student_id": "roles.student.sis_id",
-    "first_name": "name.first",
-    "middle_name": "name.middle",
-    "last_name": "name.last",
-    "email": "email",
-    "birth_date": "roles.student.dob",
-    "gender": "roles.student.gender",
-    "grade": "roles.student.grade",
-    "class_year": "roles.student.grade",
-    "graduation_year": "roles.student.graduation_year",
-    "weighted_gpa": "roles.student.ext.gpa.weighted",
-    "unweighted_gpa": "",
-    "district_username": "roles.student.credentials.district_username",
-    "state_id": "roles.student.state_id",
-    "student_number": "roles.student.student_number",
-}
 CONFIG = SyncConfig(
     district_id=1,
     clever_district_id="d1",
