@@ -127,7 +127,9 @@ def test_section_records_are_the_pages_clever_sent_and_sections_view_them(sim, m
     pages = list(client.section_records())
     assert all(1 <= len(page) <= 3 for page in pages)
     raws = [raw for page in pages for raw in page]
-    assert raws == [sim.dataset.get("sections", i) for i in sim.dataset.index("sections", district_id)]
+    assert raws == [
+        sim.dataset.get("sections", i) for i in sim.dataset.index("sections", district_id)
+    ]
     views = list(make_client(page_size=3).sections())
     assert [read(v) for v in views] == [reference(raw) for raw in raws]
     assert all(view.students for view in views)
