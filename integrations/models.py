@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from naviance_sync.models import DistrictOwned, School
+from naviance_sync.models import District, DistrictOwned, School
 
 
 class DataType(models.TextChoices):
@@ -546,7 +546,11 @@ class RunResult(models.Model):
         # grace (``SyncSettings.inactivate_after_syncs``): left active for now.
         MISSING = "missing", "Missing from Clever"
 
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="results")
+    # Indexed by ``result_run_action`` (run first): a second index on the run alone was written
+    # for every result row of a 100,000-record import and read by nothing (issue 18).
+    run = models.ForeignKey(
+        ImportRun, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     action = models.CharField(max_length=12, choices=Action.choices)
     clever_id = models.CharField(max_length=64, blank=True)
     local_id = models.BigIntegerField(null=True, blank=True)
@@ -563,8 +567,13 @@ class RunResult(models.Model):
 class UpdateLog(DistrictOwned):
     """A field change applied to a live record by a real import (the Student Updates Log)."""
 
+    # The district and the run are indexed by the indexes below, which start with them; an index
+    # on either alone was written for every log row and read by nothing (issue 18).
+    district = models.ForeignKey(District, on_delete=models.CASCADE, db_index=False)
     data_type = models.CharField(max_length=10, choices=DataType.choices)
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="update_logs")
+    run = models.ForeignKey(
+        ImportRun, on_delete=models.CASCADE, related_name="update_logs", db_index=False
+    )
     record_id = models.BigIntegerField()
     clever_id = models.CharField(max_length=64, blank=True)
     record_name = models.CharField(max_length=300, blank=True)

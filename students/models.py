@@ -5,13 +5,17 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from naviance_sync.models import DistrictOwned, School
+from naviance_sync.models import District, DistrictOwned, School
 
 
 class Student(DistrictOwned):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         INACTIVE = "inactive", "Inactive"
+
+    # No index of its own: every index below starts with the district, and each extra index is
+    # written for every student an import creates (issue 18).
+    district = models.ForeignKey(District, on_delete=models.CASCADE, db_index=False)
 
     school = models.ForeignKey(
         School, null=True, blank=True, on_delete=models.SET_NULL, related_name="students"
