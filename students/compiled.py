@@ -17,10 +17,14 @@ Pure: no database, no Django.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 _MISSING = object()
+# One int object per year a year field may hold: 1,000,000 students' class and graduation years
+# were 2,000,000 separate ints (56 MB) for a few dozen values.
+_YEARS = {year: year for year in range(1900, 2201)}
 
 # What the fast path of one step does: see ``compile_fill``.
 TEXT, EMAIL, DATE, OTHER = "text", "email", "date", "other"
@@ -40,6 +44,7 @@ def compile_fill(
     email: Any,
     role_prefix: tuple[str, ...],
     grades: frozenset[str],
+    shared: frozenset[str] = frozenset(),
 ) -> Fill:
     """``fill(raw, role, values, warnings)`` for these steps (see ``_convert_lines`` for what
     each kind of step stores without ``slow``).
@@ -50,6 +55,9 @@ def compile_fill(
     one step; ``lookup(raw, parts, path, dotted)`` the full path lookup (dotted keys included),
     used when the plain nested lookup misses. ``role`` is ``raw[role_prefix...]``, already
     checked to be a dict by the caller; ``grades`` Clever's grades (a grade field's check).
+    ``shared``: fields whose values repeat across a district (names): a plain text value of one
+    is stored as the one interned copy of that text (``sys.intern``), so a district's thousand
+    Marias hold one string, not a thousand (a million-student plan is a few hundred MB less).
     """
     names: dict[str, Any] = {
         "M": _MISSING,
@@ -58,13 +66,17 @@ def compile_fill(
         "DATES": dates,
         "EMAIL": email,
         "GRADES": grades,
+        "YEARS": _YEARS,
+        "INTERN": sys.intern,
     }
     lines = ["def fill(raw, role, values, warnings):"]
     for k, step in enumerate(steps):
         names[f"S{k}"] = step
         lines += _lookup_lines(k, step[3], names, role_prefix)
         names[f"C{k}"] = step[6]
-        lines += _convert_lines(k, step[0], kinds[k], limits[k], is_grade=step[5])
+        lines += _convert_lines(
+            k, step[0], kinds[k], limits[k], is_grade=step[5], shared=step[1] in shared
+        )
     if len(lines) == 1:
         lines.append("    return None")
     namespace = dict(names)
@@ -89,7 +101,9 @@ def _lookup_lines(
     return out
 
 
-def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bool) -> list[str]:
+def _convert_lines(
+    k: int, i: int, kind: str, limit: int | None, *, is_grade: bool, shared: bool
+) -> list[str]:
     """Store step ``k``'s value ``v`` at ``values[i]``, or hand it to ``slow``."""
     slow = ["    else:", f"        slow(S{k}, v, values, warnings)"]
     if kind in (CODE, CODE_YEAR):
@@ -101,7 +115,7 @@ def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bo
             code,
             "    if c and c.__class__ is str and c.isascii() and c.isdigit() "
             "and 1900 <= int(c) <= 2200:",
-            f"        values[{i}] = int(c)",
+            f"        values[{i}] = YEARS[int(c)]",
             *slow,
         ]
     if kind in (YEAR, NUMBER):
@@ -110,14 +124,15 @@ def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bo
             out += [
                 "    elif v.__class__ is str and v.isascii() and v.isdigit() "
                 "and 1900 <= int(v) <= 2200:",
-                f"        values[{i}] = int(v)",
+                f"        values[{i}] = YEARS[int(v)]",
             ]
         return out + slow
     if kind == TEXT:
         short = f" and len(v) <= {int(limit)}" if limit else ""
+        stored = "INTERN(v.strip())" if shared else "v.strip()"
         return [
             f"    if v.__class__ is str and v.isascii() and v.isprintable(){short}:",
-            f"        values[{i}] = v.strip()",
+            f"        values[{i}] = {stored}",
             "    elif v is None:",
             f'        values[{i}] = ""',
             "    else:",

@@ -564,6 +564,10 @@ def _slow_step(
         warnings.append((field, problem.code, problem.message))
 
 
+# Text that repeats across a district's students: stored once (``compile_fill``'s ``shared``).
+SHARED_TEXT_FIELDS = frozenset({"first_name", "middle_name", "last_name"})
+
+
 def _kind(step: _Step) -> str:
     """Which fast path of the compiled mapping a step may take (``students.compiled``)."""
     _i, field, _path, _parts, from_grade, is_grade, codes, convert, _dotted = step
@@ -595,6 +599,7 @@ def _fill_for(config: SyncConfig) -> Fill:
         email=_EMAIL,
         role_prefix=("roles", "student"),
         grades=CLEVER_GRADES,
+        shared=SHARED_TEXT_FIELDS,
     )
     _FILL_CACHE[:] = [(steps, fill)]
     return fill
