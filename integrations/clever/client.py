@@ -10,11 +10,13 @@ records come back typed (:mod:`.records`) with the untouched ``raw`` dict.
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import math
 import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
@@ -142,10 +144,17 @@ class CleverClient:
         self.retries = 0
         self.deadline = deadline
         self._deadline_at = time.monotonic() + deadline if deadline is not None else None
+        # The next page of a bulk read, asked for while the caller works on this one.
+        self._ahead: tuple[str, Future[requests.Response]] | None = None
+        self._ahead_pool: ThreadPoolExecutor | None = None
 
     # --- context manager ---------------------------------------------------------------------
 
     def close(self) -> None:
+        self._ahead = None
+        if self._ahead_pool is not None:
+            self._ahead_pool.shutdown(wait=True, cancel_futures=True)
+            self._ahead_pool = None
         if self._own_session:
             self.session.close()
 
@@ -219,10 +228,10 @@ class CleverClient:
         if role not in USER_ROLES:
             raise ValueError(f"role must be one of {', '.join(USER_ROLES)}, not {role!r}")
         params = [*self._limit(), ("role", role)]
-        yield from self._pages(f"/{self.api_version}/users", params)
+        yield from self._pages(f"/{self.api_version}/users", params, ahead=True)
 
     def sections(self) -> Iterator[CleverSection]:
-        for page in self._pages(f"/{self.api_version}/sections", self._limit()):
+        for page in self._pages(f"/{self.api_version}/sections", self._limit(), ahead=True):
             yield from map(CleverSection.from_raw, page)
 
     def terms(self) -> Iterator[CleverTerm]:
@@ -265,8 +274,14 @@ class CleverClient:
     def _limit(self) -> list[tuple[str, str]]:
         return [("limit", str(self.page_size))]
 
-    def _pages(self, path: str, params: list[tuple[str, str]] | None) -> Iterator[list[Any]]:
-        """Raw record dicts page by page, following ``rel: next`` links until there are none."""
+    def _pages(
+        self, path: str, params: list[tuple[str, str]] | None, *, ahead: bool = False
+    ) -> Iterator[list[Any]]:
+        """Raw record dicts page by page, following ``rel: next`` links until there are none.
+
+        ``ahead``: the next page is asked for before this one is handed over (``_ask_ahead``),
+        for bulk reads whose caller asks the client for nothing else between pages.
+        """
         what = path.rsplit("/", 1)[-1]
         seen: set[str] = set()
         url: str | None = path
@@ -277,6 +292,8 @@ class CleverClient:
             next_uri = next_link(body)
             empty = not items
             del body  # the page must not outlive the caller's use of it (see below)
+            if ahead and not empty and next_uri and next_uri not in seen:
+                self._ask_ahead(next_uri)
             yield items
             # Drop the page before fetching the next: a 10,000-record page is ~50 MB parsed,
             # and holding it through the next request doubles a sync's peak memory.
@@ -440,7 +457,8 @@ class CleverClient:
         """One request: the decoded body of a 200, else the error it is (a ``Retryable`` one
         when another try may help)."""
         self.requests_made += 1
-        response = self._send(url, params, path=path)
+        ahead = self._asked_ahead(url, params)
+        response = ahead.result() if ahead is not None else self._send(url, params, path=path)
         status = response.status_code
         if status == 200:
             return self._decode(response, path=path, what=what)
@@ -462,8 +480,50 @@ class CleverClient:
             wait=lambda: self._rate_limit_wait(response),
         )
 
+    def _ask_ahead(self, uri: str) -> None:
+        """Send the request for the page at ``uri`` now, on the client's one helper thread,
+        while the caller works on the page it has: the wait for Clever's answer (a large part
+        of a sync's time against the real API) overlaps the work instead of following it.
+
+        Only the sending and the reading of the body happen there, with this moment's token;
+        the first attempt at ``uri`` (``_attempt``) takes that answer, or the error it was, and
+        treats it exactly as its own: status, decoding, retries and a token refresh (which
+        reads the database) all stay on the caller's thread. A link that would not be followed
+        is not asked for ahead (the normal path says why). At most one page is held ahead.
+        """
+        try:
+            url = self._url(uri)
+        except CleverError:
+            return
+        if self._ahead_pool is None:
+            self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="clever-ahead")
+        send = functools.partial(
+            self._send,
+            url,
+            None,
+            path=urlsplit(url).path,
+            headers=dict(self._headers),
+            timeout=self._timeouts(),
+        )
+        self._ahead = (url, self._ahead_pool.submit(send))
+
+    def _asked_ahead(
+        self, url: str, params: list[tuple[str, str]] | None
+    ) -> Future[requests.Response] | None:
+        """The answer asked for ahead for ``url`` (once), None when there is none."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or params is not None or ahead[0] != url:
+            return None
+        return ahead[1]
+
     def _send(
-        self, url: str, params: list[tuple[str, str]] | None, *, path: str
+        self,
+        url: str,
+        params: list[tuple[str, str]] | None,
+        *,
+        path: str,
+        headers: dict[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         """The answer with its body read; a transport failure as the error it is."""
         try:
@@ -472,8 +532,8 @@ class CleverClient:
             response = self.session.get(
                 url,
                 params=params,
-                headers=self._headers,
-                timeout=self._timeouts(),
+                headers=headers or self._headers,
+                timeout=timeout or self._timeouts(),
                 stream=True,
                 allow_redirects=False,
             )
