@@ -9,6 +9,7 @@ records come back typed (:mod:`.records`) with the untouched ``raw`` dict.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import logging
@@ -151,10 +152,18 @@ class CleverClient:
     # --- context manager ---------------------------------------------------------------------
 
     def close(self) -> None:
-        self._ahead = None
+        ahead, self._ahead = self._ahead, None
         if self._ahead_pool is not None:
             self._ahead_pool.shutdown(wait=True, cancel_futures=True)
             self._ahead_pool = None
+        future = ahead[1] if ahead is not None else None
+        if (
+            future is not None
+            and future.done()
+            and not future.cancelled()
+            and not future.exception()
+        ):
+            future.result().close()  # an answer nobody read: its connection goes back
         if self._own_session:
             self.session.close()
 
@@ -458,7 +467,10 @@ class CleverClient:
         when another try may help)."""
         self.requests_made += 1
         ahead = self._asked_ahead(url, params)
-        response = ahead.result() if ahead is not None else self._send(url, params, path=path)
+        if ahead is None:
+            response = self._send(url, params, path=path)
+        else:
+            response = self._read(ahead.result(), path=path)
         status = response.status_code
         if status == 200:
             return self._decode(response, path=path, what=what)
@@ -485,10 +497,13 @@ class CleverClient:
         while the caller works on the page it has: the wait for Clever's answer (a large part
         of a sync's time against the real API) overlaps the work instead of following it.
 
-        Only the sending and the reading of the body happen there, with this moment's token;
-        the first attempt at ``uri`` (``_attempt``) takes that answer, or the error it was, and
-        treats it exactly as its own: status, decoding, retries and a token refresh (which
-        reads the database) all stay on the caller's thread. A link that would not be followed
+        Only the request and the wait for the answer's status and headers happen there, with
+        this moment's token; the first attempt at ``uri`` (``_attempt``) takes that answer, or
+        the error it was, and treats it exactly as its own: it reads the body (a thread reading
+        megabytes beside a busy one waits for the interpreter lock at every chunk: a 100,000-
+        student sync read its pages three times slower that way), then status, decoding,
+        retries and a token refresh (which reads the database) all stay on the caller's
+        thread. A link that would not be followed
         is not asked for ahead (the normal path says why). At most one page is held ahead.
         """
         try:
@@ -504,6 +519,7 @@ class CleverClient:
             path=urlsplit(url).path,
             headers=dict(self._headers),
             timeout=self._timeouts(),
+            body=False,
         )
         self._ahead = (url, self._ahead_pool.submit(send))
 
@@ -524,9 +540,11 @@ class CleverClient:
         path: str,
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] | None = None,
+        body: bool = True,
     ) -> requests.Response:
-        """The answer with its body read; a transport failure as the error it is."""
-        try:
+        """The answer with its body read (``body=False``: status and headers only, the body
+        left on the connection for ``_read``); a transport failure as the error it is."""
+        with self._transport_errors(path):
             # Redirects are never followed: requests would send the Authorization header to
             # another host of the same scheme (and any host for a relative Location).
             response = self.session.get(
@@ -537,7 +555,21 @@ class CleverClient:
                 stream=True,
                 allow_redirects=False,
             )
+            if body:
+                read_body(response)
+        return response
+
+    def _read(self, response: requests.Response, *, path: str) -> requests.Response:
+        """Read the body of an answer sent with ``body=False``."""
+        with self._transport_errors(path):
             read_body(response)
+        return response
+
+    @contextlib.contextmanager
+    def _transport_errors(self, path: str) -> Iterator[None]:
+        """``requests``' transport failures as the Clever errors they are (most retryable)."""
+        try:
+            yield
         except (
             requests.exceptions.InvalidURL,
             requests.exceptions.MissingSchema,
@@ -572,8 +604,6 @@ class CleverClient:
                     detail=self._scrub(f"{path}: {type(exc).__name__}: {exc}"),
                 )
             ) from None
-
-        return response
 
     def _decode(self, response: requests.Response, *, path: str, what: str) -> Any:
         content_type = response.headers.get("Content-Type", "")
