@@ -53,7 +53,7 @@ def compile_fill(
     ``kinds[k]`` says which fast path step ``k`` may take (``OTHER``: none), ``limits[k]`` the
     column's maximum length. ``slow(step, value, values, warnings)`` is the interpreted code for
     one step; ``lookup(raw, parts, path, dotted)`` the full path lookup (dotted keys included),
-    used when the plain nested lookup misses. ``role`` is ``raw[role_prefix...]``, already
+    used when the plain nested lookup misses, with ``dotted`` as one frozenset per level. ``role`` is ``raw[role_prefix...]``, already
     checked to be a dict by the caller; ``grades`` Clever's grades (a grade field's check).
     ``shared``: fields whose values repeat across a district (names): a plain text value of one
     is stored as the one interned copy of that text (``sys.intern``), so a district's thousand
@@ -97,7 +97,8 @@ def _lookup_lines(
         key = f"K{k}_{j}"
         names[key] = part
         out.append(f"    v = v.get({key}, M) if v.__class__ is dict else M")
-    out.append(f"    if v is M: v = lookup(raw, S{k}[3], S{k}[2], S{k}[8])")
+    names[f"D{k}"] = tuple(frozenset(level) for level in names[f"S{k}"][8])
+    out.append(f"    if v is M: v = lookup(raw, S{k}[3], S{k}[2], D{k})")
     return out
 
 
