@@ -502,7 +502,9 @@ def _changes(planning: Planning, rec: Mapped, pos: int) -> list[Change]:
     values = rec.values
     follow_of = planning.follow_of
     changes: list[Change] = []
-    for i, name in planning.diff_positions:
+    # ``read_feed`` hands over the index's own tuple when every value is equal (a resync's
+    # unchanged records): nothing to compare field by field.
+    for i, name in planning.diff_positions if values is not old else ():
         new = values[i]
         if new is KEEP:
             continue
