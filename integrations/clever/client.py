@@ -153,17 +153,13 @@ class CleverClient:
 
     def close(self) -> None:
         ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            _close_when_answered(ahead[1])
         if self._ahead_pool is not None:
-            self._ahead_pool.shutdown(wait=True, cancel_futures=True)
+            # Not waiting for a page asked ahead (up to the read timeout): a run that stops
+            # records why at once; the answer is closed when it comes.
+            self._ahead_pool.shutdown(wait=False, cancel_futures=True)
             self._ahead_pool = None
-        future = ahead[1] if ahead is not None else None
-        if (
-            future is not None
-            and future.done()
-            and not future.cancelled()
-            and not future.exception()
-        ):
-            future.result().close()  # an answer nobody read: its connection goes back
         if self._own_session:
             self.session.close()
 
@@ -528,7 +524,10 @@ class CleverClient:
     ) -> Future[requests.Response] | None:
         """The answer asked for ahead for ``url`` (once), None when there is none."""
         ahead, self._ahead = self._ahead, None
-        if ahead is None or params is not None or ahead[0] != url:
+        if ahead is None:
+            return None
+        if params is not None or ahead[0] != url:
+            _close_when_answered(ahead[1])  # asked for something else: that answer goes unread
             return None
         return ahead[1]
 
@@ -676,3 +675,14 @@ class CleverClient:
             if token:
                 text = text.replace(token, "[token]")
         return text
+
+
+def _close_when_answered(future: Future[requests.Response]) -> None:
+    """Close an answer asked for ahead that nobody will read (its connection goes back to the
+    pool), now or when it comes; a request that failed or never ran leaves nothing open."""
+
+    def close(done: Future[requests.Response]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            done.result().close()
+
+    future.add_done_callback(close)

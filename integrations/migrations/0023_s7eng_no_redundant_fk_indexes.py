@@ -15,6 +15,13 @@ DROPPED = (
 )
 
 
+def _lock_timeout(apps, schema_editor):
+    """Give up (and let the deploy retry) rather than queue every query on these tables and the
+    tables they point to behind an import that is applying (issue 18 review)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL lock_timeout = '10s'")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("integrations", "0022_result_actions_kept_and_missing"),
@@ -22,6 +29,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_lock_timeout, migrations.RunPython.noop),
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.RunSQL(

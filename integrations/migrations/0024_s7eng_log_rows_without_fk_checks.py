@@ -4,6 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def _lock_timeout(apps, schema_editor):
+    """Give up (and let the deploy retry) rather than queue every query on these tables and the
+    tables they point to behind an import that is applying (issue 18 review)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL lock_timeout = '10s'")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -12,6 +19,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_lock_timeout, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='runresult',
             name='run',

@@ -10,6 +10,13 @@ from django.db import migrations, models
 INDEX = "students_student_district_id_08dfe809"
 
 
+def _lock_timeout(apps, schema_editor):
+    """Give up (and let the deploy retry) rather than queue every query on these tables and the
+    tables they point to behind an import that is applying (issue 18 review)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL lock_timeout = '10s'")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("naviance_sync", "0004_sec2_confirmed_clever_district"),
@@ -17,6 +24,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_lock_timeout, migrations.RunPython.noop),
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.RunSQL(

@@ -5,10 +5,22 @@ retries and a token refresh (which reads the database) stay on the caller's thre
 from __future__ import annotations
 
 import threading
+import time
 
 from integrations.clever import CleverClient
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.pytest_plugin import small_district
+
+
+def _closed_once_answered(future) -> bool:
+    """Whether the answer is closed once it has come (the closing is the future's done
+    callback, which runs just after a waiter is woken)."""
+    answer = future.result(timeout=30)
+    for _ in range(1000):
+        if answer.raw is None or answer.raw.closed:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def _spy_sends(client: CleverClient) -> list[tuple[str, str]]:
@@ -75,10 +87,23 @@ def test_a_rotated_token_is_refreshed_on_the_callers_thread_when_a_page_asked_ah
         assert any(name.startswith("clever-ahead") for name, _query in sent)
 
 
-def test_closing_a_client_mid_read_waits_for_the_page_asked_ahead(sim, make_client):
+def test_closing_a_client_mid_read_does_not_wait_and_the_answer_asked_ahead_is_closed(
+    sim, make_client
+):
     client = make_client(page_size=30)
     pages = client.user_records("student")
     next(pages)
-    assert client._ahead is not None
+    future = client._ahead[1]
     client.close()
     assert client._ahead is None and client._ahead_pool is None
+    assert _closed_once_answered(future)
+
+
+def test_an_answer_asked_ahead_that_is_not_the_next_request_is_closed(sim, make_client):
+    client = make_client(page_size=30)
+    pages = client.user_records("student")
+    next(pages)
+    future = client._ahead[1]
+    pages.close()  # the caller stops reading and asks for something else
+    assert client.me()["type"] == "district"
+    assert _closed_once_answered(future)
