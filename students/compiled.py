@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from naviance_sync.sync_contract import get_path
+
 _MISSING = object()
 # One int object per year a year field may hold: 1,000,000 students' class and graduation years
 # were 2,000,000 separate ints (56 MB) for a few dozen values.
@@ -158,3 +160,22 @@ def _convert_lines(
             f"        slow(S{k}, v, values, warnings)",
         ]
     return [f"    slow(S{k}, v, values, warnings)"]
+
+
+def after_miss(
+    raw: Any, parts: tuple[str, ...], path: str, dotted: tuple[frozenset[str], ...]
+) -> Any:
+    """What ``students.sync._fast_path`` answers for a path the compiled mapping's plain nested
+    lookup missed, without walking the path twice: None, unless a dict on the way holds one of
+    the dotted keys ``get_path`` tries (one C-speed ``isdisjoint`` per level), then ``get_path``
+    itself. A GPA under an empty ``ext`` is such a miss for most students of most districts."""
+    node = raw
+    for level, part in enumerate(parts):
+        if not isinstance(node, dict):
+            return None
+        if not dotted[level].isdisjoint(node):
+            return get_path(raw, path)
+        node = node.get(part, _MISSING)
+        if node is _MISSING:
+            return None
+    return node

@@ -56,9 +56,6 @@ class Student(DistrictOwned):
         ]
         indexes = [
             models.Index(fields=["district", "student_id"], name="student_district_sid"),
-            models.Index(
-                fields=["district", "last_name", "first_name"], name="student_district_name"
-            ),
             models.Index(fields=["district", "status", "school"], name="student_district_status"),
             models.Index(fields=["district", "email"], name="student_district_email"),
             # The Students page's grade and class year menus: one probe per value

@@ -48,6 +48,7 @@ from students.compiled import (
     TEXT,
     YEAR,
     Fill,
+    after_miss,
     compile_fill,
 )
 from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
@@ -594,7 +595,7 @@ def _fill_for(config: SyncConfig) -> Fill:
         kinds=kinds,
         limits=[_MAX_LENGTH.get(step[1]) for step in steps],
         slow=_slow_step,
-        lookup=_after_miss,
+        lookup=after_miss,
         dates=_DATES,
         email=_EMAIL,
         role_prefix=("roles", "student"),
@@ -603,28 +604,6 @@ def _fill_for(config: SyncConfig) -> Fill:
     )
     _FILL_CACHE[:] = [(steps, fill)]
     return fill
-
-
-def _after_miss(
-    raw: Any, parts: tuple[str, ...], path: str, dotted: tuple[frozenset[str], ...]
-) -> Any:
-    """What ``_fast_path`` answers for a path the compiled mapping's plain nested lookup missed,
-    without walking the path twice: None, unless a dict on the way holds one of the dotted keys
-    ``get_path`` tries (one C-speed ``isdisjoint`` per level), then ``get_path`` itself. A GPA
-    under an empty ``ext`` is such a miss for most students of most districts."""
-    node = raw
-    for level, part in enumerate(parts):
-        if not isinstance(node, dict):
-            return None
-        if not dotted[level].isdisjoint(node):
-            return get_path(raw, path)
-        node = node.get(part, _ABSENT)
-        if node is _ABSENT:
-            return None
-    return node
-
-
-_ABSENT = object()
 
 
 def _fast_path(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from integrations.clever import CleverClient
+from integrations.clever import CleverClient, district_token
 from integrations.simulator import Dataset, Faults, SimulatorServer
 from integrations.simulator.pytest_plugin import small_district
 
@@ -67,14 +67,18 @@ def test_a_page_asked_for_ahead_that_was_cut_off_is_asked_again_on_the_callers_t
 
 
 def test_a_rotated_token_is_refreshed_on_the_callers_thread_when_a_page_asked_ahead_gets_401():
-    from tests.clever.test_tokens import district_of, lookup
-
     with SimulatorServer(Dataset(small_district()), Faults(rotate_token_after=2)) as server:
         threads: list[str] = []
 
         def refresh() -> str:
             threads.append(threading.current_thread().name)
-            return lookup(server, district_of(server)).access_token
+            return district_token(
+                clever_district_id=server.dataset.district_ids()[0],
+                client_id="demo-client-id",
+                client_secret="demo-client-secret",
+                oauth_url=server.url,
+                sleep=lambda _seconds: None,
+            ).access_token
 
         client = CleverClient(
             token=server.token(), base_url=server.url, page_size=20, token_refresher=refresh

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from naviance_sync.sync_contract import KEEP, SyncConfig
 from students import sync
+from students.compiled import after_miss
 from students.sync import FIELDS
 from tests.support.student_mapping import MAPPING
 
@@ -179,6 +180,7 @@ def test_every_sample_value_in_every_field_maps_the_same():
                 assert outcome(compiled, raw, config) == outcome(interpreted, raw, config)
 
 
+_ABSENT = object()
 _KEYS = st.sampled_from(
     [
         "roles",
@@ -213,7 +215,7 @@ def test_the_lookup_after_a_missed_plain_walk_answers_as_the_full_lookup(raw):
     )
     node = raw
     for part in parts:
-        node = node.get(part, sync._ABSENT) if node.__class__ is dict else sync._ABSENT
-    if node is sync._ABSENT:  # the plain walk missed: only then is _after_miss asked
+        node = node.get(part, _ABSENT) if node.__class__ is dict else _ABSENT
+    if node is _ABSENT:  # the plain walk missed: only then is _after_miss asked
         sets = tuple(frozenset(level) for level in dotted)
-        assert sync._after_miss(raw, parts, path, sets) == sync._fast_path(raw, parts, path, dotted)
+        assert after_miss(raw, parts, path, sets) == sync._fast_path(raw, parts, path, dotted)
