@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from naviance_sync.models import DistrictOwned, School
+from naviance_sync.models import District, DistrictOwned, School
 
 
 class DataType(models.TextChoices):
@@ -546,7 +546,19 @@ class RunResult(models.Model):
         # grace (``SyncSettings.inactivate_after_syncs``): left active for now.
         MISSING = "missing", "Missing from Clever"
 
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="results")
+    # Indexed by ``result_run_action`` (run first): a second index on the run alone was written
+    # for every result row of a 100,000-record import and read by nothing. No foreign-key
+    # constraint in the database either (``db_constraint=False``): rows are written only by the
+    # run itself, in the transaction that holds its fence, and deleted with it by Django's
+    # cascade; the constraint's check cost a 100,000-record import a trigger call per row at
+    # commit (~0.5 s) and guarded nothing those two do not (issue 18, docs/engine.md).
+    run = models.ForeignKey(
+        ImportRun,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_index=False,
+        db_constraint=False,
+    )
     action = models.CharField(max_length=12, choices=Action.choices)
     clever_id = models.CharField(max_length=64, blank=True)
     local_id = models.BigIntegerField(null=True, blank=True)
@@ -563,8 +575,22 @@ class RunResult(models.Model):
 class UpdateLog(DistrictOwned):
     """A field change applied to a live record by a real import (the Student Updates Log)."""
 
+    # The district and the run are indexed by the indexes below, which start with them; an index
+    # on either alone was written for every log row and read by nothing. Like the results, the
+    # log is written only by an applying run under its fence and deleted by Django's cascade, so
+    # it has no foreign-key constraints in the database: their checks were two trigger calls per
+    # row at commit (~1 s of a 100,000-student first import) (issue 18, docs/engine.md).
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
     data_type = models.CharField(max_length=10, choices=DataType.choices)
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="update_logs")
+    run = models.ForeignKey(
+        ImportRun,
+        on_delete=models.CASCADE,
+        related_name="update_logs",
+        db_index=False,
+        db_constraint=False,
+    )
     record_id = models.BigIntegerField()
     clever_id = models.CharField(max_length=64, blank=True)
     record_name = models.CharField(max_length=300, blank=True)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import CharField, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from naviance_sync.ids import id_from_query
 from naviance_sync.models import AuditEvent, District, School
@@ -105,6 +106,14 @@ def staff_queryset(*, district: District, filters: StaffFilters) -> QuerySet[Use
         qs = qs.filter(inactive_since__isnull=False)
     if filters.account_type:
         qs = qs.filter(account_type=filters.account_type)
+    if filters.q:
+        # The same order by a value the name index (``user_district_name``) cannot hand over:
+        # with it, PostgreSQL walks the staff in name order looking for the few matches (13 ms
+        # at 10,000 staff); without it, it probes the search indexes (migration 0007) and
+        # sorts the matches (under 1 ms).
+        return qs.order_by(
+            Concat("last_name", Value(""), output_field=CharField()), "first_name", "id"
+        )
     return qs.order_by("last_name", "first_name", "id")
 
 

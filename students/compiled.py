@@ -17,10 +17,16 @@ Pure: no database, no Django.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from naviance_sync.sync_contract import get_path
+
 _MISSING = object()
+# One int object per year a year field may hold: 1,000,000 students' class and graduation years
+# were 2,000,000 separate ints (56 MB) for a few dozen values.
+_YEARS = {year: year for year in range(1900, 2201)}
 
 # What the fast path of one step does: see ``compile_fill``.
 TEXT, EMAIL, DATE, OTHER = "text", "email", "date", "other"
@@ -40,6 +46,7 @@ def compile_fill(
     email: Any,
     role_prefix: tuple[str, ...],
     grades: frozenset[str],
+    shared: frozenset[str] = frozenset(),
 ) -> Fill:
     """``fill(raw, role, values, warnings)`` for these steps (see ``_convert_lines`` for what
     each kind of step stores without ``slow``).
@@ -48,8 +55,11 @@ def compile_fill(
     ``kinds[k]`` says which fast path step ``k`` may take (``OTHER``: none), ``limits[k]`` the
     column's maximum length. ``slow(step, value, values, warnings)`` is the interpreted code for
     one step; ``lookup(raw, parts, path, dotted)`` the full path lookup (dotted keys included),
-    used when the plain nested lookup misses. ``role`` is ``raw[role_prefix...]``, already
+    used when the plain nested lookup misses, with ``dotted`` as one frozenset per level. ``role`` is ``raw[role_prefix...]``, already
     checked to be a dict by the caller; ``grades`` Clever's grades (a grade field's check).
+    ``shared``: fields whose values repeat across a district (names): a plain text value of one
+    is stored as the one interned copy of that text (``sys.intern``), so a district's thousand
+    Marias hold one string, not a thousand (a million-student plan is a few hundred MB less).
     """
     names: dict[str, Any] = {
         "M": _MISSING,
@@ -58,13 +68,17 @@ def compile_fill(
         "DATES": dates,
         "EMAIL": email,
         "GRADES": grades,
+        "YEARS": _YEARS,
+        "INTERN": sys.intern,
     }
     lines = ["def fill(raw, role, values, warnings):"]
     for k, step in enumerate(steps):
         names[f"S{k}"] = step
         lines += _lookup_lines(k, step[3], names, role_prefix)
         names[f"C{k}"] = step[6]
-        lines += _convert_lines(k, step[0], kinds[k], limits[k], is_grade=step[5])
+        lines += _convert_lines(
+            k, step[0], kinds[k], limits[k], is_grade=step[5], shared=step[1] in shared
+        )
     if len(lines) == 1:
         lines.append("    return None")
     namespace = dict(names)
@@ -85,11 +99,14 @@ def _lookup_lines(
         key = f"K{k}_{j}"
         names[key] = part
         out.append(f"    v = v.get({key}, M) if v.__class__ is dict else M")
-    out.append(f"    if v is M: v = lookup(raw, S{k}[3], S{k}[2], S{k}[8])")
+    names[f"D{k}"] = tuple(frozenset(level) for level in names[f"S{k}"][8])
+    out.append(f"    if v is M: v = lookup(raw, S{k}[3], S{k}[2], D{k})")
     return out
 
 
-def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bool) -> list[str]:
+def _convert_lines(
+    k: int, i: int, kind: str, limit: int | None, *, is_grade: bool, shared: bool
+) -> list[str]:
     """Store step ``k``'s value ``v`` at ``values[i]``, or hand it to ``slow``."""
     slow = ["    else:", f"        slow(S{k}, v, values, warnings)"]
     if kind in (CODE, CODE_YEAR):
@@ -101,7 +118,7 @@ def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bo
             code,
             "    if c and c.__class__ is str and c.isascii() and c.isdigit() "
             "and 1900 <= int(c) <= 2200:",
-            f"        values[{i}] = int(c)",
+            f"        values[{i}] = YEARS[int(c)]",
             *slow,
         ]
     if kind in (YEAR, NUMBER):
@@ -110,14 +127,15 @@ def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bo
             out += [
                 "    elif v.__class__ is str and v.isascii() and v.isdigit() "
                 "and 1900 <= int(v) <= 2200:",
-                f"        values[{i}] = int(v)",
+                f"        values[{i}] = YEARS[int(v)]",
             ]
         return out + slow
     if kind == TEXT:
         short = f" and len(v) <= {int(limit)}" if limit else ""
+        stored = "INTERN(v.strip())" if shared else "v.strip()"
         return [
             f"    if v.__class__ is str and v.isascii() and v.isprintable(){short}:",
-            f"        values[{i}] = v.strip()",
+            f"        values[{i}] = {stored}",
             "    elif v is None:",
             f'        values[{i}] = ""',
             "    else:",
@@ -142,3 +160,22 @@ def _convert_lines(k: int, i: int, kind: str, limit: int | None, *, is_grade: bo
             f"        slow(S{k}, v, values, warnings)",
         ]
     return [f"    slow(S{k}, v, values, warnings)"]
+
+
+def after_miss(
+    raw: Any, parts: tuple[str, ...], path: str, dotted: tuple[frozenset[str], ...]
+) -> Any:
+    """What ``students.sync._fast_path`` answers for a path the compiled mapping's plain nested
+    lookup missed, without walking the path twice: None, unless a dict on the way holds one of
+    the dotted keys ``get_path`` tries (one C-speed ``isdisjoint`` per level), then ``get_path``
+    itself. A GPA under an empty ``ext`` is such a miss for most students of most districts."""
+    node = raw
+    for level, part in enumerate(parts):
+        if not isinstance(node, dict):
+            return None
+        if not dotted[level].isdisjoint(node):
+            return get_path(raw, path)
+        node = node.get(part, _MISSING)
+        if node is _MISSING:
+            return None
+    return node

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Concat, Lower
 
 from naviance_sync.ids import id_from_text
 from naviance_sync.models import District, School
@@ -47,12 +47,16 @@ def student_list(
     cursor: Any = None,
     size: int = PAGE_SIZE,
 ) -> Page:
-    qs = (
-        for_district(Student, district)
-        .select_related("school")
-        .annotate(sort_last=Lower("last_name"), sort_first=Lower("first_name"))
-    )
     q = (q or "").strip()[:100]
+    qs = for_district(Student, district).select_related("school")
+    if q:
+        # The same order by values the sort index (``student_district_sort``) cannot hand over:
+        # with it, PostgreSQL walks every name in order looking for the few matches (a search
+        # for "Smi" read 85,000 index entries, 116 ms at 100,000 students); without it, it
+        # probes the search indexes and sorts the few hundred matches (4 ms).
+        qs = qs.annotate(sort_last=_unindexed("last_name"), sort_first=Lower("first_name"))
+    else:
+        qs = qs.annotate(sort_last=Lower("last_name"), sort_first=Lower("first_name"))
     if q:
         terms = q.replace(",", " ").split()
         if len(terms) >= 2:
@@ -88,9 +92,11 @@ def student_list(
     if after is not None:
         last, first, pk = after
         qs = qs.filter(
+            # Implied by the three below; it lets the sort index start at the cursor.
+            Q(sort_last__gte=last),
             Q(sort_last__gt=last)
             | Q(sort_last=last, sort_first__gt=first)
-            | Q(sort_last=last, sort_first=first, pk__gt=pk)
+            | Q(sort_last=last, sort_first=first, pk__gt=pk),
         )
     rows = list(qs.order_by("sort_last", "sort_first", "pk")[: size + 1])
     more = len(rows) > size
@@ -100,6 +106,12 @@ def student_list(
         next_cursor=_cursor_of(rows[-1]) if more and rows else None,
         cursor=cursor if after else None,
     )
+
+
+def _unindexed(field: str) -> Lower:
+    """The lowered ``field`` with an empty string appended: the same value (names are never NULL) in
+    the same order, which no index matches."""
+    return Lower(Concat(field, Value(""), output_field=CharField()))
 
 
 def student_filter_choices(*, district: District) -> dict[str, list]:

@@ -48,6 +48,7 @@ from students.compiled import (
     TEXT,
     YEAR,
     Fill,
+    after_miss,
     compile_fill,
 )
 from students.fields import CLASS_YEAR_FROM_GRADE, GRADE_PATH
@@ -564,6 +565,10 @@ def _slow_step(
         warnings.append((field, problem.code, problem.message))
 
 
+# Text that repeats across a district's students: stored once (``compile_fill``'s ``shared``).
+SHARED_TEXT_FIELDS = frozenset({"first_name", "middle_name", "last_name"})
+
+
 def _kind(step: _Step) -> str:
     """Which fast path of the compiled mapping a step may take (``students.compiled``)."""
     _i, field, _path, _parts, from_grade, is_grade, codes, convert, _dotted = step
@@ -590,11 +595,12 @@ def _fill_for(config: SyncConfig) -> Fill:
         kinds=kinds,
         limits=[_MAX_LENGTH.get(step[1]) for step in steps],
         slow=_slow_step,
-        lookup=_fast_path,
+        lookup=after_miss,
         dates=_DATES,
         email=_EMAIL,
         role_prefix=("roles", "student"),
         grades=CLEVER_GRADES,
+        shared=SHARED_TEXT_FIELDS,
     )
     _FILL_CACHE[:] = [(steps, fill)]
     return fill

@@ -136,12 +136,16 @@ def cpu_snapshot(load: Load, locust: subprocess.Popen) -> dict[str, Any]:
         "machine_all": every,
         "portal": cpu_seconds(process_tree(portal)),
         "locust": cpu_seconds([locust.pid]),
+        # This process: the Clever simulator the import reads from is a thread of it.
+        "driver": cpu_seconds([os.getpid()]),
     }
 
 
 def cpu_report(first: dict[str, Any], last: dict[str, Any], sampled: dict[str, float]) -> dict:
-    """Cores used on average between two snapshots: the whole machine, gunicorn, locust, and
-    what ``CpuSampler`` saw (PostgreSQL for the pages, for the import; the import's process)."""
+    """Cores used on average between two snapshots: the whole machine, gunicorn, locust, this
+    driver (with the Clever simulator the import reads from, a thread of it; in production Clever
+    is elsewhere), and what ``CpuSampler`` saw (PostgreSQL for the pages, for the import; the
+    import's process). What is left is everything else on the machine."""
     seconds = last["at"] - first["at"]
     if seconds <= 0:
         return {}
@@ -151,6 +155,7 @@ def cpu_report(first: dict[str, Any], last: dict[str, Any], sampled: dict[str, f
     used = {
         "gunicorn": (last["portal"] - first["portal"]) / seconds,
         "locust": (last["locust"] - first["locust"]) / seconds,
+        "clever_simulator_and_driver": (last["driver"] - first["driver"]) / seconds,
         **{kind: cpu / seconds for kind, cpu in sampled.items()},
     }
     busy = share * (os.cpu_count() or 1)

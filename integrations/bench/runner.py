@@ -182,10 +182,18 @@ def scenario(
             for k in ("created", "updated", "matched", "unchanged", "inactive", "errors", "alerts")
         },
     }
+    # The sync's own time inside the measured process (``child``: from the command's start to
+    # its end). The wall time also holds the process's start (Python, Django setup, imports:
+    # about half a second), which a worker pays once, not per run, and the floor not at all.
+    inner = data.get("inner_seconds")
+    out["in_process_seconds"] = inner
     if floor:
         out["floor_seconds"] = floor["wall_seconds"]
         out["ratio_to_floor"] = (
             round(wall / floor["wall_seconds"], 2) if floor["wall_seconds"] else None
+        )
+        out["in_process_ratio_to_floor"] = (
+            round(inner / floor["wall_seconds"], 2) if floor["wall_seconds"] and inner else None
         )
     if target_seconds is not None:
         out["target_seconds"] = target_seconds
@@ -450,6 +458,12 @@ def scaling(bench: Bench, args) -> list[dict[str, Any]]:
                 "wall_seconds": res["wall_seconds"],
                 "floor_seconds": seconds,
                 "ratio_to_floor": round(res["wall_seconds"] / seconds, 2) if seconds else None,
+                "in_process_seconds": res.get("inner_seconds"),
+                "in_process_ratio_to_floor": (
+                    round(res["inner_seconds"] / seconds, 2)
+                    if seconds and res.get("inner_seconds")
+                    else None
+                ),
                 "peak_rss_mb": res["peak_rss_mb"],
                 "queries": res["queries"],
                 "status": res["result"].get("status"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -47,7 +47,7 @@ def fast_insert(
     returning: bool = False,
     batch_size: int = BATCH,
     count: int | None = None,
-) -> list[int]:
+) -> Sequence[int]:
     """Insert ``rows`` (attname -> value; missing columns take the field default).
 
     With ``returning=True`` the new primary keys come back in row order; ``count`` (the number of
@@ -63,12 +63,12 @@ def fast_insert(
     if connection.vendor != "postgresql":
         # The COPY path drops NUL from text and JSON; this path must store the same values.
         objs = [model(**{**defaults, **storable(dict(row))}) for row in rows]
-        ids: list[int] = []
+        created: list[int] = []
         for start in range(0, len(objs), batch_size):
             batch = objs[start : start + batch_size]
             model._default_manager.bulk_create(batch)
-            ids.extend(obj.pk for obj in batch)
-        return ids if returning else []
+            created.extend(obj.pk for obj in batch)
+        return created if returning else []
 
     json_cols = {f.attname for f in fields if isinstance(f, JSONField)}
     names = [f.attname for f in fields]
@@ -90,14 +90,29 @@ def fast_insert(
     return ids
 
 
-def _reserve_ids(model: type[Model], count: int) -> list[int]:
-    """``count`` fresh primary keys from the table's own sequence (ascending, like RETURNING)."""
-    table = model._meta.db_table
-    column = model._meta.pk.column
+def _reserve_ids(model: type[Model], count: int) -> Sequence[int]:
+    """``count`` fresh primary keys from the table's own sequence (ascending, like RETURNING).
+
+    The server answers with the lowest and highest value taken: when they span exactly ``count``
+    values (no other session took one in between: almost always) the ids are that ``range``, and
+    a million of them are not fetched as rows (~90 MB at a 1,000,000-student first import, at
+    the moment the whole plan is in memory).
+    """
+    sequence = [connection.ops.quote_name(model._meta.db_table), model._meta.pk.column]
     with connection.cursor() as cursor:
         cursor.execute(
+            "SELECT min(id), max(id) FROM (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id "
+            "FROM generate_series(1, %s)) AS taken",
+            [*sequence, count],
+        )
+        low, high = cursor.fetchone()
+        if high - low + 1 == count:
+            return range(low, high + 1)
+        # Interleaved with another session's: those values stay unused (a gap in the ids, as a
+        # rolled-back insert leaves) and the ids are taken again, one row each.
+        cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [connection.ops.quote_name(table), column, count],
+            [*sequence, count],
         )
         return sorted(r[0] for r in cursor.fetchall())
 
@@ -224,7 +239,7 @@ def _copy(
     json_cols: set[str],
     defaults: dict[str, Any],
     rows: Iterable[Mapping[str, Any]],
-    ids: list[int] | None = None,
+    ids: Sequence[int] | None = None,
 ) -> int:
     """PostgreSQL COPY of ``rows`` in one statement, streamed; returns the number of rows."""
     if ids is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -250,7 +251,7 @@ def finish_applied(
 
 def _write_records(
     *, run: ImportRun, spec: SyncSpec, config: SyncConfig, plan: Plan, now: datetime
-) -> list[int]:
+) -> Sequence[int]:
     """The live records and the update log (``store.apply_plan``); the spec's ``after_apply``
     runs after commit only (staff: final usernames and welcome emails), where a failure is
     logged and never undoes the import."""
@@ -268,7 +269,7 @@ def _write_records(
                 spec.after_apply,
                 district_id=run.district_id,
                 run_id=run.pk,
-                created_ids=list(created_pks),
+                created_ids=created_pks,
             ),
             robust=True,
         )

@@ -22,7 +22,7 @@ class LocalIndex:
     scope: list[int | None] = field(default_factory=list)
     values: list[tuple[Any, ...]] = field(default_factory=list)
     by_clever: dict[str, int] = field(default_factory=dict)
-    by_link: dict[str, list[int]] = field(default_factory=dict)
+    _by_link: dict[str, list[int]] | None = None
     _by_twin: dict[str, list[int]] | None = None
     _twin_keys: Callable[[tuple[Any, ...]], tuple[str, ...]] | None = None
     _link_keys: Callable[[tuple[Any, ...]], tuple[str, ...]] | None = None
@@ -33,6 +33,20 @@ class LocalIndex:
     # Records earlier full syncs no longer found and left active (grace before inactivation):
     # pk -> (consecutive full syncs that missed it, when it was first missed).
     missing: dict[int, tuple[int, datetime]] = field(default_factory=dict)
+
+    @property
+    def by_link(self) -> dict[str, list[int]]:
+        """Matching key -> positions. Built on first use, like ``by_twin``: only a Clever record
+        not linked by Clever id asks, and a resync where every record links never does."""
+        if self._by_link is None:
+            links: dict[str, list[int]] = {}
+            keys = self._link_keys
+            assert keys is not None, "build_index sets the link keys"
+            for pos, values in enumerate(self.values):
+                for key in keys(values):
+                    links.setdefault(key, []).append(pos)
+            self._by_link = links
+        return self._by_link
 
     @property
     def by_twin(self) -> dict[str, list[int]]:
@@ -65,7 +79,7 @@ def build_index(spec: SyncSpec, rows: Iterable[Sequence[Any]]) -> LocalIndex:
     index = LocalIndex()
     index._twin_keys = spec.twin_keys
     is_active = spec.is_active
-    link_keys = index._link_keys = spec.link_keys
+    index._link_keys = spec.link_keys
     for row in rows:
         pk, clever_id, active_value, scope_value = row[0], row[1], row[2], row[3]
         values = tuple(row[4:])
@@ -78,8 +92,6 @@ def build_index(spec: SyncSpec, rows: Iterable[Sequence[Any]]) -> LocalIndex:
         index.values.append(values)
         if clever_id:
             index.by_clever[clever_id] = pos
-        for link in link_keys(values):
-            index.by_link.setdefault(link, []).append(pos)
     return index
 
 

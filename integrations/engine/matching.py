@@ -15,8 +15,9 @@ records claiming one id are both errors.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from naviance_sync.sync_contract import (
@@ -102,9 +103,14 @@ def plan_records(
         full=full,
         deleted=dict.fromkeys(deleted_clever_ids),
     )
-    for rec, links in zip(records, planning.link_of, strict=True):
-        _match(planning, rec, links)
-    for rec, pos, how in planning.pending:
+    for rec in records:
+        _match(planning, rec)
+    # Taken from the end of the reversed list: each entry is freed as its create or update is
+    # planned, so a million-record plan never holds both (~64 MB at 1,000,000 students).
+    pending = planning.pending
+    pending.reverse()
+    while pending:
+        rec, pos, how = pending.pop()
         if pos is None:
             plan_create(planning, rec, how=how)
         else:
@@ -133,10 +139,11 @@ class Planning:
     rule: str
     scope_ids: frozenset[int] | None
     matched_schools: frozenset[int]
-    # Every Clever id and matching key of the feed, errors included, with how often it occurs.
-    clever_counts: Counter[str]
-    link_of: list[tuple[str, ...]]
-    link_counts: Counter[str]
+    # How often a Clever id or a matching key occurs in the feed, errors included, for those
+    # that occur more than once (most feeds: none); ``feed_keys`` holds every matching key.
+    clever_dups: dict[str, int]
+    feed_keys: frozenset[str]
+    link_dups: dict[str, int]
     # The keys of records that are errors: the local record one of them would match is not
     # "not in Clever" (exactly as an error's Clever id protects the record linked to it).
     error_keys: frozenset[str]
@@ -192,12 +199,13 @@ def _planning_start(
     never a merge), the fields compared, and the guard's denominator."""
     plan = Plan(records_read=len(records) + len(errors))
     plan.errors.extend(errors)
-    clever_counts = Counter(r.clever_id for r in records)
-    for e in errors:
-        if e.clever_id:
-            clever_counts[e.clever_id] += 1
-    plan.seen_clever_ids = frozenset(clever_counts)
-    link_of = [spec.link_keys(r.values) for r in records]
+    plan.seen_clever_ids, clever_dups = _seen_and_repeated(
+        lambda: chain((r.clever_id for r in records), (e.clever_id for e in errors if e.clever_id))
+    )
+    link_keys = spec.link_keys
+    feed_keys, link_dups = _seen_and_repeated(
+        lambda: (k for r in records for k in link_keys(r.values))
+    )
     fields = spec.fields + spec.extra_fields
     create_only = frozenset(spec.create_only_fields)
     # Derived fields that change only with their source (``spec.follows``): field -> source.
@@ -217,9 +225,9 @@ def _planning_start(
         rule=config.import_rule or CREATE_UPDATE,
         scope_ids=config.scope_school_ids,
         matched_schools=frozenset(config.school_matches.values()),
-        clever_counts=clever_counts,
-        link_of=link_of,
-        link_counts=Counter(k for keys in link_of for k in keys),
+        clever_dups=clever_dups,
+        feed_keys=feed_keys,
+        link_dups=link_dups,
         error_keys=frozenset(k for e in errors for k in e.link_keys if k),
         diff_positions=tuple((i, n) for i, n in enumerate(fields) if n not in create_only),
         follow_of=follow_of,
@@ -235,13 +243,35 @@ def _planning_start(
     return planning
 
 
+def _seen_and_repeated(items: Callable[[], Iterable[str]]) -> tuple[frozenset[str], dict[str, int]]:
+    """Every distinct item, and how often those that occur more than once occur.
+
+    ``items()`` is read once more only when something repeats: a 1,000,000-student feed's ids
+    and keys are then two sets, not two ``Counter`` dicts beside them (~150 MB less at the
+    moment the whole feed is in memory).
+    """
+    total = 0
+    seen: set[str] = set()
+    for item in items():
+        seen.add(item)
+        total += 1
+    distinct = frozenset(seen)
+    del seen
+    if len(distinct) == total:
+        return distinct, {}
+    return distinct, {k: n for k, n in Counter(items()).items() if n > 1}
+
+
 # --- step 2: where each record goes ------------------------------------------------------------
 
 
-def _match(planning: Planning, rec: Mapped, links: tuple[str, ...]) -> None:
+def _match(planning: Planning, rec: Mapped) -> None:
     """Where one record goes, in the order matching trusts; each step returns True when it
     decided the record (a match or a create waiting for step 3 in ``planning.pending``, or an
-    error, a skip or an alert in the plan)."""
+    error, a skip or an alert in the plan). A record linked by Clever id never needs its
+    matching keys (``_feed_conflict`` and ``_by_clever_id`` decide it)."""
+    linked = rec.clever_id in planning.index.by_clever
+    links = () if linked else planning.spec.link_keys(rec.values)
     if (
         _feed_conflict(planning, rec, links)
         or _skipped(planning, rec)
@@ -259,7 +289,7 @@ def _feed_conflict(planning: Planning, rec: Mapped, links: tuple[str, ...]) -> b
     record already linked by Clever id keeps updating by Clever id when another Clever record
     claims its student ID; only the unlinked claimants are errors."""
     cid = rec.clever_id
-    if planning.clever_counts[cid] > 1:
+    if cid in planning.clever_dups:
         planning.plan.errors.append(
             RecordError(
                 cid,
@@ -271,14 +301,14 @@ def _feed_conflict(planning: Planning, rec: Mapped, links: tuple[str, ...]) -> b
         return True
     if cid in planning.index.by_clever:
         return False
-    link_counts = planning.link_counts
-    shared = [k for k in links if link_counts[k] > 1]
+    link_dups = planning.link_dups
+    shared = [k for k in links if k in link_dups]
     if shared:
         planning.plan.errors.append(
             RecordError(
                 cid,
                 ErrorCode.DUPLICATE_LINK_ID,
-                f"{link_counts[shared[0]]} Clever records have the same "
+                f"{link_dups[shared[0]]} Clever records have the same "
                 f"{planning.label_of(shared)}; none of them was imported. Correct the IDs in the "
                 "student information system.",
                 rec.name,
@@ -477,7 +507,9 @@ def _changes(planning: Planning, rec: Mapped, pos: int) -> list[Change]:
     values = rec.values
     follow_of = planning.follow_of
     changes: list[Change] = []
-    for i, name in planning.diff_positions:
+    # ``read_feed`` hands over the index's own tuple when every value is equal (a resync's
+    # unchanged records): nothing to compare field by field.
+    for i, name in planning.diff_positions if values is not old else ():
         new = values[i]
         if new is KEEP:
             continue
@@ -576,7 +608,7 @@ def _absent_from_feed(planning: Planning, protected: set[int]) -> Iterator[tuple
             # person).
             if not planning.spec.inactivate_unlinked:
                 continue
-            if any(k in planning.link_counts for k in link_keys(index.values[pos])):
+            if any(k in planning.feed_keys for k in link_keys(index.values[pos])):
                 continue
         if error_keys and any(k in error_keys for k in link_keys(index.values[pos])):
             continue

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from naviance_sync.sync_contract import KEEP, SyncConfig
 from students import sync
+from students.compiled import after_miss
 from students.sync import FIELDS
 from tests.support.student_mapping import MAPPING
 
@@ -177,3 +178,44 @@ def test_every_sample_value_in_every_field_maps_the_same():
                 raw["name"] = {key: value}
                 raw["email"] = value
                 assert outcome(compiled, raw, config) == outcome(interpreted, raw, config)
+
+
+_ABSENT = object()
+_KEYS = st.sampled_from(
+    [
+        "roles",
+        "student",
+        "ext",
+        "gpa_weighted",
+        "roles.student",
+        "student.ext",
+        "ext.gpa_weighted",
+        "roles.student.ext",
+        "student.ext.gpa_weighted",
+        "roles.student.ext.gpa_weighted",
+    ]
+)
+_NESTED = st.recursive(
+    st.one_of(st.none(), st.sampled_from(["3.5", ""]), st.integers()),
+    lambda inner: st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=st.dictionaries(_KEYS, _NESTED, max_size=4))
+def test_the_lookup_after_a_missed_plain_walk_answers_as_the_full_lookup(raw):
+    """``_after_miss`` (what the compiled mapping calls when its plain nested lookup misses)
+    answers what ``_fast_path`` does, dotted keys at every level included."""
+    path = "roles.student.ext.gpa_weighted"
+    parts = tuple(path.split("."))
+    # What get_path tries at each level: the rest of the path joined, longest first.
+    dotted = tuple(
+        tuple(".".join(parts[i:j]) for j in range(len(parts), i + 1, -1)) for i in range(len(parts))
+    )
+    node = raw
+    for part in parts:
+        node = node.get(part, _ABSENT) if node.__class__ is dict else _ABSENT
+    if node is _ABSENT:  # the plain walk missed: only then is _after_miss asked
+        sets = tuple(frozenset(level) for level in dotted)
+        assert after_miss(raw, parts, path, sets) == sync._fast_path(raw, parts, path, dotted)

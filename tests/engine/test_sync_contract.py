@@ -197,3 +197,54 @@ def test_the_result_types_are_defined_once():
     assert sorted(defined) == sorted(
         f"naviance_sync/sync_contract.py:{name}" for name in (*names, "get_path")
     )
+
+
+def test_repeated_ids_and_keys_are_errors_that_count_every_claimant_and_a_linked_record_updates():
+    """The feed's ids and keys are sets with counts only for what repeats (memory, issue 18):
+    every claimant of a shared key is an error naming how many share it, a Clever id sent twice
+    is an error for both (an invalid record with that id counts too), a record linked by
+    Clever id updates whatever its key, and the rest plan as before."""
+    spec = _Minimal()
+    config = _config("minimal")
+    # pk, clever_id, active, scope, code, name: c1 is linked already.
+    index = build_index(spec, [(1, "c1", True, None, "A", "Old")])
+    raws = [
+        {"id": "c1", "code": "A", "name": "New"},
+        {"id": "c2", "code": "A"},
+        {"id": "c3", "code": "A"},
+        {"id": "c4", "code": "B"},
+        {"id": "c4", "code": "C"},
+        {"id": "c5", "code": "E"},
+        {"id": "c6", "code": "F"},
+    ]
+    records = [spec.map_record(raw, config) for raw in raws]
+    errors = [spec.map_record({"id": "c6"}, config)]  # no code: an error holding c6's id
+
+    plan = plan_records(spec, config, records, errors, index)
+
+    by_code: dict[str, list[str]] = {}
+    for error in plan.errors:
+        by_code.setdefault(error.code, []).append(error.clever_id)
+        if error.code == ErrorCode.DUPLICATE_LINK_ID:
+            assert error.message.startswith("3 Clever records have the same ID;")
+    assert sorted(by_code[ErrorCode.DUPLICATE_LINK_ID]) == ["c2", "c3"]
+    assert sorted(by_code[ErrorCode.DUPLICATE_CLEVER_ID]) == ["c4", "c4", "c6"]
+    assert [(pk, changes) for pk, _c, _n, changes, _r in plan.updates] == [
+        (1, (("name", "Old", "New"),))
+    ]
+    assert [cid for cid, _values, _name in plan.creates] == ["c5"]
+    assert plan.seen_clever_ids == {"c1", "c2", "c3", "c4", "c5", "c6"}
+
+
+def test_a_feed_with_nothing_repeated_is_read_once():
+    from integrations.engine.matching import _seen_and_repeated
+
+    reads = []
+
+    def items():
+        reads.append(1)
+        return iter(["a", "b", "c"])
+
+    assert _seen_and_repeated(items) == (frozenset("abc"), {})
+    assert len(reads) == 1
+    assert _seen_and_repeated(lambda: iter("abcab")) == (frozenset("abc"), {"a": 2, "b": 2})
