@@ -243,7 +243,7 @@ def sections_by_teacher(sections: Iterable[Any]) -> dict[str, set[str]]:
     """
     out: dict[str, set[str]] = {}
     for section in sections:
-        if isinstance(section, Mapping):
+        if type(section) is dict or isinstance(section, Mapping):
             school = section.get("school")
             teacher = section.get("teacher")
             teachers = section.get("teachers")
@@ -257,7 +257,12 @@ def sections_by_teacher(sections: Iterable[Any]) -> dict[str, set[str]]:
         if isinstance(teacher, str) and teacher:
             ids.append(teacher)
         for teacher_id in ids:
-            out.setdefault(teacher_id, set()).add(school)
+            # A teacher's set is made once (``setdefault`` would build one per section).
+            schools = out.get(teacher_id)
+            if schools is None:
+                out[teacher_id] = {school}
+            else:
+                schools.add(school)
     return out
 
 

@@ -236,8 +236,13 @@ class CleverClient:
         yield from self._pages(f"/{self.api_version}/users", params, ahead=True)
 
     def sections(self) -> Iterator[CleverSection]:
-        for page in self._pages(f"/{self.api_version}/sections", self._limit(), ahead=True):
+        for page in self.section_records():
             yield from map(CleverSection.from_raw, page)
+
+    def section_records(self) -> Iterator[list[Any]]:
+        """The sections' raw record dicts, one page at a time, with no typed view: what a staff
+        sync folds into each teacher's schools (like :meth:`user_records`)."""
+        yield from self._pages(f"/{self.api_version}/sections", self._limit(), ahead=True)
 
     def terms(self) -> Iterator[CleverTerm]:
         for page in self._pages(f"/{self.api_version}/terms", self._limit()):

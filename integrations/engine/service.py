@@ -44,6 +44,7 @@ from .config import load_sync_config
 from .events import events_run_or_fallback
 from .feed import alert_resolutions, read_feed, read_index, with_sections
 from .finish import finish, finish_failed, finish_held
+from .gcpace import collector_paced_for_a_run
 from .matching import Plan, plan_records
 from .outcome import ClientFactory, RunAborted, RunOutcome
 from .registry import get_spec
@@ -87,7 +88,7 @@ def run_execute(
 ) -> RunOutcome:
     run = ImportRun.objects.select_related("district").get(pk=run_id)
     # Every log line written while the run executes names its district and run (LOG_FORMAT=json).
-    with run_context(run_id=run.pk, district_id=run.district_id):
+    with run_context(run_id=run.pk, district_id=run.district_id), collector_paced_for_a_run():
         return _execute_leased(run, client_factory, allow_retry)
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
@@ -137,6 +139,33 @@ def _accounts_and_access(
     return valid, existing
 
 
+def pg_array(values: Iterable[int | str]) -> str:
+    """A PostgreSQL array literal (``{1,2}``, ``{"a","b \\"c\\""}``) for one ``%s::type[]``
+    parameter: the server reads one value. A Python list goes as ``ARRAY[...]`` with one literal
+    per element, which PostgreSQL parses one by one (10,000 of them per column in a first
+    import). Texts are quoted with ``"`` and ``\\`` escaped, so any text (commas, braces, quotes,
+    "NULL") comes back as itself; ints are written as ints."""
+    out = []
+    for value in values:
+        if isinstance(value, int):
+            out.append(str(int(value)))
+        else:
+            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"
+
+
+def _among(field_name: str, values: list[Any], sql_type: str) -> Q:
+    """``<field> IN values`` for a list of thousands: on PostgreSQL the list is one array
+    parameter (``IN (SELECT unnest(%s::type[]))``); the ORM's ``__in`` compiles and sends one
+    placeholder per value (0.08 s for a first import's 10,000 ids). Elsewhere ``__in``."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field_name}__in": values})
+    assert sql_type in ("bigint", "varchar"), sql_type
+    unnest = f"SELECT unnest(%s::{sql_type}[])"
+    subquery = RawSQL(unnest, (pg_array(values),))  # noqa: S611  # nosec B611 - type name only
+    return Q(**{f"{field_name}__in": subquery})
+
+
 def _access_create(rows: list[tuple[int, int, str]]) -> None:
     """Insert (user, school, source) access rows; one already there (a concurrent edit) stays.
 
@@ -158,7 +187,7 @@ def _access_create(rows: list[tuple[int, int, str]]) -> None:
             f"INSERT INTO {table} (user_id, school_id, source) "  # noqa: S608  # nosec B608 - table name only
             "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[]) "
             "ON CONFLICT DO NOTHING",
-            [users, schools, sources],
+            [pg_array(users), pg_array(schools), pg_array(sources)],
         )
 
 
@@ -183,7 +212,7 @@ def _rename(renames: list[tuple[int, str]]) -> None:
         cursor.execute(
             f"UPDATE {table} AS u SET username = v.name "  # noqa: S608  # nosec B608 - table name only
             "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, name) WHERE u.id = v.id",
-            [[pk for pk, _ in renames], [name for _, name in renames]],
+            [pg_array(pk for pk, _ in renames), pg_array(name for _, name in renames)],
         )
 
 
@@ -204,7 +233,7 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
     if not ids:
         return 0
     rows = list(
-        User.objects.filter(pk__in=ids, district_id=district_id)
+        User.objects.filter(_among("pk", ids, "bigint"), district_id=district_id)
         .order_by("pk")
         .values_list("pk", "email", "username")
     )
@@ -215,7 +244,9 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
             wanted.setdefault(email, []).append(pk)
     taken = {
         u.lower()
-        for u in User.objects.filter(username__in=list(wanted)).values_list("username", flat=True)
+        for u in User.objects.filter(_among("username", list(wanted), "varchar")).values_list(
+            "username", flat=True
+        )
     }
     renames = [
         (owners[0], email)

@@ -10,6 +10,8 @@ import json
 
 import pytest
 from django.utils import timezone
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from integrations.engine.fastinsert import fast_insert
 from integrations.models import Alert, ImportRun, RunResult
@@ -36,6 +38,21 @@ def test_storable_cleans_text_keys_and_nested_values_and_leaves_the_rest():
 )
 def test_clever_bodies_are_parsed_into_storable_text(body, expected):
     assert clever_loads(body) == expected
+
+
+# Any text, surrogates and NUL included (hypothesis leaves surrogates out unless asked).
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=()), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=ANY_TEXT, escaped=st.booleans())
+def test_any_text_is_read_storable_whether_clever_escapes_it_or_sends_it_as_utf8(text, escaped):
+    """Escaped (``\\u0000``, ``\\ud800``: the only way JSON carries NUL or a lone surrogate) or
+    sent as UTF-8 (no backslash in the body at all): the same storable value."""
+    if not escaped:
+        assume(storable(text) == text)  # UTF-8 cannot carry a lone surrogate; JSON escapes NUL
+    body = json.dumps({"name": text}, ensure_ascii=escaped).encode("utf-8")
+    assert clever_loads(body) == {"name": storable(text)}
 
 
 @pytest.mark.parametrize(

@@ -162,3 +162,44 @@ def test_field_checks_with_and_without_the_one_search_shortcut():
     assert set(problems(title="T" * 201)) == {"job_title"}
     assert set(problems(teacher_number="7" * 101)) == {"employee_id"}
     assert set(problems(email="ann.lee.x.org")) == {"email"}  # the email form, in the shortcut
+
+
+TRICKY_TEXTS = ["", "NULL", "null", 'a"b', "back\\slash", "x,y", "{braces}", " padded ", "é ü 😀"]
+
+
+@pytest.mark.django_db
+def test_array_parameters_carry_any_text_and_int_unchanged():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("array parameters are PostgreSQL's")
+    ints = [0, 1, -7, 2**62]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::varchar[], %s::bigint[], %s::bigint[]",
+            [sync_hooks.pg_array(TRICKY_TEXTS), sync_hooks.pg_array(ints), sync_hooks.pg_array([])],
+        )
+        assert cursor.fetchone() == (TRICKY_TEXTS, ints, [])
+
+
+@pytest.mark.django_db
+def test_renames_and_the_taken_check_hold_for_emails_with_quotes_commas_and_backslashes(district):
+    emails = ['o"neil@x.org', "back\\slash@x.org", "a,b@x.org", "{c}@x.org", "NULL@x.org"]
+    users = [
+        User.objects.create(
+            district=district, username=f"clever-1-{n}", email=email.upper(), last_name="U"
+        )
+        for n, email in enumerate(emails)
+    ]
+    User.objects.create(district=district, username="a,b@x.org", last_name="Taken")
+    sync_hooks.staff_after_import(
+        district_id=district.pk, run_id=1, created_ids=[u.pk for u in users]
+    )
+    names = dict(User.objects.filter(last_name="U").values_list("email", "username"))
+    assert names == {
+        'O"NEIL@X.ORG': 'o"neil@x.org',
+        "BACK\\SLASH@X.ORG": "back\\slash@x.org",
+        "A,B@X.ORG": "clever-1-2",  # taken
+        "{C}@X.ORG": "{c}@x.org",
+        "NULL@X.ORG": "null@x.org",
+    }

@@ -404,3 +404,48 @@ def test_usernames_are_stable_and_fall_back_to_clever_id():
     values = map_staff(user("abc", email=" Ana.Lopez@MV.k12.us", teacher={}))
     assert username_candidates(values) == ["ana.lopez@mv.k12.us", "clever-abc"]
     assert username_candidates(map_staff(user("abc", email=None, teacher={}))) == ["clever-abc"]
+
+
+def _format_value_reference(field_name, value):
+    """``StaffSpec.format_value`` before text values were returned first."""
+    from naviance_sync.sync_contract import KEEP
+    from staff.sync import SOURCE_LABELS
+
+    if field_name == "inactive_since" and value is not KEEP:
+        return "active" if value is None else "inactive"
+    if value is None or value is KEEP:
+        return ""
+    if field_name == "school_access":
+        return "; ".join(
+            f"{name} ({SOURCE_LABELS.get(source, source)})"
+            for _, name, source in sorted(value, key=lambda item: (item[1], item[0]))
+        )
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    field_name=st.sampled_from((*FIELDS, *EXTRA_FIELDS, "inactive_since", "clever_id")),
+    value=st.one_of(
+        st.text(max_size=8),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.datetimes(),
+        st.just(frozenset({(2, "West", "clever_school"), (1, "East", "manual")})),
+        st.sampled_from(("", "active", "inactive")),
+    ),
+)
+def test_every_value_of_a_result_row_is_shown_as_it_was(field_name, value):
+    from naviance_sync.sync_contract import KEEP
+
+    def shown(format_value, value):
+        try:
+            return format_value(field_name, value)
+        except Exception as exc:  # noqa: BLE001 - a value no row holds fails the same way
+            return type(exc)
+
+    assert shown(SPEC.format_value, value) == shown(_format_value_reference, value)
+    assert shown(SPEC.format_value, KEEP) == shown(_format_value_reference, KEEP)
