@@ -12,7 +12,7 @@ from typing import Any
 
 from naviance_sync.sync_contract import Mapped, RecordError, SyncConfig, SyncSpec
 
-from ..clever import CleverClient, CleverSection
+from ..clever import CleverClient
 from ..clever.records import record_id
 from ..models import Alert, MissingRecord
 from .matching import RESOLVE_CREATE, RESOLVE_MATCH, LocalIndex, build_index, may_need_review
@@ -112,11 +112,16 @@ def with_sections(
     if not spec.uses_sections:
         return config
 
-    def stream() -> Iterator[CleverSection]:
-        for count, section in enumerate(client.sections(), 1):
-            if renew is not None and count % 1000 == 0:
-                renew()
-            yield section
+    def stream() -> Iterator[Any]:
+        # The raw section dicts (``section_records``): a staff sync reads only each section's
+        # school and teachers, and a typed ``CleverSection`` per section cost ~0.1 s of 38,000.
+        count = 0
+        for page in client.section_records():
+            for section in page:
+                count += 1
+                if renew is not None and count % 1000 == 0:
+                    renew()
+                yield section
 
     extra = spec.add_sections(dict(config.extra or {}), stream())
     return dataclasses.replace(config, extra=extra)
