@@ -54,9 +54,9 @@ def compile_fill(
     ``steps`` are ``students.sync._Step`` tuples (position, field, path, parts, ..., dotted);
     ``kinds[k]`` says which fast path step ``k`` may take (``OTHER``: none), ``limits[k]`` the
     column's maximum length. ``slow(step, value, values, warnings)`` is the interpreted code for
-    one step; ``lookup(raw, parts, path, dotted)`` the full path lookup (dotted keys included),
-    used when the plain nested lookup misses, with ``dotted`` as one frozenset per level. ``role`` is ``raw[role_prefix...]``, already
-    checked to be a dict by the caller; ``grades`` Clever's grades (a grade field's check).
+    one step; ``lookup(raw, parts, path, dotted)`` the full path lookup (dotted keys included,
+    ``dotted`` as one frozenset per level), used when the plain nested lookup misses. ``role``
+    is ``raw[role_prefix...]``, already checked to be a dict by the caller; ``grades`` Clever's grades (a grade field's check).
     ``shared``: fields whose values repeat across a district (names): a plain text value of one
     is stored as the one interned copy of that text (``sys.intern``), so a district's thousand
     Marias hold one string, not a thousand (a million-student plan is a few hundred MB less).
@@ -74,7 +74,7 @@ def compile_fill(
     lines = ["def fill(raw, role, values, warnings):"]
     for k, step in enumerate(steps):
         names[f"S{k}"] = step
-        lines += _lookup_lines(k, step[3], names, role_prefix)
+        lines += _lookup_lines(k, step[3], step[8], names, role_prefix)
         names[f"C{k}"] = step[6]
         lines += _convert_lines(
             k, step[0], kinds[k], limits[k], is_grade=step[5], shared=step[1] in shared
@@ -88,7 +88,11 @@ def compile_fill(
 
 
 def _lookup_lines(
-    k: int, parts: tuple[str, ...], names: dict[str, Any], role_prefix: tuple[str, ...]
+    k: int,
+    parts: tuple[str, ...],
+    dotted: tuple[tuple[str, ...], ...],
+    names: dict[str, Any],
+    role_prefix: tuple[str, ...],
 ) -> list[str]:
     """``v`` = the plain nested lookup of step ``k``; the full lookup when it misses."""
     start, rest = "raw", parts
@@ -99,7 +103,7 @@ def _lookup_lines(
         key = f"K{k}_{j}"
         names[key] = part
         out.append(f"    v = v.get({key}, M) if v.__class__ is dict else M")
-    names[f"D{k}"] = tuple(frozenset(level) for level in names[f"S{k}"][8])
+    names[f"D{k}"] = tuple(frozenset(level) for level in dotted)
     out.append(f"    if v is M: v = lookup(raw, S{k}[3], S{k}[2], D{k})")
     return out
 
@@ -165,8 +169,9 @@ def _convert_lines(
 def after_miss(
     raw: Any, parts: tuple[str, ...], path: str, dotted: tuple[frozenset[str], ...]
 ) -> Any:
-    """What ``students.sync._fast_path`` answers for a path the compiled mapping's plain nested
-    lookup missed, without walking the path twice: None, unless a dict on the way holds one of
+    """What the interpreted lookup (a plain nested walk, then the dotted-key rules of
+    ``get_path``) answers for a path the compiled mapping's plain nested lookup missed, without
+    walking the path twice: None, unless a dict on the way holds one of
     the dotted keys ``get_path`` tries (one C-speed ``isdisjoint`` per level), then ``get_path``
     itself. A GPA under an empty ``ext`` is such a miss for most students of most districts."""
     node = raw

@@ -35,7 +35,6 @@ from naviance_sync.sync_contract import (
     RecordError,
     SyncConfig,
     SyncSpec,
-    get_path,
     last_first,
 )
 from students.compiled import (
@@ -604,36 +603,6 @@ def _fill_for(config: SyncConfig) -> Fill:
     )
     _FILL_CACHE[:] = [(steps, fill)]
     return fill
-
-
-def _fast_path(
-    raw: Any, parts: tuple[str, ...], path: str, dotted: tuple[tuple[str, ...], ...]
-) -> Any:
-    """Plain nested lookup; the dotted-key rules of ``get_path`` only when they could matter.
-
-    A missing step (a GPA under an empty ``ext``) used to rerun ``get_path`` from the top for
-    every record. ``get_path`` can only answer differently if a dict on the way holds one of
-    the dotted keys it tries (precomputed in ``dotted``); otherwise the answer is None.
-    """
-    current = raw
-    for part in parts:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        else:
-            break
-    else:
-        return current
-    node = raw
-    for level, part in enumerate(parts):
-        if not isinstance(node, dict):
-            break
-        for key in dotted[level]:
-            if key in node:
-                return get_path(raw, path)
-        if part not in node:
-            break
-        node = node[part]
-    return None
 
 
 def _email_field(field: str, value: Any) -> str:

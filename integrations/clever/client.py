@@ -504,8 +504,8 @@ class CleverClient:
         megabytes beside a busy one waits for the interpreter lock at every chunk: a 100,000-
         student sync read its pages three times slower that way), then status, decoding,
         retries and a token refresh (which reads the database) all stay on the caller's
-        thread. A link that would not be followed
-        is not asked for ahead (the normal path says why). At most one page is held ahead.
+        thread. A link that would not be followed is not asked for ahead (the normal path says
+        why). At most one page is held ahead.
         """
         try:
             url = self._url(uri)

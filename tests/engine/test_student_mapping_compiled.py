@@ -14,7 +14,7 @@ from naviance_sync.sync_contract import KEEP, SyncConfig
 from students import sync
 from students.compiled import after_miss
 from students.sync import FIELDS
-from tests.support.student_mapping import MAPPING
+from tests.support.student_mapping import MAPPING, full_lookup
 
 CONFIG = SyncConfig(
     district_id=1,
@@ -47,7 +47,7 @@ def interpreted(raw, config):
     values = [KEEP] * len(FIELDS)
     warnings = []
     for step in sync._plan_for(config):
-        sync._slow_step(step, sync._fast_path(raw, step[3], step[2], step[8]), values, warnings)
+        sync._slow_step(step, full_lookup(raw, step[3], step[2], step[8]), values, warnings)
     return values, warnings
 
 
@@ -205,8 +205,8 @@ _NESTED = st.recursive(
 @settings(max_examples=400, deadline=None)
 @given(raw=st.dictionaries(_KEYS, _NESTED, max_size=4))
 def test_the_lookup_after_a_missed_plain_walk_answers_as_the_full_lookup(raw):
-    """``_after_miss`` (what the compiled mapping calls when its plain nested lookup misses)
-    answers what ``_fast_path`` does, dotted keys at every level included."""
+    """``after_miss`` (what the compiled mapping calls when its plain nested lookup misses)
+    answers what the interpreted lookup (``full_lookup``) does, dotted keys at every level included."""
     path = "roles.student.ext.gpa_weighted"
     parts = tuple(path.split("."))
     # What get_path tries at each level: the rest of the path joined, longest first.
@@ -216,6 +216,6 @@ def test_the_lookup_after_a_missed_plain_walk_answers_as_the_full_lookup(raw):
     node = raw
     for part in parts:
         node = node.get(part, _ABSENT) if node.__class__ is dict else _ABSENT
-    if node is _ABSENT:  # the plain walk missed: only then is _after_miss asked
+    if node is _ABSENT:  # the plain walk missed: only then is after_miss asked
         sets = tuple(frozenset(level) for level in dotted)
-        assert after_miss(raw, parts, path, sets) == sync._fast_path(raw, parts, path, dotted)
+        assert after_miss(raw, parts, path, sets) == full_lookup(raw, parts, path, dotted)
