@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import CharField, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models import Prefetch, Q, QuerySet
 
 from naviance_sync.ids import id_from_query
 from naviance_sync.models import AuditEvent, District, School
+from naviance_sync.paging import unindexed
 from naviance_sync.scoping import for_district
 
 from .models import (
@@ -111,9 +111,7 @@ def staff_queryset(*, district: District, filters: StaffFilters) -> QuerySet[Use
         # with it, PostgreSQL walks the staff in name order looking for the few matches (13 ms
         # at 10,000 staff); without it, it probes the search indexes (migration 0007) and
         # sorts the matches (under 1 ms).
-        return qs.order_by(
-            Concat("last_name", Value(""), output_field=CharField()), "first_name", "id"
-        )
+        return qs.order_by(unindexed("last_name"), "first_name", "id")
     return qs.order_by("last_name", "first_name", "id")
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Q, Value
-from django.db.models.functions import Concat, Lower
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 from naviance_sync.ids import id_from_text
 from naviance_sync.models import District, School
-from naviance_sync.paging import PAGE_SIZE, Page
+from naviance_sync.paging import PAGE_SIZE, Page, unindexed
 from naviance_sync.scoping import for_district
 
 from .models import Student
@@ -54,7 +54,7 @@ def student_list(
         # with it, PostgreSQL walks every name in order looking for the few matches (a search
         # for "Smi" read 85,000 index entries, 116 ms at 100,000 students); without it, it
         # probes the search indexes and sorts the few hundred matches (4 ms).
-        qs = qs.annotate(sort_last=_unindexed("last_name"), sort_first=Lower("first_name"))
+        qs = qs.annotate(sort_last=Lower(unindexed("last_name")), sort_first=Lower("first_name"))
     else:
         qs = qs.annotate(sort_last=Lower("last_name"), sort_first=Lower("first_name"))
     if q:
@@ -106,12 +106,6 @@ def student_list(
         next_cursor=_cursor_of(rows[-1]) if more and rows else None,
         cursor=cursor if after else None,
     )
-
-
-def _unindexed(field: str) -> Lower:
-    """The lowered ``field`` with an empty string appended: the same value (names are never NULL) in
-    the same order, which no index matches."""
-    return Lower(Concat(field, Value(""), output_field=CharField()))
 
 
 def student_filter_choices(*, district: District) -> dict[str, list]:
