@@ -52,7 +52,7 @@ def mark_resolved_alerts(*, run: ImportRun, plan: Plan) -> None:
     )
     if not chosen:
         return
-    created = {cid for cid, _v, _n in plan.creates}
+    created = {rec.clever_id for rec in plan.creates}
     matched = [
         pk
         for pk, cid, status in chosen

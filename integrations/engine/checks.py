@@ -97,7 +97,7 @@ def outside_approved_set(
     planned: dict[str, set[Any]] = {
         "inactivate": {pk for pk, _cid, _name in plan.inactivations},
         "update": {u[0] for u in plan.updates},
-        "create": {cid for cid, _values, _name in plan.creates},
+        "create": {rec.clever_id for rec in plan.creates},
         "sensitive": set(sensitive_changes(plan.updates, sensitive_fields(spec))),
     }
     reviewed["sensitive"] = reviewed["update"]

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -33,6 +34,9 @@ from naviance_sync.text import NUL, storable
 
 BATCH = 5000
 READ_SIZE = 1 << 20  # characters of COPY text per psycopg2 read
+_NOTHING = object()  # ``absent`` when no value stands for the column default
+# Columns whose values are text: a ``str`` value is written as it is unless it needs escaping.
+_TEXT_TYPES = frozenset({"CharField", "TextField", "EmailField", "SlugField", "URLField"})
 
 
 def _columns(model: type[Model]) -> list[Any]:
@@ -41,17 +45,24 @@ def _columns(model: type[Model]) -> list[Any]:
 
 def fast_insert(
     model: type[Model],
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Any],
     *,
     now: datetime,
     returning: bool = False,
     batch_size: int = BATCH,
     count: int | None = None,
+    names: Sequence[str] | None = None,
+    absent: object = _NOTHING,
 ) -> Sequence[int]:
     """Insert ``rows`` (attname -> value; missing columns take the field default).
 
     With ``returning=True`` the new primary keys come back in row order; ``count`` (the number of
     rows) lets a generator be streamed instead of listed first.
+
+    With ``names``, each row is a tuple of those columns' values in that order, not a dict: no
+    dict per row, and on PostgreSQL each line is rendered by a function compiled once for these
+    columns (``_tuple_lines``). A value that ``is absent`` takes the column default, as a key
+    left out of a dict row does.
     """
     fields = _columns(model)
     defaults: dict[str, Any] = {}
@@ -60,7 +71,13 @@ def fast_insert(
             defaults[f.attname] = now
         else:
             defaults[f.attname] = f.get_default()  # "" for text, None for nullable, or the default
+    if names is not None and (len(set(names)) != len(names) or not set(names) <= set(defaults)):
+        raise ValueError(f"fast_insert: {list(names)} are not distinct columns of {model.__name__}")
     if connection.vendor != "postgresql":
+        if names is not None:
+            rows = (
+                {k: v for k, v in zip(names, row, strict=True) if v is not absent} for row in rows
+            )
         # The COPY path drops NUL from text and JSON; this path must store the same values.
         objs = [model(**{**defaults, **storable(dict(row))}) for row in rows]
         created: list[int] = []
@@ -71,10 +88,25 @@ def fast_insert(
         return created if returning else []
 
     json_cols = {f.attname for f in fields if isinstance(f, JSONField)}
-    names = [f.attname for f in fields]
+    text_cols = {f.attname for f in fields if f.get_internal_type() in _TEXT_TYPES}
+    all_names = [f.attname for f in fields]
     columns = [f.column for f in fields]
+
+    def lines(rows: Iterable[Any], ids: Sequence[int] | None) -> Iterator[str]:
+        if names is None:
+            return _copy_lines(all_names, json_cols, defaults, rows, ids)
+        render = _tuple_lines(
+            _Layout(tuple(all_names), tuple(names), frozenset(json_cols), frozenset(text_cols)),
+            defaults,
+            absent,
+            with_ids=ids is not None,
+        )
+        # rows first: an extra row is pulled (and refused by ``_at_most``) before ids run out;
+        # fewer rows than ids are counted by ``_copy`` and refused below.
+        return render(rows) if ids is None else render(zip(rows, ids, strict=False))
+
     if not returning:
-        _copy(model, columns, names, json_cols, defaults, rows)
+        _copy(model, columns, lines(rows, None))
         return []
     if count is None:
         rows = list(rows)
@@ -84,7 +116,7 @@ def fast_insert(
     ids = _reserve_ids(model, count)
     pk_column = model._meta.pk.column
     assert pk_column is not None, "a concrete model's primary key has a column"
-    written = _copy(model, [pk_column, *columns], names, json_cols, defaults, rows, ids=ids)
+    written = _copy(model, [pk_column, *columns], lines(_at_most(rows, count), ids))
     if written != count:
         raise ValueError(f"fast_insert: {count} rows announced, {written} given")
     return ids
@@ -202,6 +234,65 @@ def _copy_lines(
 _MISSING = object()
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """The COPY's columns (``all_names``, in order) and the columns each row tuple holds."""
+
+    all_names: tuple[str, ...]
+    names: tuple[str, ...]
+    json_cols: frozenset[str]
+    text_cols: frozenset[str]
+
+
+def _tuple_lines(
+    layout: _Layout, defaults: Mapping[str, Any], absent: object, *, with_ids: bool
+) -> Callable[[Iterable[Any]], Iterator[str]]:
+    """A generator function compiled for ``layout``: row tuples (``(row, pk)`` pairs when
+    ``with_ids``) in, COPY lines out, each exactly what ``_copy_lines`` renders for the same row
+    as a dict (tests/engine/test_fastinsert_lines.py holds them to it).
+
+    One f-string per row instead of a loop over the columns: a text column's ``str`` value is
+    written inline when it is printable and has no backslash (nothing to escape); ``int`` values
+    of other columns inline too; everything else, and ``absent``, goes through that column's
+    ``_copy_text`` (``slow_N``).
+    """
+    position = {name: i for i, name in enumerate(layout.names)}
+    env: dict[str, Any] = {"BS": "\\"}
+    parts = ["{pk}"] if with_ids else []
+    for k, name in enumerate(layout.all_names):
+        is_json = name in layout.json_cols
+        default = _copy_text(defaults.get(name), is_json)
+        if name not in position:
+            env[f"default_{k}"] = default
+            parts.append(f"{{default_{k}}}")
+            continue
+        env[f"slow_{k}"] = _slow_text(default, is_json, absent)
+        v = f"v{position[name]}"
+        if is_json:
+            parts.append(f"{{slow_{k}({v})}}")
+        elif name in layout.text_cols:
+            ok = f"{v}.__class__ is str and {v}.isprintable() and BS not in {v}"
+            parts.append(f"{{({v} if {ok} else slow_{k}({v}))}}")
+        else:
+            parts.append(f"{{({v} if {v}.__class__ is int else slow_{k}({v}))}}")
+    unpack = ", ".join(f"v{i}" for i in range(len(layout.names))) + ","
+    head = f"for ({unpack}), pk in rows:" if with_ids else f"for {unpack} in rows:"
+    source = "def render(rows):\n    " + head + '\n        yield f"' + "\\t".join(parts) + '\\n"\n'
+    exec(compile(source, f"<COPY lines of {len(layout.all_names)} columns>", "exec"), env)  # noqa: S102 - our own text
+    return env["render"]  # type: ignore[no-any-return]
+
+
+def _slow_text(default: str, is_json: bool, absent: object) -> Callable[[Any], str]:
+    def slow(value: Any) -> str:
+        if value is absent:
+            return default
+        text = _copy_text(value, is_json)
+        # A str subclass (a TextChoices member) as its plain text, as "\t".join writes it.
+        return text if text.__class__ is str else str.__str__(text)
+
+    return slow
+
+
 def _at_most(rows: Iterable[Any], count: int) -> Iterator[Any]:
     """The rows, refusing an extra one (there are only ``count`` reserved ids)."""
     for n, row in enumerate(rows, 1):
@@ -232,19 +323,10 @@ class _LineStream:
         return next(self._lines, "")
 
 
-def _copy(
-    model: type[Model],
-    columns: list[str],
-    names: list[str],
-    json_cols: set[str],
-    defaults: dict[str, Any],
-    rows: Iterable[Mapping[str, Any]],
-    ids: Sequence[int] | None = None,
-) -> int:
-    """PostgreSQL COPY of ``rows`` in one statement, streamed; returns the number of rows."""
-    if ids is not None:
-        rows = _at_most(rows, len(ids))
-    stream = _LineStream(_copy_lines(names, json_cols, defaults, rows, ids))
+def _copy(model: type[Model], columns: list[str], lines: Iterator[str]) -> int:
+    """PostgreSQL COPY of the rendered ``lines`` in one statement, streamed; returns the number
+    of rows."""
+    stream = _LineStream(lines)
     first = stream.read(READ_SIZE)
     if not first:
         return 0

@@ -16,7 +16,7 @@ against the update limit. Test imports run the same step, so they show the kept 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from naviance_sync.imported import encode
@@ -78,15 +78,17 @@ def baseline_after(
     return {**imported, **written}
 
 
-def baseline_of(
-    fields: Iterable[str], values: Iterable[Any], rule_fields: frozenset[str]
-) -> dict[str, Any]:
-    """A new record's ``imported_values``: every rule field the import writes."""
-    return {
-        name: encode(value)
-        for name, value in zip(fields, values, strict=False)
-        if name in rule_fields and value is not KEEP
-    }
+def baseline_encoder(
+    fields: Sequence[str], rule_fields: frozenset[str]
+) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """A new record's ``imported_values`` from its values (aligned with ``fields``): every rule
+    field the import writes, encoded. The positions are found once per run, not per record."""
+    positions = tuple((i, name) for i, name in enumerate(fields) if name in rule_fields)
+
+    def baseline(values: Sequence[Any]) -> dict[str, Any]:
+        return {name: encode(values[i]) for i, name in positions if values[i] is not KEEP}
+
+    return baseline
 
 
 def kept_reason(kept: Iterable[Kept], labels: Mapping[str, str]) -> str:

@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from naviance_sync.sync_contract import Change, RecordError
+from naviance_sync.sync_contract import Change, Mapped, RecordError
 
 
 @dataclass(slots=True)
 class Plan:
     """What a sync would do. Test imports store it; real imports apply it."""
 
-    creates: list[tuple[str, tuple[Any, ...], str]] = field(default_factory=list)
+    # The mapped records themselves (no tuple of their parts: a 1,000,000-student first import
+    # holds one per student until it is written).
+    creates: list[Mapped] = field(default_factory=list)
     # (pk, clever_id, name, changes, restore)
     updates: list[tuple[int, str, str, tuple[Change, ...], bool]] = field(default_factory=list)
     unchanged_pks: list[int] = field(default_factory=list)

@@ -8,6 +8,7 @@ values are compared before anything is written).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,12 +20,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, Model
 from django.utils import timezone
 
-from naviance_sync.sync_contract import KEEP, Mapped, SyncConfig, SyncSpec
+from naviance_sync.sync_contract import KEEP, SyncConfig, SyncSpec
 from naviance_sync.text import storable
 
 from ..models import Alert, ImportRun, MissingRecord, RunResult, SyncLease, UpdateLog
 from .fastinsert import fast_insert
-from .field_rules import baseline_of, kept_rows
+from .field_rules import baseline_encoder, kept_rows
 from .matching import Plan
 
 logger = logging.getLogger("integrations.engine")
@@ -56,15 +57,14 @@ def _fmt(spec: SyncSpec, field: str, value: Any) -> str:
 def result_rows(
     *, run: ImportRun, spec: SyncSpec, plan: Plan, created_pks: Sequence[int] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every planned change, error, alert and skip; unchanged records are only counted.
+    """Every planned change, error, alert and skip but the creates (``create_result_rows``);
+    unchanged records are only counted.
 
-    A real import's "created" rows point at the new record and, as a test import's do, say
-    what it was created with. Rows come in this order: creates, updates and restores, matches
-    (specs with ``store_matched``), inactivations, kept accounts, records missing from Clever
-    that wait (grace), errors, alerts, skips, warnings.
+    Rows come in this order: updates and restores, matches (specs with ``store_matched``),
+    inactivations, kept accounts, records missing from Clever that wait (grace), errors, alerts,
+    skips, warnings.
     """
     rows = (
-        _create_rows(spec, plan, created_pks),
         _update_rows(spec, plan),
         _match_rows(plan),
         _inactivation_rows(spec, plan),
@@ -83,25 +83,32 @@ def result_rows(
             yield row
 
 
-def _create_rows(
-    spec: SyncSpec, plan: Plan, created_pks: Sequence[int] | None
-) -> Iterator[dict[str, Any]]:
-    """The same details a test import shows: what the new record was created with."""
+CREATE_RESULT_COLUMNS = ("run_id", "action", "clever_id", "local_id", "name", "changes", "reason")
+
+
+def create_result_rows(
+    *, run: ImportRun, spec: SyncSpec, plan: Plan, created_pks: Sequence[int] | None
+) -> Iterator[tuple[Any, ...]]:
+    """A "created" row per create (``CREATE_RESULT_COLUMNS``), the same details a test import
+    shows: what the new record was created with. A real import's rows point at the new record.
+
+    Tuples, not dicts: a first import writes one per record (``fast_insert`` with ``names``).
+    """
     fields = spec.fields + spec.extra_fields
-    for i, (cid, values, name) in enumerate(plan.creates):
+    fmt = spec.format_value
+    reasons = plan.reasons
+    create, run_id = RunResult.Action.CREATE, run.pk
+    pks: Iterable[int | None] = created_pks if created_pks else itertools.repeat(None)
+    for rec, pk in zip(plan.creates, pks, strict=False):
+        cid = rec.clever_id
         shown = {
-            f: _fmt(spec, f, v)
-            for f, v in zip(fields, values, strict=True)
-            if v is not KEEP and v not in (None, "")
+            # What ``_fmt`` does: a value shown is never None, so school_id needs no exception.
+            f: fmt(f, v)[:2000]
+            for f, v in zip(fields, rec.values, strict=True)
+            if v is not KEEP and v is not None and v != ""
         }
-        yield dict(
-            action=RunResult.Action.CREATE,
-            clever_id=cid,
-            local_id=created_pks[i] if created_pks else None,
-            name=name,
-            changes=shown,
-            reason=plan.reasons.get(("create", cid), "")[:500],
-        )
+        reason = reasons.get(("create", cid), "")[:500] if reasons else ""
+        yield (run_id, create, cid, pk, rec.name, shown, reason)
 
 
 def _update_rows(spec: SyncSpec, plan: Plan) -> Iterator[dict[str, Any]]:
@@ -252,7 +259,7 @@ def _warning_rows(
     if not plan.warnings:
         return
     new_pks = (
-        {cid: pk for (cid, _v, _n), pk in zip(plan.creates, created_pks, strict=True)}
+        {rec.clever_id: pk for rec, pk in zip(plan.creates, created_pks, strict=True)}
         if created_pks
         else {}
     )
@@ -279,9 +286,13 @@ def warning_reason(problems: Iterable[tuple[str, str, str]], labels: Any) -> str
 def results_store(
     *, run: ImportRun, spec: SyncSpec, plan: Plan, created_pks: Sequence[int] | None = None
 ) -> int:
+    """Stores the run's result rows, creates first; returns how many."""
+    now = timezone.now()
+    creates = create_result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks)
+    fast_insert(RunResult, creates, now=now, names=CREATE_RESULT_COLUMNS)
     counted = _Counted(result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks))
-    fast_insert(RunResult, counted, now=timezone.now(), batch_size=RESULT_BATCH)
-    return counted.n
+    fast_insert(RunResult, counted, now=now, batch_size=RESULT_BATCH)
+    return len(plan.creates) + counted.n
 
 
 class _Counted:
@@ -397,7 +408,7 @@ def apply_plan(
     log_rows = _log_rows(
         spec=spec, run=run, plan=plan, created_pks=created_pks, updates=update_logs
     )
-    fast_insert(UpdateLog, log_rows, now=now, batch_size=RESULT_BATCH)
+    fast_insert(UpdateLog, log_rows, now=now, batch_size=RESULT_BATCH, names=LOG_COLUMNS)
     return created_pks
 
 
@@ -428,24 +439,51 @@ def _insert_creates(
     now: datetime,
     progress: _Progress,
 ) -> Sequence[int]:
-    """Creates: rows are rendered one at a time straight into the COPY (never all in memory)."""
+    """Creates: rows are rendered one at a time straight into the COPY (never all in memory).
+
+    Each row is a tuple (``fast_insert`` with ``names``): the spec's fields, its
+    ``create_values`` (the same columns for every record), the district, the Clever id and,
+    with field rules, ``imported_values``. A ``KEEP`` value takes the column default."""
+    if not plan.creates:
+        return []
     columns = spec.fields
     create_values = spec.create_values
-    rule_fields = frozenset(spec.rule_fields)
     district_id = run.district_id
+    extra = tuple(create_values(plan.creates[0], config))
+    tail = (*extra, "district_id", "clever_id")
+    # A later column wins over a field of the same name (as dict.update did).
+    kept = tuple(i for i, f in enumerate(columns) if f not in tail)
+    rules = spec.rule_fields
+    baseline = baseline_encoder(columns, frozenset(rules)) if rules else None
+    names = (*(columns[i] for i in kept), *tail, *(("imported_values",) if rules else ()))
+    width = len(columns)
 
-    def create_rows() -> Iterator[dict[str, Any]]:
-        for cid, values, name in plan.creates:
-            row = {f: v for f, v in zip(columns, values, strict=False) if v is not KEEP}
-            row.update(create_values(Mapped(cid, values, name, None), config))
-            row["district_id"] = district_id
-            row["clever_id"] = cid
-            if rule_fields:  # s5-rules hook: what the import wrote, for the field rules
-                row["imported_values"] = baseline_of(columns, values, rule_fields)
-            yield row
+    def create_rows() -> Iterator[tuple[Any, ...]]:
+        for rec in plan.creates:
+            cid, values = rec.clever_id, rec.values
+            own = create_values(rec, config)
+            if tuple(own) != extra:  # the same columns, perhaps in another order
+                if own.keys() != set(extra):
+                    raise ValueError(
+                        f"{spec.data_type} create_values gave {sorted(own)} for {cid}, "
+                        f"{sorted(extra)} for the first record: it must give the same columns"
+                    )
+                own = {k: own[k] for k in extra}
+            head = values[:width] if len(kept) == width else tuple(values[i] for i in kept)
+            row = (*head, *own.values(), district_id, cid)
+            # s5-rules hook: what the import wrote, for the field rules
+            yield row if baseline is None else (*row, baseline(values))
             progress.wrote(1)
 
-    return fast_insert(spec.model, create_rows(), now=now, returning=True, count=len(plan.creates))
+    return fast_insert(
+        spec.model,
+        create_rows(),
+        now=now,
+        returning=True,
+        count=len(plan.creates),
+        names=names,
+        absent=KEEP,
+    )
 
 
 def _created_extra_values(
@@ -456,8 +494,8 @@ def _created_extra_values(
     if not spec.extra_fields:
         return extra_changes
     skip = len(spec.fields)
-    for pk, (_cid, values, _name) in zip(created_pks, plan.creates, strict=True):
-        for field_name, value in zip(spec.extra_fields, values[skip:], strict=False):
+    for pk, rec in zip(created_pks, plan.creates, strict=True):
+        for field_name, value in zip(spec.extra_fields, rec.values[skip:], strict=False):
             if value is not KEEP:
                 extra_changes.append((pk, field_name, value))
     return extra_changes
@@ -538,6 +576,19 @@ def _write_inactivations(
             progress.wrote(len(batch))
 
 
+LOG_COLUMNS = (
+    "district_id",
+    "data_type",
+    "run_id",
+    "record_id",
+    "clever_id",
+    "record_name",
+    "field",
+    "old_value",
+    "new_value",
+)
+
+
 def _log_rows(
     *,
     spec: SyncSpec,
@@ -545,31 +596,27 @@ def _log_rows(
     plan: Plan,
     created_pks: Sequence[int],
     updates: list[tuple[int, str, str, str, str, str]],
-) -> Iterator[dict[str, Any]]:
-    """The update log, streamed, in the order creates, updates, inactivations."""
-    base = {"district_id": run.district_id, "data_type": run.data_type, "run_id": run.pk}
-
-    def log_row(pk: int, cid: str, name: str, field: str, old: str, new: str) -> dict[str, Any]:
-        return {
-            **base,
-            "record_id": pk,
-            "clever_id": cid,
-            "record_name": name[:300],
-            "field": field,
-            "old_value": old,
-            "new_value": new,
-        }
-
-    for pk, (cid, _values, name) in zip(created_pks, plan.creates, strict=True):
-        yield log_row(pk, cid, name, "record", "", "Created")
-    for entry in updates:
-        yield log_row(*entry)
+) -> Iterator[tuple[Any, ...]]:
+    """The update log (``LOG_COLUMNS``), streamed, in the order creates, updates, inactivations."""
+    base = (run.district_id, run.data_type, run.pk)
+    for pk, rec in zip(created_pks, plan.creates, strict=True):
+        yield (*base, pk, rec.clever_id, rec.name[:300], "record", "", "Created")
+    for pk, cid, name, field, old, new in updates:
+        yield (*base, pk, cid, name[:300], field, old, new)
     active_column = spec.active_column
     more = plan.inactivation_changes
     for pk, cid, name in plan.inactivations:
-        yield log_row(pk, cid, name, active_column, "active", "inactive")
+        yield (*base, pk, cid, name[:300], active_column, "active", "inactive")
         for field, old, new in more.get(pk, ()):
-            yield log_row(pk, cid, name, field, _fmt(spec, field, old), _fmt(spec, field, new))
+            yield (
+                *base,
+                pk,
+                cid,
+                name[:300],
+                field,
+                _fmt(spec, field, old),
+                _fmt(spec, field, new),
+            )
 
 
 # A write this large moves the table's statistics enough that the planner, until autovacuum

@@ -233,7 +233,7 @@ def test_repeated_ids_and_keys_are_errors_that_count_every_claimant_and_a_linked
     assert [(pk, changes) for pk, _c, _n, changes, _r in plan.updates] == [
         (1, (("name", "Old", "New"),))
     ]
-    assert [cid for cid, _values, _name in plan.creates] == ["c5"]
+    assert [rec.clever_id for rec in plan.creates] == ["c5"]
     assert plan.seen_clever_ids == {"c1", "c2", "c3", "c4", "c5", "c6"}
 
 

@@ -229,7 +229,7 @@ def plan_of(feed, locals_):
 def summary(plan) -> dict:
     return {
         "counts": plan.counts(),
-        "creates": sorted(c[0] for c in plan.creates),
+        "creates": sorted(c.clever_id for c in plan.creates),
         "updates": sorted(u[0] for u in plan.updates),
         "unchanged": sorted(plan.unchanged_pks),
         "inactivations": sorted(i[0] for i in plan.inactivations),
@@ -282,7 +282,7 @@ def test_p3_plan_invariants(spec, rnd):
         r for r in feed if isinstance(r, dict) and r.get("district") == config.clever_district_id
     ]
     foreign = ids(feed) - ids(ours)
-    touched_clever = {c[0] for c in plan.creates} | {u[1] for u in plan.updates}
+    touched_clever = {c.clever_id for c in plan.creates} | {u[1] for u in plan.updates}
     assert not (touched_clever & foreign)
     # Inactivations only of active records linked to Clever, in a synced school.
     linked_active = {
