@@ -226,3 +226,21 @@ def test_mapping_is_total(raw, role_changes):
     for candidate in (raw, user(**role_changes)):
         m = SPEC.map_record(candidate, CONFIG)
         assert isinstance(m, Mapped | RecordError)
+
+
+def test_repeated_values_are_held_once_and_still_read_alike():
+    """Memory at 1,000,000 students (issue 18): a student number equal to the student ID is the
+    same text object; equal GPAs are one Decimal. Values compare exactly as before, a different
+    number stays itself, and a GPA that is not a number warns every time it is seen."""
+    same = SPEC.map_record(user(sis_id="00123", student_number="00123"), CONFIG)
+    assert value(same, "student_number") == "00123"
+    assert value(same, "student_number") is value(same, "student_id")
+    other = SPEC.map_record(user(sis_id="00123", student_number="0123"), CONFIG)
+    assert (value(other, "student_id"), value(other, "student_number")) == ("00123", "0123")
+    gpas = [SPEC.map_record(user(ext={"gpa.weighted": g}), CONFIG) for g in ("3.5", "3.5", 3.5)]
+    assert [value(m, "weighted_gpa") for m in gpas] == [Decimal("3.500")] * 3
+    assert value(gpas[0], "weighted_gpa") is value(gpas[1], "weighted_gpa")
+    for _ in range(2):
+        bad = SPEC.map_record(user(ext={"gpa.weighted": "-1"}), CONFIG)
+        assert value(bad, "weighted_gpa") is KEEP
+        assert [w[0] for w in bad.warnings] == ["weighted_gpa"]
