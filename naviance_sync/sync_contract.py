@@ -303,7 +303,8 @@ class SyncSpec(ABC):
         return ()
 
     def create_values(self, mapped: Mapped, config: SyncConfig) -> dict[str, Any]:
-        """Extra column values for a new record (create-only fields, defaults)."""
+        """Extra column values for a new record (create-only fields, defaults): called once per
+        new record, the same columns for every record (the engine writes them as one COPY)."""
         return {}
 
     # --- the steps around the engine (the spec's own services do the reading and writing) ---

@@ -288,15 +288,19 @@ def _decimal(field: str, value: Any) -> Decimal | None:
         raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is not a number.") from None
     if not number.is_finite() or number < 0 or number > _GPA_MAX:
         raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is out of range.")
-    if len(_DECIMALS) >= _DATES_MAX:
+    # -0.0 equals 0 as a key: every zero is the one 0.000 (a "-0.000" GPA means nothing).
+    number = number.quantize(_THOUSANDTH) if number else _ZERO_GPA
+    if len(_DECIMALS) >= _DECIMALS_MAX:
         _DECIMALS.clear()
-    _DECIMALS[value] = number = number.quantize(_THOUSANDTH)
+    _DECIMALS[value] = number
     return number
 
 
 # GPAs repeat too (a few thousand distinct values): one shared Decimal per text or number Clever
 # sent (104 bytes each; a quarter of a district's students have one or two).
 _DECIMALS: dict[Any, Decimal] = {}
+_DECIMALS_MAX = 50_000
+_ZERO_GPA = Decimal("0.000")
 
 
 def _code(field: str, value: Any, codes: Mapping[str, str]) -> Any:

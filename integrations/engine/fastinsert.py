@@ -1,8 +1,9 @@
 """Bulk INSERTs without building model instances: what makes a 100,000-row import seconds.
 
 ``bulk_create`` instantiates a model and runs every field's preparation per value; on a first
-import that is most of the time. Here rows are plain dicts, defaults are rendered once per column,
-and on PostgreSQL every table is written with one streamed ``COPY ... FROM STDIN`` per call:
+import that is most of the time. Here rows are plain dicts, or tuples of named columns (``names``),
+defaults are rendered once per column, and on PostgreSQL every table is written with one streamed
+``COPY ... FROM STDIN`` per call:
 
 - rows are rendered lazily into COPY text and handed to psycopg2 a megabyte at a time, so neither
   the rows nor the text are ever all in memory (``rows`` may be a generator);
@@ -27,7 +28,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import JSONField, Model
 
 from naviance_sync.text import NUL, storable
@@ -307,15 +308,23 @@ class _LineStream:
     def __init__(self, lines: Iterator[str]) -> None:
         self._lines = lines
         self.rows = 0
+        # What the rows raised while psycopg2 was reading them: psycopg2 swallows it, ends the
+        # COPY with an error and the server answers QueryCanceled (an OperationalError, which
+        # the engine would take for a lost connection and retry); ``_copy`` raises this instead.
+        self.error: Exception | None = None
 
     def read(self, size: int = -1) -> str:
         chunk: list[str] = []
         length = 0
-        for line in self._lines:
-            chunk.append(line)
-            length += len(line)
-            if 0 < size <= length:
-                break
+        try:
+            for line in self._lines:
+                chunk.append(line)
+                length += len(line)
+                if 0 < size <= length:
+                    break
+        except Exception as exc:
+            self.error = exc
+            raise
         self.rows += len(chunk)
         return "".join(chunk)
 
@@ -340,8 +349,13 @@ def _copy(model: type[Model], columns: list[str], lines: Iterator[str]) -> int:
         def executor(sql: str, params: Any, many: bool, context: Any) -> None:
             # As Django's own execute does: psycopg2 errors become django.db errors, so a dropped
             # connection is an OperationalError the engine retries, not an unknown exception.
-            with connection.wrap_database_errors:
-                raw.copy_expert(sql, source, size=READ_SIZE)
+            try:
+                with connection.wrap_database_errors:
+                    raw.copy_expert(sql, source, size=READ_SIZE)
+            except DatabaseError as exc:
+                if stream.error is not None:  # the rows' own error, not the database's
+                    raise stream.error from exc
+                raise
 
         debug = getattr(cursor, "debug_sql", None)
         if debug is not None:  # CursorDebugWrapper (DEBUG or CaptureQueriesContext): log it

@@ -111,7 +111,7 @@ def plan_records(
     pending.reverse()
     while pending:
         item = pending.pop()
-        if not isinstance(item, tuple):  # a new record, as most of a first import's are
+        if isinstance(item, Mapped):  # a new record, as most of a first import's are
             plan_create(planning, item, how="new")
             continue
         rec, pos, how = item

@@ -99,7 +99,7 @@ def create_result_rows(
     reasons = plan.reasons
     create, run_id = RunResult.Action.CREATE, run.pk
     pks: Iterable[int | None] = created_pks if created_pks else itertools.repeat(None)
-    for rec, pk in zip(plan.creates, pks, strict=False):
+    for rec, pk in zip(plan.creates, pks, strict=bool(created_pks)):
         cid = rec.clever_id
         shown = {
             # What ``_fmt`` does: a value shown is never None, so school_id needs no exception.
@@ -296,7 +296,7 @@ def results_store(
     """Stores the run's result rows, creates first; returns how many."""
     now = timezone.now()
     creates = create_result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks)
-    fast_insert(RunResult, creates, now=now, names=CREATE_RESULT_COLUMNS)
+    fast_insert(RunResult, creates, now=now, batch_size=RESULT_BATCH, names=CREATE_RESULT_COLUMNS)
     counted = _Counted(result_rows(run=run, spec=spec, plan=plan, created_pks=created_pks))
     fast_insert(RunResult, counted, now=now, batch_size=RESULT_BATCH)
     return len(plan.creates) + counted.n
@@ -456,7 +456,8 @@ def _insert_creates(
     columns = spec.fields
     create_values = spec.create_values
     district_id = run.district_id
-    extra = tuple(create_values(plan.creates[0], config))
+    first = create_values(plan.creates[0], config)
+    extra = tuple(first)
     tail = (*extra, "district_id", "clever_id")
     # A later column wins over a field of the same name (as dict.update did).
     kept = tuple(i for i, f in enumerate(columns) if f not in tail)
@@ -466,9 +467,9 @@ def _insert_creates(
     width = len(columns)
 
     def create_rows() -> Iterator[tuple[Any, ...]]:
-        for rec in plan.creates:
+        for n, rec in enumerate(plan.creates):
             cid, values = rec.clever_id, rec.values
-            own = create_values(rec, config)
+            own = create_values(rec, config) if n else first
             if tuple(own) != extra:  # the same columns, perhaps in another order
                 if own.keys() != set(extra):
                     raise ValueError(

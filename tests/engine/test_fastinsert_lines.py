@@ -13,6 +13,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from integrations.engine import fastinsert
 from integrations.engine.fastinsert import _copy_lines, _Layout, _tuple_lines, fast_insert
 from integrations.models import ImportRun, RunResult
 from naviance_sync.sync_contract import KEEP
@@ -112,11 +113,33 @@ def test_tuple_rows_store_what_dict_rows_store(district):
 
 
 @pytest.mark.django_db
+def test_an_error_of_the_rows_mid_copy_is_that_error_not_a_lost_connection(district, monkeypatch):
+    """psycopg2 swallows what the rows raise once it reads them itself (after the first chunk)
+    and the server cancels the COPY: that must surface as the rows' error, never as the
+    OperationalError the engine retries as a lost connection."""
+    monkeypatch.setattr(fastinsert, "READ_SIZE", 64)  # the COPY starts after 64 characters
+    run = ImportRun.objects.create(district=district, data_type="students", mode="import")
+
+    def rows():
+        for n in range(50):
+            if n == 40:
+                raise LookupError("row 40 is bad")
+            yield (run.pk, "create", f"c{n}", None, "Name", {}, "")
+
+    names = ("run_id", "action", "clever_id", "local_id", "name", "changes", "reason")
+    with pytest.raises(LookupError, match="row 40 is bad"):
+        fast_insert(RunResult, rows(), now=timezone.now(), names=names)
+
+
+@pytest.mark.django_db
 def test_create_values_in_another_order_are_written_and_other_columns_refused(
     connected, run_sync, clever_simulator, monkeypatch, caplog
 ):
     """The columns of the first new record's ``create_values`` hold for all: the same columns
-    in another order are reordered; a record with other columns fails the run, nothing written."""
+    in another order are reordered; a record with other columns fails the run (its own error,
+    not a lost connection, even once psycopg2 reads the rows: READ_SIZE small), nothing
+    written; the first record's values are asked for once."""
+    monkeypatch.setattr(fastinsert, "READ_SIZE", 64)
     calls = []
 
     def shuffled(self, mapped, config):
@@ -130,13 +153,14 @@ def test_create_values_in_another_order_are_written_and_other_columns_refused(
     assert run.status == ImportRun.Status.SUCCEEDED, run.error_message
     total = len(students_in_clever(clever_simulator))
     assert Student.objects.filter(district=connected, graduation_year=2031).count() == total
+    assert len(calls) == len(set(calls)) == total  # once per record, the first one too
 
     Student.objects.filter(district=connected).delete()
     calls.clear()
 
     def other_columns(self, mapped, config):
         calls.append(mapped.clever_id)
-        return {"status": "active"} if len(calls) == 1 else {"status": "active", "grade": "9"}
+        return {"status": "active"} if len(calls) < 5 else {"status": "active", "grade": "9"}
 
     monkeypatch.setattr(StudentSpec, "create_values", other_columns)
     failed = run_sync("import", client_factory=fast_client())

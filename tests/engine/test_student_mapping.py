@@ -240,6 +240,8 @@ def test_repeated_values_are_held_once_and_still_read_alike():
     gpas = [SPEC.map_record(user(ext={"gpa.weighted": g}), CONFIG) for g in ("3.5", "3.5", 3.5)]
     assert [value(m, "weighted_gpa") for m in gpas] == [Decimal("3.500")] * 3
     assert value(gpas[0], "weighted_gpa") is value(gpas[1], "weighted_gpa")
+    zeros = [SPEC.map_record(user(ext={"gpa.weighted": g}), CONFIG) for g in (-0.0, "0", 0)]
+    assert [str(value(m, "weighted_gpa")) for m in zeros] == ["0.000"] * 3
     for _ in range(2):
         bad = SPEC.map_record(user(ext={"gpa.weighted": "-1"}), CONFIG)
         assert value(bad, "weighted_gpa") is KEEP
