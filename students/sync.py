@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from naviance_sync.sync_contract import (
     KEEP,
@@ -246,16 +246,21 @@ def _date(field: str, value: Any) -> date | None:
         raise _Warn(
             ErrorCode.INVALID_DATE, f"{_label(field)} is not a real calendar date."
         ) from None
-    if len(_DATES) >= _DATES_MAX:
-        _DATES.clear()
-    _DATES[value] = parsed
-    return parsed
+    return _remembered(_DATES, value, parsed)
 
 
 # Birth dates repeat (a district has a few thousand distinct ones): parse each text once and
 # share the (immutable) date object, which also saves 32 bytes per record held in a plan.
 _DATES: dict[str, date] = {}
-_DATES_MAX = 50_000
+_T = TypeVar("_T")
+_CACHE_MAX = 50_000  # entries per cache; a district past it starts the cache again
+
+
+def _remembered(cache: dict[Any, _T], key: Any, value: _T) -> _T:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _int(field: str, value: Any) -> int | None:
@@ -289,17 +294,12 @@ def _decimal(field: str, value: Any) -> Decimal | None:
     if not number.is_finite() or number < 0 or number > _GPA_MAX:
         raise _Warn(ErrorCode.INVALID_VALUE, f"{_label(field)} is out of range.")
     # -0.0 equals 0 as a key: every zero is the one 0.000 (a "-0.000" GPA means nothing).
-    number = number.quantize(_THOUSANDTH) if number else _ZERO_GPA
-    if len(_DECIMALS) >= _DECIMALS_MAX:
-        _DECIMALS.clear()
-    _DECIMALS[value] = number
-    return number
+    return _remembered(_DECIMALS, value, number.quantize(_THOUSANDTH) if number else _ZERO_GPA)
 
 
 # GPAs repeat too (a few thousand distinct values): one shared Decimal per text or number Clever
 # sent (104 bytes each; a quarter of a district's students have one or two).
 _DECIMALS: dict[Any, Decimal] = {}
-_DECIMALS_MAX = 50_000
 _ZERO_GPA = Decimal("0.000")
 
 
