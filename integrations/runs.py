@@ -11,6 +11,7 @@ One sync at a time per district and data type, enforced twice:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -142,7 +143,22 @@ def lease_acquire(
     sole = executor_lock(run_id=run.pk)
     if sole is False:
         return None  # a live process executes this run: a duplicate delivery stops here
+    try:
+        return _lease_take(run=run, sole=sole, ttl=ttl, now=now)
+    except Exception:
+        if sole:  # a failed acquisition leaves no executor lock behind for its retry to meet
+            with contextlib.suppress(Exception):
+                executor_unlock(run_id=run.pk)
+        raise
+
+
+def _lease_take(*, run: ImportRun, sole: bool | None, ttl: int, now: datetime) -> int | None:
     free = Q(holder__isnull=True) | Q(lease_until__lt=now) | Q(holder__status__in=FINISHED_STATUSES)
+    # The lease names this run under a fence the run never recorded: the acquisition that took
+    # it failed between the two UPDATEs below (SQLite's "database table is locked", a dropped
+    # connection), raised, and never executed the run; its retry takes the lease again instead
+    # of waiting for it to expire. A live executor recorded its fence before running.
+    free |= Q(holder=run) if run.fence is None else Q(holder=run) & ~Q(fence=run.fence)
     if sole:
         if not ImportRun.objects.filter(pk=run.pk, status__in=ImportRun.ACTIVE_STATUSES).exists():
             executor_unlock(run_id=run.pk)

@@ -7,6 +7,8 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.db import OperationalError, connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations.engine.store import FenceLost, flip_state
@@ -55,6 +57,30 @@ def test_lease_is_exclusive_and_fenced(district):
     assert SyncLease.objects.get().holder_id == b.pk
     lease_release(run=b, fence=fence_b)
     assert SyncLease.objects.get().holder_id is None
+
+
+def test_a_lease_its_acquisition_failed_to_record_is_taken_again_by_the_retry(district):
+    """The seam of a retried delivery: the lease was taken, then the run's fence could not be
+    written (the embedded leg's "database table is locked"); the task retried and found the
+    lease "held elsewhere" by its own run, which then waited for the lease to expire. The retry
+    takes it with a new fence; a run that recorded its fence (a live executor) keeps it."""
+    run = make_run(district)
+    real_update = QuerySet.update
+
+    def update(self, **kw):
+        if self.model is ImportRun and "fence" in kw:
+            raise OperationalError("database table is locked: integrations_importrun")
+        return real_update(self, **kw)
+
+    with mock.patch.object(QuerySet, "update", update), pytest.raises(OperationalError):
+        lease_acquire(run=ImportRun.objects.get(pk=run.pk))
+    lease = SyncLease.objects.get()
+    assert lease.holder_id == run.pk and ImportRun.objects.get(pk=run.pk).fence is None
+    retried = ImportRun.objects.get(pk=run.pk)
+    fence = lease_acquire(run=retried)
+    assert fence == lease.fence + 1 and ImportRun.objects.get(pk=run.pk).fence == fence
+    if connection.vendor != "postgresql":  # there the executor lock decides (test above)
+        assert lease_acquire(run=ImportRun.objects.get(pk=run.pk)) is None
 
 
 def test_double_tick_creates_one_run(district, clever_simulator, sent):
