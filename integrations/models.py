@@ -546,8 +546,9 @@ class RunResult(models.Model):
         # grace (``SyncSettings.inactivate_after_syncs``): left active for now.
         MISSING = "missing", "Missing from Clever"
 
-    # Indexed by ``result_run_action`` (run first): a second index on the run alone was written
-    # for every result row of a 100,000-record import and read by nothing. No foreign-key
+    # Indexed by ``result_run_action`` and ``result_run`` (run first; a run's ids only grow, so
+    # each row's entries go at an index's end): the foreign key's own index on the run alone was
+    # written for every result row of a 100,000-record import and read by nothing. No foreign-key
     # constraint in the database either (``db_constraint=False``): rows are written only by the
     # run itself, in the transaction that holds its fence, and deleted with it by Django's
     # cascade; the constraint's check cost a 100,000-record import a trigger call per row at
@@ -569,7 +570,11 @@ class RunResult(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "action", "id"], name="result_run_action")]
+        indexes = [
+            models.Index(fields=["run", "action", "id"], name="result_run_action"),
+            # The run page's list of every action, and its CSV, in id order (migration 0025).
+            models.Index(fields=["run", "id"], name="result_run"),
+        ]
 
 
 class UpdateLog(DistrictOwned):
