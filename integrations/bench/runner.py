@@ -202,6 +202,30 @@ def scenario(
     return out
 
 
+WRITES_FLOOR_KEYS = ("writes_floor", "ratio_to_floor_and_writes_floor")
+
+
+def with_writes_floor(
+    row: dict[str, Any], bench: Bench, slug: str, *, floor_seconds: float | None = None
+) -> dict[str, Any]:
+    """``row`` (a first import's) with the database's own share beside it
+    (``floor_writes.writes_floor``: the rows it wrote, COPYed again into copies of the live tables
+    with their indexes and foreign keys) and its time over the two floors together: what a first
+    import costs beyond reading the pages and what the database needs to store them."""
+    from .floor_writes import writes_floor
+
+    wrote = writes_floor(db_url=bench.db_url, district_slug=slug)
+    floor = row.get("floor_seconds", floor_seconds)
+    log(f"writes floor of {slug}: {wrote['wall_seconds']} s")
+    both = (floor or 0) + wrote["wall_seconds"]
+    return {
+        **row,
+        "writes_floor_seconds": wrote["wall_seconds"],
+        "writes_floor": wrote,
+        "ratio_to_floor_and_writes_floor": round(row["wall_seconds"] / both, 2) if both else None,
+    }
+
+
 def setup_district(bench: Bench, *, slug: str, name: str, dataset: dict, url: str) -> None:
     clever_id = dataset["districts"][0]["id"]
     bench.manage(
@@ -332,7 +356,11 @@ def student_scenarios(
     rows = []
     first = bench.sync("bench", env=env)
     rows.append(
-        scenario("first full student import", first, records=n, floor=floor, target_seconds=20)
+        with_writes_floor(
+            scenario("first full student import", first, records=n, floor=floor, target_seconds=20),
+            bench,
+            "bench",
+        )
     )
     log(f"first import {first['wall_seconds']} s")
     same = bench.sync("bench", env=env)
@@ -450,6 +478,7 @@ def scaling(bench: Bench, args) -> list[dict[str, Any]]:
             setup_district(bench, slug=slug, name=f"Scale {size}", dataset=data, url=sim.url)
             floor = bench.floor(base_url=sim.url, token=token)
             res = bench.sync(slug, env={"CLEVER_API_URL": sim.url})
+            res = with_writes_floor(res, bench, slug, floor_seconds=floor["wall_seconds"])
         del data
         seconds = floor["wall_seconds"]
         rows.append(
@@ -467,6 +496,7 @@ def scaling(bench: Bench, args) -> list[dict[str, Any]]:
                 "peak_rss_mb": res["peak_rss_mb"],
                 "queries": res["queries"],
                 "status": res["result"].get("status"),
+                **{k: v for k, v in res.items() if k.startswith(WRITES_FLOOR_KEYS)},
             }
         )
         log(f"scaling {size}: {rows[-1]}")
