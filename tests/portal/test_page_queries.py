@@ -268,3 +268,51 @@ def test_a_runs_results_are_read_off_the_runs_own_index_entries_in_id_order(dist
     assert "Filter" not in _plan(_results_sql(run=later, cursor=after), sorts=False)
     one_action = _plan(_results_sql(run=later, action="error"), sorts=False)
     assert "result_run_action" in one_action and "Filter" not in one_action, one_action
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_run_index_migration_rebuilds_an_invalid_left_over_and_keeps_the_timeouts():
+    """What a deploy after a failed concurrent build finds: ``result_run`` invalid (a failed
+    CREATE INDEX CONCURRENTLY leaves it so, still written by every insert). The migration drops
+    and builds it again, lifting the connection's timeouts for the build only."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("integrations.migrations.0025_result_run_id_order")
+
+    def setting(name: str) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SHOW {name}")
+            return cursor.fetchone()[0]
+
+    def valid() -> bool | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('result_run')"
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    with connection.cursor() as cursor:  # whatever the connection had before is kept
+        cursor.execute("SET statement_timeout = '123s'")
+        cursor.execute("SET lock_timeout = '45s'")
+    before = setting("statement_timeout"), setting("lock_timeout")
+    assert before == ("123s", "45s")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE pg_index SET indisvalid = false "
+                "WHERE indexrelid = to_regclass('result_run')"
+            )
+    except Exception:  # noqa: BLE001 - only a superuser may mark an index invalid
+        pytest.skip("this database user cannot mark an index invalid")
+    assert valid() is False
+    with connection.schema_editor(atomic=False) as editor:
+        migration.forwards(apps, editor)
+    assert valid() is True
+    assert (setting("statement_timeout"), setting("lock_timeout")) == before
+    with connection.cursor() as cursor:
+        cursor.execute("RESET statement_timeout")
+        cursor.execute("RESET lock_timeout")
