@@ -546,9 +546,9 @@ class RunResult(models.Model):
         # grace (``SyncSettings.inactivate_after_syncs``): left active for now.
         MISSING = "missing", "Missing from Clever"
 
-    # Indexed by ``result_run_action`` and ``result_run`` (run first; a run's ids only grow, so
-    # each row's entries go at an index's end): the foreign key's own index on the run alone was
-    # written for every result row of a 100,000-record import and read by nothing. No foreign-key
+    # Indexed by ``result_run_action`` and ``result_run`` (run first): the foreign key's own
+    # index on the run alone was written for every result row of a 100,000-record import and
+    # read by nothing. No foreign-key
     # constraint in the database either (``db_constraint=False``): rows are written only by the
     # run itself, in the transaction that holds its fence, and deleted with it by Django's
     # cascade; the constraint's check cost a 100,000-record import a trigger call per row at

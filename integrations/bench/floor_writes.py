@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -46,26 +47,41 @@ def _ident(cur: Any, name: str) -> str:
     return str(cur.fetchone()[0])
 
 
+class WritesFloorError(ValueError):
+    """The district or its run is not there to measure (the message says which)."""
+
+
+def _latest_import(cur: Any, district_slug: str, data_type: str) -> dict[str, int]:
+    """The district's id and its latest finished real import of ``data_type``."""
+    cur.execute("SELECT id FROM naviance_sync_district WHERE slug = %s", [district_slug])
+    row = cur.fetchone()
+    if row is None:
+        raise WritesFloorError(f"no district with the slug {district_slug!r}")
+    cur.execute(
+        "SELECT max(id) FROM integrations_importrun WHERE district_id = %s AND data_type = %s "
+        "AND mode = 'import' AND status IN ('succeeded', 'completed_with_errors')",
+        [row[0], data_type],
+    )
+    (run_id,) = cur.fetchone()
+    if run_id is None:
+        raise WritesFloorError(f"{district_slug!r} has no finished import of {data_type}")
+    return {"district": row[0], "run": run_id}
+
+
 def writes_floor(*, db_url: str, district_slug: str, data_type: str = "students") -> dict[str, Any]:
-    """Write again, into copies of the live tables, what the district's latest ``data_type``
-    run wrote; see the module docstring."""
+    """Write again, into copies of the live tables, what the district's latest finished
+    ``data_type`` import wrote; see the module docstring. For the benchmark's own database: the
+    copies' foreign keys lock the district and school tables briefly, as an import does."""
     import psycopg2  # type: ignore[import-untyped]
 
     conn = psycopg2.connect(db_url)
     tables = ROLE_TABLES[data_type]
     made: list[str] = []
     files: dict[str, Any] = {}
+    prefix = f"{COPY_PREFIX}{os.getpid()}_"  # two measurements at once never share a copy
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT id FROM naviance_sync_district WHERE slug = %s", [district_slug])
-            (district_id,) = cur.fetchone()
-            cur.execute(
-                "SELECT max(id) FROM integrations_importrun WHERE district_id = %s "
-                "AND data_type = %s",
-                [district_id, data_type],
-            )
-            (run_id,) = cur.fetchone()
-            keys = {"district": district_id, "run": run_id}
+            keys = _latest_import(cur, district_slug, data_type)
             for table, column, key in tables:
                 buf = tempfile.TemporaryFile()  # noqa: SIM115 - closed in ``finally``
                 files[table] = buf
@@ -73,7 +89,7 @@ def writes_floor(*, db_url: str, district_slug: str, data_type: str = "students"
                 select = f"SELECT * FROM {_ident(cur, table)} WHERE {_ident(cur, column)} = %s"  # noqa: S608  # nosec B608
                 query = cur.mogrify(f"COPY ({select} ORDER BY id) TO STDOUT", [keys[key]]).decode()
                 cur.copy_expert(query, buf)
-                copy = _ident(cur, COPY_PREFIX + table)
+                copy = _ident(cur, prefix + table)
                 cur.execute(f"DROP TABLE IF EXISTS {copy}")
                 cur.execute(f"CREATE TABLE {copy} (LIKE {_ident(cur, table)} INCLUDING ALL)")
                 made.append(copy)
@@ -91,12 +107,12 @@ def writes_floor(*, db_url: str, district_slug: str, data_type: str = "students"
         per_table: dict[str, dict[str, Any]] = {}
         started = time.perf_counter()
         with conn.cursor() as cur:
-            for table, _, _ in tables:
+            for (table, _, _), copy in zip(tables, made, strict=True):
                 source = files[table]
                 size = source.tell()
                 source.seek(0)
                 began = time.perf_counter()
-                cur.copy_expert(f"COPY {_ident(cur, COPY_PREFIX + table)} FROM STDIN", source)
+                cur.copy_expert(f"COPY {copy} FROM STDIN", source)
                 per_table[table] = {
                     "rows": cur.rowcount,
                     "megabytes": round(size / 1e6, 1),
@@ -106,14 +122,7 @@ def writes_floor(*, db_url: str, district_slug: str, data_type: str = "students"
         conn.commit()
         done = time.perf_counter()
     finally:
-        conn.rollback()
-        with conn.cursor() as cur:
-            for copy in made:
-                cur.execute(f"DROP TABLE IF EXISTS {copy}")
-        conn.commit()
-        conn.close()
-        for buf in files.values():
-            buf.close()
+        _clean_up(conn, made, files)
     return {
         "definition": "COPY of the rows the first import wrote (live records, results, update "
         "log) into copies of those tables with their indexes and foreign keys, one transaction, "
@@ -123,6 +132,24 @@ def writes_floor(*, db_url: str, district_slug: str, data_type: str = "students"
         "commit_seconds": round(done - commit_began, 3),
         "wall_seconds": round(done - started, 3),
     }
+
+
+def _clean_up(conn: Any, made: list[str], files: dict[str, Any]) -> None:
+    """Drop the copies, close the connection and the files: each step whatever the one before
+    did, and never instead of the error that brought us here. A connection that died cannot
+    drop the copies it committed: they stay until the benchmark drops its database."""
+    try:
+        conn.rollback()
+        with conn.cursor() as cur:
+            for copy in made:
+                cur.execute(f"DROP TABLE IF EXISTS {copy}")
+        conn.commit()
+    except Exception:  # noqa: BLE001, S110  # nosec B110 - see the docstring
+        pass
+    finally:
+        conn.close()
+        for buf in files.values():
+            buf.close()
 
 
 def main(argv: list[str] | None = None) -> None:

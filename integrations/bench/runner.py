@@ -211,18 +211,29 @@ def with_writes_floor(
     """``row`` (a first import's) with the database's own share beside it
     (``floor_writes.writes_floor``: the rows it wrote, COPYed again into copies of the live tables
     with their indexes and foreign keys) and its time over the two floors together: what a first
-    import costs beyond reading the pages and what the database needs to store them."""
+    import costs beyond reading the pages and what the database needs to store them.
+
+    Only for an import that finished; a measurement that fails is reported in the row
+    (``writes_floor_error``), never the end of the benchmark."""
     from .floor_writes import writes_floor
 
-    wrote = writes_floor(db_url=bench.db_url, district_slug=slug)
+    status = row.get("status", (row.get("result") or {}).get("status"))
+    if status not in ("succeeded", "completed_with_errors"):
+        return {**row, "writes_floor_error": f"not measured: the import ended {status}"}
+    try:
+        wrote = writes_floor(db_url=bench.db_url, district_slug=slug)
+    except Exception as exc:  # noqa: BLE001 - reported in the JSON, the other figures stand
+        log(f"writes floor of {slug} failed: {exc!r}")
+        return {**row, "writes_floor_error": repr(exc)[:500]}
     floor = row.get("floor_seconds", floor_seconds)
     log(f"writes floor of {slug}: {wrote['wall_seconds']} s")
-    both = (floor or 0) + wrote["wall_seconds"]
     return {
         **row,
         "writes_floor_seconds": wrote["wall_seconds"],
         "writes_floor": wrote,
-        "ratio_to_floor_and_writes_floor": round(row["wall_seconds"] / both, 2) if both else None,
+        "ratio_to_floor_and_writes_floor": (
+            round(row["wall_seconds"] / (floor + wrote["wall_seconds"]), 2) if floor else None
+        ),
     }
 
 

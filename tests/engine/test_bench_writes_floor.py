@@ -85,3 +85,44 @@ def test_writes_floor_drops_its_copies_when_a_copy_fails(district, run_sync, mon
     with pytest.raises(Exception, match="no_such_table"):
         floor_writes.writes_floor(db_url=_db_url(), district_slug=district.slug)
     assert _copies() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_floor_names_what_it_cannot_find(district, run_sync):
+    if connection.vendor != "postgresql":
+        pytest.skip("the writes floor COPYs into PostgreSQL tables")
+    with pytest.raises(floor_writes.WritesFloorError, match="no district with the slug 'nowhere'"):
+        floor_writes.writes_floor(db_url=_db_url(), district_slug="nowhere")
+    with pytest.raises(floor_writes.WritesFloorError, match="has no finished import of students"):
+        floor_writes.writes_floor(db_url=_db_url(), district_slug=district.slug)
+    assert _copies() == []
+
+
+def test_the_bench_reports_a_writes_floor_it_could_not_measure_and_goes_on(monkeypatch):
+    """A failed measurement is a key in the first import's row, not the end of the benchmark's
+    JSON; an import that did not finish is not measured; no floor, no ratio."""
+    from integrations.bench import runner
+
+    calls = []
+
+    def fails(**kwargs):
+        calls.append(kwargs)
+        raise floor_writes.WritesFloorError("disk full")
+
+    monkeypatch.setattr(floor_writes, "writes_floor", fails)
+    bench = type("Bench", (), {"db_url": "postgres://nowhere/none"})()
+    row = {"status": "succeeded", "wall_seconds": 9.0, "floor_seconds": 3.0}
+    failed = runner.with_writes_floor(row, bench, "bench")
+    assert failed["writes_floor_error"].startswith("WritesFloorError('disk full'")
+    assert failed["wall_seconds"] == 9.0 and "ratio_to_floor_and_writes_floor" not in failed
+    held = runner.with_writes_floor({**row, "status": "held"}, bench, "bench")
+    assert held["writes_floor_error"] == "not measured: the import ended held"
+    assert len(calls) == 1
+
+    monkeypatch.setattr(floor_writes, "writes_floor", lambda **kwargs: {"wall_seconds": 6.0})
+    measured = runner.with_writes_floor(row, bench, "bench")
+    assert measured["writes_floor_seconds"] == 6.0
+    assert measured["ratio_to_floor_and_writes_floor"] == 1.0
+    raw = {"result": {"status": "succeeded"}, "wall_seconds": 9.0}  # a scaling size's child data
+    alone = runner.with_writes_floor(raw, bench, "scale", floor_seconds=None)
+    assert alone["writes_floor_seconds"] == 6.0 and alone["ratio_to_floor_and_writes_floor"] is None
