@@ -548,11 +548,11 @@ class RunResult(models.Model):
 
     # Indexed by ``result_run_action`` and ``result_run`` (run first): the foreign key's own
     # index on the run alone was written for every result row of a 100,000-record import and
-    # read by nothing. No foreign-key
-    # constraint in the database either (``db_constraint=False``): rows are written only by the
-    # run itself, in the transaction that holds its fence, and deleted with it by Django's
-    # cascade; the constraint's check cost a 100,000-record import a trigger call per row at
-    # commit (~0.5 s) and guarded nothing those two do not (issue 18, docs/engine.md).
+    # read by nothing. No foreign-key constraint in the database either (``db_constraint=False``):
+    # rows are written only by the run itself, in the transaction that holds its fence, and
+    # deleted with it by Django's cascade; the constraint's check cost a 100,000-record import a
+    # trigger call per row at commit (~0.5 s) and guarded nothing those two do not (issue 18,
+    # docs/engine.md).
     run = models.ForeignKey(
         ImportRun,
         on_delete=models.CASCADE,

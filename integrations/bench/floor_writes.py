@@ -43,8 +43,9 @@ COPY_PREFIX = "bench_writes_floor_"
 
 
 def _ident(cur: Any, name: str) -> str:
-    cur.execute("SELECT quote_ident(%s)", [name])
-    return str(cur.fetchone()[0])
+    from psycopg2.extensions import quote_ident  # type: ignore[import-untyped]
+
+    return str(quote_ident(name, cur))
 
 
 class WritesFloorError(ValueError):

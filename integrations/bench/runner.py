@@ -202,12 +202,7 @@ def scenario(
     return out
 
 
-WRITES_FLOOR_KEYS = ("writes_floor", "ratio_to_floor_and_writes_floor")
-
-
-def with_writes_floor(
-    row: dict[str, Any], bench: Bench, slug: str, *, floor_seconds: float | None = None
-) -> dict[str, Any]:
+def with_writes_floor(row: dict[str, Any], bench: Bench, slug: str) -> dict[str, Any]:
     """``row`` (a first import's) with the database's own share beside it
     (``floor_writes.writes_floor``: the rows it wrote, COPYed again into copies of the live tables
     with their indexes and foreign keys) and its time over the two floors together: what a first
@@ -217,7 +212,7 @@ def with_writes_floor(
     (``writes_floor_error``), never the end of the benchmark."""
     from .floor_writes import writes_floor
 
-    status = row.get("status", (row.get("result") or {}).get("status"))
+    status = row["status"]
     if status not in ("succeeded", "completed_with_errors"):
         return {**row, "writes_floor_error": f"not measured: the import ended {status}"}
     try:
@@ -225,7 +220,7 @@ def with_writes_floor(
     except Exception as exc:  # noqa: BLE001 - reported in the JSON, the other figures stand
         log(f"writes floor of {slug} failed: {exc!r}")
         return {**row, "writes_floor_error": repr(exc)[:500]}
-    floor = row.get("floor_seconds", floor_seconds)
+    floor = row.get("floor_seconds")
     log(f"writes floor of {slug}: {wrote['wall_seconds']} s")
     return {
         **row,
@@ -489,27 +484,24 @@ def scaling(bench: Bench, args) -> list[dict[str, Any]]:
             setup_district(bench, slug=slug, name=f"Scale {size}", dataset=data, url=sim.url)
             floor = bench.floor(base_url=sim.url, token=token)
             res = bench.sync(slug, env={"CLEVER_API_URL": sim.url})
-            res = with_writes_floor(res, bench, slug, floor_seconds=floor["wall_seconds"])
         del data
         seconds = floor["wall_seconds"]
-        rows.append(
-            {
-                "students": size,
-                "wall_seconds": res["wall_seconds"],
-                "floor_seconds": seconds,
-                "ratio_to_floor": round(res["wall_seconds"] / seconds, 2) if seconds else None,
-                "in_process_seconds": res.get("inner_seconds"),
-                "in_process_ratio_to_floor": (
-                    round(res["inner_seconds"] / seconds, 2)
-                    if seconds and res.get("inner_seconds")
-                    else None
-                ),
-                "peak_rss_mb": res["peak_rss_mb"],
-                "queries": res["queries"],
-                "status": res["result"].get("status"),
-                **{k: v for k, v in res.items() if k.startswith(WRITES_FLOOR_KEYS)},
-            }
-        )
+        row = {
+            "students": size,
+            "wall_seconds": res["wall_seconds"],
+            "floor_seconds": seconds,
+            "ratio_to_floor": round(res["wall_seconds"] / seconds, 2) if seconds else None,
+            "in_process_seconds": res.get("inner_seconds"),
+            "in_process_ratio_to_floor": (
+                round(res["inner_seconds"] / seconds, 2)
+                if seconds and res.get("inner_seconds")
+                else None
+            ),
+            "peak_rss_mb": res["peak_rss_mb"],
+            "queries": res["queries"],
+            "status": res["result"].get("status"),
+        }
+        rows.append(with_writes_floor(row, bench, slug))
         log(f"scaling {size}: {rows[-1]}")
     return rows
 

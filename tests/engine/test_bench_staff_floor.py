@@ -12,6 +12,7 @@ from django.db import connection
 from integrations.bench import floor_staff
 from integrations.simulator import Dataset, SimulatorServer
 from integrations.simulator.generator import generate_district
+from tests.support.database import postgres_url
 
 
 def _district():
@@ -42,12 +43,7 @@ def test_staff_floor_reads_every_staff_and_section_page(monkeypatch):
         pytest.skip("the floor COPYs into a PostgreSQL temp table")
     monkeypatch.setattr(floor_staff, "PAGE_SIZE", 7)  # several pages per list
     data, _ = _district()
-    settings = connection.settings_dict
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    db_url = (
-        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
+    db_url = postgres_url()
     token = data["tokens"][data["districts"][0]["id"]]
     with SimulatorServer(Dataset(data)) as sim:
         floor = floor_staff.staff_floor(db_url=db_url, base_url=sim.url, token=token)

@@ -13,16 +13,8 @@ from integrations.models import RunResult, UpdateLog
 from integrations.simulator import Dataset, SimulatorServer
 from integrations.simulator.generator import generate_district
 from students.models import Student
+from tests.support.database import postgres_url
 from tests.support.districts import connect_district
-
-
-def _db_url() -> str:
-    settings = connection.settings_dict
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    return (
-        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
 
 
 def _copies() -> list[str]:
@@ -56,7 +48,7 @@ def test_writes_floor_copies_what_the_first_import_wrote_and_drops_its_tables(
     Student.objects.create(district=other_district, student_id="elsewhere")  # not this district's
     live = (Student.objects.count(), RunResult.objects.count(), UpdateLog.objects.count())
 
-    wrote = floor_writes.writes_floor(db_url=_db_url(), district_slug=district.slug)
+    wrote = floor_writes.writes_floor(db_url=postgres_url(), district_slug=district.slug)
 
     tables = wrote["tables"]
     assert tables["students_student"]["rows"] == run.created == 40
@@ -83,7 +75,7 @@ def test_writes_floor_drops_its_copies_when_a_copy_fails(district, run_sync, mon
         (*floor_writes.ROLE_TABLES["students"], ("no_such_table", "run_id", "run")),
     )
     with pytest.raises(Exception, match="no_such_table"):
-        floor_writes.writes_floor(db_url=_db_url(), district_slug=district.slug)
+        floor_writes.writes_floor(db_url=postgres_url(), district_slug=district.slug)
     assert _copies() == []
 
 
@@ -92,9 +84,9 @@ def test_writes_floor_names_what_it_cannot_find(district, run_sync):
     if connection.vendor != "postgresql":
         pytest.skip("the writes floor COPYs into PostgreSQL tables")
     with pytest.raises(floor_writes.WritesFloorError, match="no district with the slug 'nowhere'"):
-        floor_writes.writes_floor(db_url=_db_url(), district_slug="nowhere")
+        floor_writes.writes_floor(db_url=postgres_url(), district_slug="nowhere")
     with pytest.raises(floor_writes.WritesFloorError, match="has no finished import of students"):
-        floor_writes.writes_floor(db_url=_db_url(), district_slug=district.slug)
+        floor_writes.writes_floor(db_url=postgres_url(), district_slug=district.slug)
     assert _copies() == []
 
 
@@ -123,6 +115,6 @@ def test_the_bench_reports_a_writes_floor_it_could_not_measure_and_goes_on(monke
     measured = runner.with_writes_floor(row, bench, "bench")
     assert measured["writes_floor_seconds"] == 6.0
     assert measured["ratio_to_floor_and_writes_floor"] == 1.0
-    raw = {"result": {"status": "succeeded"}, "wall_seconds": 9.0}  # a scaling size's child data
-    alone = runner.with_writes_floor(raw, bench, "scale", floor_seconds=None)
+    no_floor = {"status": "succeeded", "wall_seconds": 9.0}
+    alone = runner.with_writes_floor(no_floor, bench, "scale")
     assert alone["writes_floor_seconds"] == 6.0 and alone["ratio_to_floor_and_writes_floor"] is None
