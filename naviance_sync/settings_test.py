@@ -16,7 +16,14 @@ if EMBEDDED:
         os.environ.pop(_name, None)
 
 from .settings import *  # noqa: E402,F403
-from .settings import CACHES, CELERY_BROKER_URL, DATABASES, STATIC_ROOT, STORAGES  # noqa: E402
+from .settings import (  # noqa: E402
+    CACHES,
+    CELERY_BROKER_URL,
+    DATABASES,
+    STATIC_ROOT,
+    STORAGES,
+    VAR_DIR,
+)
 
 if EMBEDDED:
     _found = {
@@ -35,6 +42,13 @@ if EMBEDDED:
             f"NAVIANCE_TEST_BACKEND=embedded but the settings chose {_found}: "
             "SQLite, the filesystem broker and the local-memory cache were expected."
         )
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The test database is a file (WAL, the 30 s busy timeout), as the product's SQLite is, not
+    # Django's default in-memory shared-cache database: there a worker thread's read holds a table
+    # lock that fails the run writing beside it at once ("database table is locked"), which the
+    # product never meets. bin/test puts VAR_DIR in a scratch directory it removes afterwards.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 

@@ -7,6 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from naviance_sync.models import District
+from tests.factories import DistrictFactory
+
 ROOT = Path(__file__).resolve().parents[2]
 STRAY = {
     "DATABASE_URL": "postgres://stray@127.0.0.1:5432/stray",
@@ -70,3 +76,24 @@ def test_test_settings_in_embedded_mode_never_use_stray_urls(tmp_path):
     assert cfg["celery"] == "filesystem://localhost/"  # Celery reads CELERY_BROKER_URL itself
     assert cfg["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert cfg["env"] == []  # and what the tests start inherits none of them
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_goes_through_while_another_connection_is_reading():
+    """The seam behind the embedded leg's "database table is locked" failures (CI, December
+    2026): the in-process worker's thread read a table (a run summary's settings) while the test
+    wrote to it (the next import). In Django's default in-memory SQLite test database the open read
+    fails the write at once; the product's SQLite (a file, WAL) lets it through, and so must the
+    test database. On PostgreSQL it always goes through."""
+    first = DistrictFactory(name="First")
+    DistrictFactory(name="Second")
+    reader = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        cursor = reader.cursor()
+        cursor.execute("SELECT id FROM naviance_sync_district ORDER BY id")
+        assert cursor.fetchone() is not None  # the statement stays open on the second row
+        District.objects.filter(pk=first.pk).update(name="Renamed")
+        assert len(cursor.fetchall()) == 1
+    finally:
+        reader.close()
+    assert District.objects.get(pk=first.pk).name == "Renamed"
