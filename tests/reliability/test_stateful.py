@@ -13,7 +13,11 @@ what the remaining imports produced (the students the undone import created stay
 The failure is injected with a Django execute wrapper, so it fires whatever the engine uses to
 write (bulk UPDATE, COPY, INSERT): the k-th statement that writes ``students_student`` raises.
 Every example starts a fresh district and simulator inside a savepoint that is rolled back.
-CI: 50 examples x 20 steps; ``STATEFUL_EXAMPLES`` / ``STATEFUL_STEPS`` for more.
+CI: 50 examples x 20 steps, derandomized: the same examples on every run, so whether the machine
+reaches every outcome (asserted below) does not depend on the run's luck. A random draw reached no
+approval once in CI's embedded leg (one guard trip in 50 examples), December 2026.
+``STATEFUL_EXAMPLES`` / ``STATEFUL_STEPS`` for more, ``STATEFUL_RANDOM=1`` to explore new examples
+(then the outcome check may miss by chance; a failed invariant never does).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from tests.support.districts import connect_district
 pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "50"))
 STEPS = int(os.environ.get("STATEFUL_STEPS", "20"))
+RANDOM = os.environ.get("STATEFUL_RANDOM", "") == "1"
 START_STUDENTS = 12
 FLOOR = 5  # the guard's floor for this small district (settings.MASS_INACTIVATION_FLOOR)
 THRESHOLD = 10  # percent
@@ -328,6 +333,7 @@ def test_live_state_is_always_the_last_successful_import(small_guard):
         settings=settings(
             max_examples=EXAMPLES,
             stateful_step_count=STEPS,
+            derandomize=not RANDOM,
             deadline=None,
             database=None,
             print_blob=True,
