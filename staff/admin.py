@@ -43,6 +43,39 @@ def _district_roles_field(form: forms.ModelForm) -> None:
     )
 
 
+class _UnlessUnchanged:
+    """A field validator that lets the value the account already has through as it is."""
+
+    def __init__(self, validator, kept: str) -> None:
+        self.validator, self.kept = validator, kept
+
+    def __call__(self, value) -> None:
+        if value != self.kept:
+            self.validator(value)
+
+
+# Checked only when support changes them. An import stores the email Clever sent even where
+# Django's validator refuses it (Clever validates none: "józef@szkoła.example", ``say"hi"@...``;
+# a bad field is a warning, DESIGN.md), and accounts from before usernames were checked may have
+# one Django's validator refuses. The change form validated both on every save, so support could
+# change nothing else on such an account ("Enter a valid email address"). What support types is
+# checked as before.
+KEPT_AS_THEY_CAME = ("username", "email")
+
+
+def _keep_what_came_unchanged(form: forms.ModelForm) -> dict[str, str]:
+    """Wrap the form's validators of ``KEPT_AS_THEY_CAME``; the values they let through."""
+    kept = {}
+    for name in KEPT_AS_THEY_CAME:
+        field = form.fields.get(name)
+        value = getattr(form.instance, name, None)
+        if field is None or not value:
+            continue
+        kept[name] = field.to_python(value)
+        field.validators = [_UnlessUnchanged(v, kept[name]) for v in field.validators]
+    return kept
+
+
 def _check_role_district(form: forms.ModelForm, cleaned: dict) -> dict:
     role, district = cleaned.get("role"), cleaned.get("district", form.instance.district)
     if role is not None and (district is None or role.district_id != district.pk):
@@ -171,6 +204,14 @@ class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
             def __init__(self, *args, **kw):
                 super().__init__(*args, **kw)
                 _district_roles_field(self)
+                self.kept = _keep_what_came_unchanged(self)
+
+            def _get_validation_exclusions(self):
+                # The model's own validators run again after the form's (ModelForm._post_clean):
+                # an unchanged value skips them too.
+                exclude = super()._get_validation_exclusions()
+                data = getattr(self, "cleaned_data", {})
+                return exclude | {n for n, v in self.kept.items() if data.get(n) == v}
 
             def clean(self):
                 return _check_role_district(self, super().clean())

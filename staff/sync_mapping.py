@@ -294,23 +294,29 @@ def school_access(
 # --- Naming ------------------------------------------------------------------------------------
 
 
-_USERNAME_OK = re.compile(r"[^\w.@+-]")
+# What Django's username validator (``UnicodeUsernameValidator``) accepts: letters and digits in
+# any script, and . @ + - _. A username outside it is refused by every user form, Django admin's
+# included, so an account named so could not be edited without renaming it first.
+_USERNAME = re.compile(r"[\w.@+-]+\Z")
 
 
-def username_candidates(values: StaffValues) -> list[str]:
-    """Usernames to try for a new account, most natural first.
+def email_username(email: Any) -> str:
+    """The username a new account takes from its email address, or "" when it cannot have one.
 
-    The email address (lower case) when there is one that fits; then ``clever-<id>``, which is
-    unique everywhere because Clever ids are. Both are derived from the record, so a re-run of the
-    same import picks the same name.
+    The address as a person would type it (compatibility forms folded, so a full-width address
+    reads as ASCII; lower case; no surrounding whitespace), used only when it is one ``@`` between
+    two non-empty parts, fits the username field, and passes Django's username validator.
+    Characters are never dropped to make one fit: a username is either the address the person
+    knows or the account's ``clever-...`` placeholder. Clever does not validate emails, so
+    addresses with spaces, quotes, commas or control characters arrive, and keep the placeholder.
     """
-    out: list[str] = []
-    email = normalize_email(values.email)
-    email = _USERNAME_OK.sub("", email)
-    if email and "@" in email and len(email) <= USERNAME_MAX:
-        out.append(email)
-    out.append(f"clever-{values.clever_id}"[:USERNAME_MAX])
-    return out
+    if not isinstance(email, str):
+        return ""
+    name = unicodedata.normalize("NFKC", email).strip().lower()
+    local, at, domain = name.partition("@")
+    if not (local and at and domain) or "@" in domain or len(name) > USERNAME_MAX:
+        return ""
+    return name if _USERNAME.match(name) else ""
 
 
 # --- Field checks ------------------------------------------------------------------------------

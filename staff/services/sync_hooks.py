@@ -11,11 +11,13 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 
 from naviance_sync.models import District, School
 from naviance_sync.scoping import for_district
 
 from ..models import Role, StaffImportSettings, StaffSchoolAccess, TitleKeywordRule, User
+from ..sync_mapping import email_username
 from ..sync_roles import Defaults, KeywordRule, StaffConfig
 from .import_settings import staff_settings_ensure
 
@@ -216,6 +218,26 @@ def _rename(renames: list[tuple[int, str]]) -> None:
         )
 
 
+def _taken_usernames(names: list[str]) -> set[str]:
+    """Which of these (lower-case) usernames an account already has, whatever its case.
+
+    Usernames are unique as typed, so "Ana@X.org" (made by hand, or in another district) does not
+    stop a new "ana@x.org"; but the two would be one person's address, signing in to two
+    accounts. Compared in lower case: PostgreSQL's ``lower()`` (no index serves it: it reads the
+    accounts table once, only after an import that created accounts); SQLite's folds ASCII only
+    ("Émile" stays), so there Python folds the usernames that could be addresses."""
+    if not names:
+        return set()
+    if connection.vendor != "postgresql":
+        found = User.objects.filter(username__contains="@").values_list("username", flat=True)
+        return {name.lower() for name in found.iterator()} & set(names)
+    return set(
+        User.objects.annotate(lowered=Lower("username"))
+        .filter(_among("lowered", names, "varchar"))
+        .values_list("lowered", flat=True)
+    )
+
+
 WELCOME_BATCH = 500  # accounts per welcome-email task: small messages, bounded retries
 
 
@@ -239,15 +261,10 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
     )
     wanted: dict[str, list[int]] = {}
     for pk, email, username in rows:
-        email = (email or "").strip().lower()
-        if email and len(email) <= 150 and username.startswith("clever-"):
-            wanted.setdefault(email, []).append(pk)
-    taken = {
-        u.lower()
-        for u in User.objects.filter(_among("username", list(wanted), "varchar")).values_list(
-            "username", flat=True
-        )
-    }
+        name = email_username(email)
+        if name and username.startswith("clever-"):
+            wanted.setdefault(name, []).append(pk)
+    taken = _taken_usernames(list(wanted))
     renames = [
         (owners[0], email)
         for email, owners in wanted.items()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.forms import MultiWidget
 from django.test import Client
 from django.urls import reverse
 
 from naviance_sync.models import AuditEvent
 from staff.models import Role
 from tests.factories import DistrictAdminFactory, RoleFactory, SupportStaffFactory
+from tests.support.admin_forms import change_form_data
 from tests.support.settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db
@@ -36,26 +36,6 @@ def support_client(client):
     support = SupportStaffFactory(username="support-sam")
     client.force_login(support)
     return client, support
-
-
-def change_form_data(client, url) -> dict:
-    """What Django admin's change form posts back unchanged."""
-    response = client.get(url, secure=True)
-    assert response.status_code == 200
-    form = response.context["adminform"].form
-    data: dict = {}
-    for name in form.fields:
-        value = form[name].value()
-        widget = form.fields[name].widget
-        if isinstance(widget, MultiWidget):
-            for i, part in enumerate(widget.decompress(value)):
-                if part is not None:
-                    data[f"{name}_{i}"] = str(part)
-            continue
-        if value is None or value is False:
-            continue
-        data[name] = [str(v) for v in value] if isinstance(value, list | tuple) else value
-    return data
 
 
 def test_support_changing_a_district_users_role_and_rights_is_in_the_districts_audit_log(

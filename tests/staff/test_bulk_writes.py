@@ -77,16 +77,17 @@ def test_renames_many_accounts_at_once(district):
         )
         for n in range(5)
     ]
-    User.objects.create(district=district, username="u3@x.org", last_name="Taken")
+    # Another account has the address in another case: the new one keeps its placeholder.
+    User.objects.create(district=district, username="U3@x.ORG", last_name="Taken")
     sync_hooks.staff_after_import(
         district_id=district.pk, run_id=1, created_ids=[u.pk for u in users]
     )
     assert sorted(User.objects.filter(district=district).values_list("username", flat=True)) == [
+        "U3@x.ORG",
         "clever-1-3",
         "u0@x.org",
         "u1@x.org",
         "u2@x.org",
-        "u3@x.org",
         "u4@x.org",
     ]
 
@@ -183,23 +184,30 @@ def test_array_parameters_carry_any_text_and_int_unchanged():
 
 
 @pytest.mark.django_db
-def test_renames_and_the_taken_check_hold_for_emails_with_quotes_commas_and_backslashes(district):
+def test_renames_and_the_taken_check_hold_for_emails_no_username_may_have(district):
+    """Quotes, commas, backslashes and braces are legal in an address and reach the import
+    (Clever validates no email); no username may have them, so those accounts keep their
+    placeholder, and the arrays carry the rest unchanged."""
     emails = ['o"neil@x.org', "back\\slash@x.org", "a,b@x.org", "{c}@x.org", "NULL@x.org"]
+    emails += ["ó.r+s_t-u@x.org", "ÉMILE@x.org"]
     users = [
         User.objects.create(
             district=district, username=f"clever-1-{n}", email=email.upper(), last_name="U"
         )
         for n, email in enumerate(emails)
     ]
-    User.objects.create(district=district, username="a,b@x.org", last_name="Taken")
+    User.objects.create(district=district, username="null@X.org", last_name="Taken")
+    User.objects.create(district=district, username="Émile@X.org", last_name="Taken")
     sync_hooks.staff_after_import(
         district_id=district.pk, run_id=1, created_ids=[u.pk for u in users]
     )
     names = dict(User.objects.filter(last_name="U").values_list("email", "username"))
     assert names == {
-        'O"NEIL@X.ORG': 'o"neil@x.org',
-        "BACK\\SLASH@X.ORG": "back\\slash@x.org",
-        "A,B@X.ORG": "clever-1-2",  # taken
-        "{C}@X.ORG": "{c}@x.org",
-        "NULL@X.ORG": "null@x.org",
+        'O"NEIL@X.ORG': "clever-1-0",
+        "BACK\\SLASH@X.ORG": "clever-1-1",
+        "A,B@X.ORG": "clever-1-2",
+        "{C}@X.ORG": "clever-1-3",
+        "NULL@X.ORG": "clever-1-4",  # taken, in another case
+        "Ó.R+S_T-U@X.ORG": "ó.r+s_t-u@x.org",
+        "ÉMILE@X.ORG": "clever-1-6",  # taken, in another case (not ASCII)
     }

@@ -14,13 +14,13 @@ from staff.sync_mapping import (
     SCHOOL,
     StaffRecordError,
     StaffValues,
+    email_username,
     map_staff,
     normalize_email,
     normalize_employee_id,
     normalize_text,
     school_access,
     sections_by_teacher,
-    username_candidates,
 )
 from staff.sync_roles import (
     Defaults,
@@ -400,10 +400,10 @@ def test_changes_only_for_supplied_non_blank_fields():
     assert "email" not in got and "middle_name" not in got
 
 
-def test_usernames_are_stable_and_fall_back_to_clever_id():
+def test_the_username_is_the_mapped_email_in_lower_case_or_none():
     values = map_staff(user("abc", email=" Ana.Lopez@MV.k12.us", teacher={}))
-    assert username_candidates(values) == ["ana.lopez@mv.k12.us", "clever-abc"]
-    assert username_candidates(map_staff(user("abc", email=None, teacher={}))) == ["clever-abc"]
+    assert email_username(values.email) == "ana.lopez@mv.k12.us"
+    assert email_username(map_staff(user("abc", email=None, teacher={})).email) == ""
 
 
 def _format_value_reference(field_name, value):
