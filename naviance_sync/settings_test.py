@@ -47,8 +47,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file (WAL, the 30 s busy timeout), as the product's SQLite is, not
     # Django's default in-memory shared-cache database: there a worker thread's read holds a table
     # lock that fails the run writing beside it at once ("database table is locked"), which the
-    # product never meets. bin/test puts VAR_DIR in a scratch directory it removes afterwards.
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
+    # product never meets. One file per test process, so two runs in one checkout (VAR_DIR is the
+    # repository's var/ unless bin/test made a scratch one) never share it; Django removes it
+    # when the run ends.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
+        VAR_DIR / f"test-{os.getpid()}.sqlite3"
+    )
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 

@@ -16,6 +16,7 @@ from naviance_sync.audit import audit_record
 
 from .emails import send_password_link
 from .models import JobFunction, Role, StaffImportSettings, TitleKeywordRule, User, Zone
+from .services import usernames_taken
 
 
 class RoleChoiceField(forms.ModelChoiceField):
@@ -59,7 +60,8 @@ class _UnlessUnchanged:
 # a bad field is a warning, DESIGN.md), and accounts from before usernames were checked may have
 # one Django's validator refuses. The change form validated both on every save, so support could
 # change nothing else on such an account ("Enter a valid email address"). What support types is
-# checked as before.
+# checked as before. "Unchanged" is the stored value exactly: a username the field would rewrite
+# (``UsernameField`` applies NFKC) counts as changed and is checked, its uniqueness included.
 KEPT_AS_THEY_CAME = ("username", "email")
 
 
@@ -71,9 +73,23 @@ def _keep_what_came_unchanged(form: forms.ModelForm) -> dict[str, str]:
         value = getattr(form.instance, name, None)
         if field is None or not value:
             continue
-        kept[name] = field.to_python(value)
-        field.validators = [_UnlessUnchanged(v, kept[name]) for v in field.validators]
+        kept[name] = value
+        field.validators = [_UnlessUnchanged(v, value) for v in field.validators]
     return kept
+
+
+def _username_free_in_any_case(form: forms.ModelForm) -> str:
+    """``clean_username``: a username support types that another account has in another case
+    ("Ana@X.org" beside "ana@x.org": one address, two accounts) is refused, as the import never
+    gives one (``staff.services.usernames_taken``)."""
+    username = form.cleaned_data.get("username") or ""
+    if username and username != form.instance.username:
+        if usernames_taken([username.lower()], exclude_pk=form.instance.pk):
+            raise forms.ValidationError(
+                "Another account already has this username in another case; usernames must "
+                "differ by more than case."
+            )
+    return username
 
 
 def _check_role_district(form: forms.ModelForm, cleaned: dict) -> dict:
@@ -98,6 +114,9 @@ class SupportUserCreationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _district_roles_field(self)
+
+    def clean_username(self):
+        return _username_free_in_any_case(self)
 
     def clean(self):
         return _check_role_district(self, super().clean())
@@ -205,6 +224,9 @@ class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
                 super().__init__(*args, **kw)
                 _district_roles_field(self)
                 self.kept = _keep_what_came_unchanged(self)
+
+            def clean_username(self):
+                return _username_free_in_any_case(self)
 
             def _get_validation_exclusions(self):
                 # The model's own validators run again after the form's (ModelForm._post_clean):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 
 from naviance_sync.models import DistrictOwned, School
@@ -136,6 +137,8 @@ class User(AbstractUser):
             models.Index(fields=["district", "last_name", "first_name"], name="user_district_name"),
             models.Index(fields=["district", "email"], name="user_district_email"),
             models.Index(fields=["district", "employee_id"], name="user_district_employee"),
+            # Whether a username is taken in any case (``staff.services.usernames_taken``).
+            models.Index(Lower("username"), name="user_username_lower"),
         ]
 
     def get_session_auth_hash(self) -> str:

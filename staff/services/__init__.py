@@ -43,6 +43,7 @@ from .sync_hooks import (
     staff_sync_config,
     staff_welcome_send,
     staff_write_access,
+    usernames_taken,
 )
 
 __all__ = [
@@ -76,4 +77,5 @@ __all__ = [
     "staff_sync_config",
     "staff_welcome_send",
     "staff_write_access",
+    "usernames_taken",
 ]

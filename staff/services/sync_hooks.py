@@ -218,22 +218,29 @@ def _rename(renames: list[tuple[int, str]]) -> None:
         )
 
 
-def _taken_usernames(names: list[str]) -> set[str]:
+def usernames_taken(names: list[str], *, exclude_pk: int | None = None) -> set[str]:
     """Which of these (lower-case) usernames an account already has, whatever its case.
 
     Usernames are unique as typed, so "Ana@X.org" (made by hand, or in another district) does not
     stop a new "ana@x.org"; but the two would be one person's address, signing in to two
-    accounts. Compared in lower case: PostgreSQL's ``lower()`` (no index serves it: it reads the
-    accounts table once, only after an import that created accounts); SQLite's folds ASCII only
-    ("Émile" stays), so there Python folds the usernames that could be addresses."""
+    accounts. Compared in lower case: on PostgreSQL its ``lower()``, served by the index
+    ``user_username_lower``, which folds what the database's collation folds (all of Unicode in
+    the UTF-8 locales, C.UTF-8 and en_US.UTF-8 among them; ASCII only under "C"); on SQLite,
+    whose ``lower()`` folds ASCII only ("Émile" stays), Python folds every username (SQLite
+    serves one small install). Neither folds compatibility forms in existing usernames (a full-width "ａｎａ@..."
+    from before usernames were checked does not stop "ana@..."). ``exclude_pk``: an account whose
+    own username does not count (one support is renaming).
+    """
     if not names:
         return set()
+    accounts = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
     if connection.vendor != "postgresql":
-        found = User.objects.filter(username__contains="@").values_list("username", flat=True)
-        return {name.lower() for name in found.iterator()} & set(names)
+        found = accounts.order_by().values_list("username", flat=True).iterator()
+        return {name.lower() for name in found} & set(names)
     return set(
-        User.objects.annotate(lowered=Lower("username"))
+        accounts.annotate(lowered=Lower("username"))
         .filter(_among("lowered", names, "varchar"))
+        .order_by()
         .values_list("lowered", flat=True)
     )
 
@@ -264,7 +271,7 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
         name = email_username(email)
         if name and username.startswith("clever-"):
             wanted.setdefault(name, []).append(pk)
-    taken = _taken_usernames(list(wanted))
+    taken = usernames_taken(list(wanted))
     renames = [
         (owners[0], email)
         for email, owners in wanted.items()

@@ -17,7 +17,7 @@ CI: 50 examples x 20 steps, derandomized: the same examples on every run, so whe
 reaches every outcome (asserted below) does not depend on the run's luck. A random draw reached no
 approval once in CI's embedded leg (one guard trip in 50 examples), December 2026.
 ``STATEFUL_EXAMPLES`` / ``STATEFUL_STEPS`` for more, ``STATEFUL_RANDOM=1`` to explore new examples
-(then the outcome check may miss by chance; a failed invariant never does).
+(then only the invariants are checked, not which outcomes were reached).
 """
 
 from __future__ import annotations
@@ -341,6 +341,8 @@ def test_live_state_is_always_the_last_successful_import(small_guard):
         ),
     )
     print("P4 outcomes:", dict(sorted(SEEN.items())))
+    if RANDOM:
+        return  # new examples reach what they reach; the invariants above held for each
     # The machine must have reached every kind of outcome, or the invariant proved little.
     for outcome in (
         "test succeeded",
