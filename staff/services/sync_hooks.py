@@ -5,10 +5,11 @@ from emails, welcome emails on the mail queue).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -20,6 +21,8 @@ from ..models import Role, StaffImportSettings, StaffSchoolAccess, TitleKeywordR
 from ..sync_mapping import email_username
 from ..sync_roles import Defaults, KeywordRule, StaffConfig
 from .import_settings import staff_settings_ensure
+
+logger = logging.getLogger(__name__)
 
 
 def staff_sync_config(*, district: District) -> StaffConfig:
@@ -277,7 +280,19 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
         for email, owners in wanted.items()
         if email not in taken and len(owners) == 1
     ]
-    _rename(renames)
+    try:
+        with transaction.atomic():
+            _rename(renames)
+    except IntegrityError:
+        # An account took one of the names between the check and the UPDATE (another district's
+        # import, support in Django admin). The renames roll back together: every new account
+        # keeps its clever-... username, which its welcome email gives, and the emails still go.
+        logger.warning(
+            "run %s: a username was taken during the rename; %s new accounts keep their "
+            "clever-... usernames",
+            run_id,
+            len(renames),
+        )
     settings = StaffImportSettings.objects.filter(district_id=district_id).first()
     if settings is not None and settings.sso_enabled:
         return 0

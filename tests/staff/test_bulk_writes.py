@@ -211,3 +211,38 @@ def test_renames_and_the_taken_check_hold_for_emails_no_username_may_have(distri
         "Ó.R+S_T-U@X.ORG": "ó.r+s_t-u@x.org",
         "ÉMILE@X.ORG": "clever-1-6",  # taken, in another case (not ASCII)
     }
+
+
+@pytest.mark.django_db
+def test_a_name_taken_between_the_check_and_the_rename_still_sends_every_welcome(
+    district, monkeypatch, caplog
+):
+    """A race: another account takes a name after the taken check (another district's import,
+    support in Django admin). Before, the UPDATE's IntegrityError ended the hook, and none of the
+    run's welcome emails was queued: the new staff had no way to set a password. Now the renames
+    roll back together and every welcome email still goes."""
+    from staff import tasks
+
+    users = [
+        User.objects.create(
+            district=district, username=f"clever-1-{n}", email=f"u{n}@x.org", last_name="U"
+        )
+        for n in range(3)
+    ]
+    User.objects.create(district=district, username="u1@x.org", last_name="Racer")
+    monkeypatch.setattr(sync_hooks, "usernames_taken", lambda names, **_: set())  # checked early
+    queued: list[list[int]] = []
+    monkeypatch.setattr(tasks.send_staff_welcome, "delay", lambda _d, ids: queued.append(ids))
+    assert (
+        sync_hooks.staff_after_import(
+            district_id=district.pk, run_id=7, created_ids=[u.pk for u in users]
+        )
+        == 3
+    )
+    assert queued == [[u.pk for u in users]]
+    assert sorted(User.objects.filter(last_name="U").values_list("username", flat=True)) == [
+        "clever-1-0",
+        "clever-1-1",
+        "clever-1-2",
+    ]
+    assert "run 7: a username was taken during the rename" in caplog.text
