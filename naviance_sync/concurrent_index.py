@@ -72,10 +72,14 @@ class ConcurrentIndex:
             return
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {self.name}")
 
-    def operation(self) -> migrations.SeparateDatabaseAndState:
-        """The migration's operation: the build above, and the index in the model state."""
+    def operation(self, forwards, backwards) -> migrations.SeparateDatabaseAndState:
+        """The migration's operation: the build above, and the index in the model state.
+
+        ``forwards`` and ``backwards`` are the migration module's own functions calling the two
+        methods above: a bound method in ``RunPython`` would be written out by
+        ``squashmigrations`` as the unbound ``ConcurrentIndex.forwards``, which fails."""
         return migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(self.forwards, self.backwards)],
+            database_operations=[migrations.RunPython(forwards, backwards)],
             state_operations=[
                 migrations.AddIndex(model_name=self.model_name.lower(), index=self.index)
             ],

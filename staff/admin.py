@@ -86,8 +86,8 @@ def _username_free_in_any_case(form: forms.ModelForm) -> str:
     if username and username != form.instance.username:
         if usernames_taken([username.lower()], exclude_pk=form.instance.pk):
             raise forms.ValidationError(
-                "Another account already has this username in another case; usernames must "
-                "differ by more than case."
+                "Another account already has this username (in this or another case); usernames "
+                "must differ by more than case."
             )
     return username
 

@@ -16,7 +16,14 @@ from naviance_sync.concurrent_index import ConcurrentIndex
 NAME = "result_run"
 INDEX = models.Index(fields=["run", "id"], name=NAME)
 BUILD = ConcurrentIndex("integrations", "RunResult", INDEX, "ON integrations_runresult (run_id, id)")
-forwards, backwards = BUILD.forwards, BUILD.backwards
+
+
+def forwards(apps, schema_editor):
+    BUILD.forwards(apps, schema_editor)
+
+
+def backwards(apps, schema_editor):
+    BUILD.backwards(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -24,4 +31,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("integrations", "0024_s7eng_log_rows_without_fk_checks")]
 
-    operations = [BUILD.operation()]
+    operations = [BUILD.operation(forwards, backwards)]

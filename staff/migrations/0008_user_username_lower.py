@@ -14,7 +14,14 @@ from naviance_sync.concurrent_index import ConcurrentIndex
 
 INDEX = models.Index(Lower("username"), name="user_username_lower")
 BUILD = ConcurrentIndex("staff", "User", INDEX, "ON staff_user (lower(username))")
-forwards, backwards = BUILD.forwards, BUILD.backwards
+
+
+def forwards(apps, schema_editor):
+    BUILD.forwards(apps, schema_editor)
+
+
+def backwards(apps, schema_editor):
+    BUILD.backwards(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -22,4 +29,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("staff", "0007_s7load_staff_search_indexes")]
 
-    operations = [BUILD.operation()]
+    operations = [BUILD.operation(forwards, backwards)]

@@ -284,9 +284,11 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
         with transaction.atomic():
             _rename(renames)
     except IntegrityError:
-        # An account took one of the names between the check and the UPDATE (another district's
-        # import, support in Django admin). The renames roll back together: every new account
-        # keeps its clever-... username, which its welcome email gives, and the emails still go.
+        # An account took one of the names, in the same case, between the check and the UPDATE
+        # (another district's import, support in Django admin). The renames roll back together:
+        # every new account keeps its clever-... username, which its welcome email gives, and the
+        # emails still go. A name taken in another case in that window is not caught (usernames
+        # are unique as typed; the lower-case index is not a constraint).
         logger.warning(
             "run %s: a username was taken during the rename; %s new accounts keep their "
             "clever-... usernames",
