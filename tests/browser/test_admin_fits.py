@@ -95,3 +95,41 @@ def test_admin_names_in_words(support_page, busy_district, screenshot):
     assert page_width(page) <= WIDTH
     screenshot(page, "admin-04-audit-events-1366")
     assert AuditEvent.objects.exists()
+
+
+def test_support_saves_an_account_whose_email_came_from_clever_unvalidated(
+    support_page, screenshot
+):
+    """An account as an import left it (an email Django's validator refuses, which Clever sent;
+    the username its clever-... placeholder): support changes its job title in a real browser and
+    saves; a username typed with a space is refused with Django's message, what was typed kept."""
+    from staff.models import User
+    from tests.factories import StaffAccountFactory
+
+    page = support_page
+    district = DistrictFactory(name="Maple Valley Unified", slug="maple-valley")
+    account = StaffAccountFactory(
+        district=district,
+        username=f"clever-{district.pk}-5f0e0e0e0e0e0e0e0e0e0e01",
+        email="józef.nowak@szkoła.example",
+        first_name="Józef",
+        last_name="Nowak",
+    )
+    page.goto(f"/admin/staff/user/{account.pk}/change/")
+    page.get_by_label("Job title").fill("School Counselor")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.locator(".messagelist .success").wait_for()
+    screenshot(page, "admin-05-account-saved-as-it-came")
+    account.refresh_from_db()
+    assert (account.job_title, account.email) == ("School Counselor", "józef.nowak@szkoła.example")
+
+    page.goto(f"/admin/staff/user/{account.pk}/change/")
+    page.get_by_label("Username").fill("jozef nowak")
+    page.get_by_role("button", name="Save", exact=True).click()
+    errors = page.locator(".errorlist")
+    errors.first.wait_for()
+    assert "Enter a valid username" in errors.first.inner_text()
+    assert page.get_by_label("Username").input_value() == "jozef nowak"
+    assert page_width(page) <= WIDTH
+    screenshot(page, "admin-06-typed-username-refused")
+    assert User.objects.get(pk=account.pk).username == account.username
