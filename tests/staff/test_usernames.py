@@ -166,7 +166,9 @@ def test_a_username_support_types_must_differ_from_every_other_by_more_than_case
     data = change_form_data(client, url)
     refused = client.post(url, {**data, "username": "ANA@x.org"}, secure=True)
     assert refused.status_code == 200
-    assert "in this or another case" in " ".join(refused.context["adminform"].form.errors["username"])
+    assert "in this or another case" in " ".join(
+        refused.context["adminform"].form.errors["username"]
+    )
     assert client.post(url, {**data, "username": "Bob@X.org"}, secure=True).status_code == 302
     assert User.objects.get(pk=account.pk).username == "Bob@X.org"
 
