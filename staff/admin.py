@@ -238,6 +238,15 @@ class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
             def clean(self):
                 return _check_role_district(self, super().clean())
 
+            def save(self, commit=True):
+                # ``AbstractUser.clean`` lower-cases the email's domain on every save; an email
+                # support did not change stays as the import wrote it, or the next import would
+                # report the account updated (and a "local edits kept" rule would keep the copy).
+                kept = self.kept.get("email")
+                if kept and self.cleaned_data.get("email") == kept:
+                    self.instance.email = kept
+                return super().save(commit)
+
         return SupportUserChangeForm
 
     def user_change_password(self, request, id, form_url=""):

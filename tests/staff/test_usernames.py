@@ -219,3 +219,32 @@ def test_the_taken_check_reads_the_lower_case_index():
         cursor.execute("EXPLAIN " + query)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "user_username_lower" in plan, plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_support_saving_an_account_leaves_its_email_as_the_import_wrote_it(setup):
+    """Import, support saves the account in Django admin changing nothing, import again.
+    ``AbstractUser.clean`` lower-cased the email's domain on that save, so the next import
+    reported the account updated (its email "back" to Clever's) for a change nobody made."""
+    district, sim = setup["district"], setup["sim"]
+    existing = {u.last_name.strip().lower() for u in setup["existing"].values()}
+    person = next(
+        u
+        for u in sorted(clever_staff(sim), key=lambda u: u["id"])
+        if u["name"]["last"].strip().lower() not in existing
+    )
+    sim.dataset.update_user(person["id"], {"email": "Robin.Ames@Oakwood.EXAMPLE"})
+    assert sync(district, "test").status == ImportRun.Status.SUCCEEDED
+    assert sync(district, "import").status == ImportRun.Status.SUCCEEDED
+    account = User.objects.get(district=district, clever_id=person["id"])
+
+    client = Client()
+    client.force_login(SupportStaffFactory(username="support-sam"))
+    url = reverse("admin:staff_user_change", args=[account.pk])
+    assert client.post(url, change_form_data(client, url), secure=True).status_code == 302
+    account.refresh_from_db()
+    assert account.email == "Robin.Ames@Oakwood.EXAMPLE"
+
+    again = sync(district, "import")
+    assert again.status == ImportRun.Status.SUCCEEDED
+    assert again.updated == 0, list(again.results.values_list("action", "name", "changes"))
