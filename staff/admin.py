@@ -228,12 +228,16 @@ class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
             def clean_username(self):
                 return _username_free_in_any_case(self)
 
+            def _unchanged(self, name: str) -> bool:
+                """Whether support left this ``KEPT_AS_THEY_CAME`` field as it was stored."""
+                data = getattr(self, "cleaned_data", {})
+                return name in self.kept and data.get(name) == self.kept[name]
+
             def _get_validation_exclusions(self):
                 # The model's own validators run again after the form's (ModelForm._post_clean):
                 # an unchanged value skips them too.
                 exclude = super()._get_validation_exclusions()
-                data = getattr(self, "cleaned_data", {})
-                return exclude | {n for n, v in self.kept.items() if data.get(n) == v}
+                return exclude | {name for name in self.kept if self._unchanged(name)}
 
             def clean(self):
                 return _check_role_district(self, super().clean())
@@ -242,9 +246,8 @@ class UserAdmin(DistrictAuditedAdmin, BaseUserAdmin):
                 # ``AbstractUser.clean`` lower-cases the email's domain on every save; an email
                 # support did not change stays as the import wrote it, or the next import would
                 # report the account updated (and a "local edits kept" rule would keep the copy).
-                kept = self.kept.get("email")
-                if kept and self.cleaned_data.get("email") == kept:
-                    self.instance.email = kept
+                if self._unchanged("email"):
+                    self.instance.email = self.kept["email"]
                 return super().save(commit)
 
         return SupportUserChangeForm

@@ -230,9 +230,9 @@ def usernames_taken(names: list[str], *, exclude_pk: int | None = None) -> set[s
     ``user_username_lower``, which folds what the database's collation folds (all of Unicode in
     the UTF-8 locales, C.UTF-8 and en_US.UTF-8 among them; ASCII only under "C"); on SQLite,
     whose ``lower()`` folds ASCII only ("Émile" stays), Python folds every username (SQLite
-    serves one small install). Neither folds compatibility forms in existing usernames (a full-width "ａｎａ@..."
-    from before usernames were checked does not stop "ana@..."). ``exclude_pk``: an account whose
-    own username does not count (one support is renaming).
+    serves one small install). Neither folds compatibility forms in existing usernames (a
+    full-width "ａｎａ@..." from before usernames were checked does not stop "ana@...").
+    ``exclude_pk``: an account whose own username does not count (one support is renaming).
     """
     if not names:
         return set()
@@ -276,9 +276,9 @@ def staff_after_import(*, district_id: int, run_id: int, created_ids: Iterable[i
             wanted.setdefault(name, []).append(pk)
     taken = usernames_taken(list(wanted))
     renames = [
-        (owners[0], email)
-        for email, owners in wanted.items()
-        if email not in taken and len(owners) == 1
+        (owners[0], name)
+        for name, owners in wanted.items()
+        if name not in taken and len(owners) == 1
     ]
     try:
         with transaction.atomic():

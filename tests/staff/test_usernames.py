@@ -39,15 +39,22 @@ EMAILS = {
 }
 
 
+def _new_in_clever(setup) -> list[dict]:
+    """The generated district's Clever staff no account made by hand matches, by Clever id."""
+    existing = {u.last_name.strip().lower() for u in setup["existing"].values()}
+    people = [
+        u for u in clever_staff(setup["sim"]) if u["name"]["last"].strip().lower() not in existing
+    ]
+    return sorted(people, key=lambda u: u["id"])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_new_accounts_take_only_usernames_support_can_save_and_no_one_else_has(setup):
     district, sim = setup["district"], setup["sim"]
     elsewhere = StaffAccountFactory(
         district=DistrictFactory(name="Elsewhere"), username="TAKEN.person@Oakwood.example"
     )
-    existing = {u.last_name.strip().lower() for u in setup["existing"].values()}
-    new = [u for u in clever_staff(sim) if u["name"]["last"].strip().lower() not in existing]
-    people = dict(zip(EMAILS, sorted(new, key=lambda u: u["id"]), strict=False))
+    people = dict(zip(EMAILS, _new_in_clever(setup), strict=False))
     assert len(people) == len(EMAILS)
     for email, person in people.items():
         sim.dataset.update_user(person["id"], {"email": email})
@@ -227,12 +234,7 @@ def test_support_saving_an_account_leaves_its_email_as_the_import_wrote_it(setup
     ``AbstractUser.clean`` lower-cased the email's domain on that save, so the next import
     reported the account updated (its email "back" to Clever's) for a change nobody made."""
     district, sim = setup["district"], setup["sim"]
-    existing = {u.last_name.strip().lower() for u in setup["existing"].values()}
-    person = next(
-        u
-        for u in sorted(clever_staff(sim), key=lambda u: u["id"])
-        if u["name"]["last"].strip().lower() not in existing
-    )
+    person = _new_in_clever(setup)[0]
     sim.dataset.update_user(person["id"], {"email": "Robin.Ames@Oakwood.EXAMPLE"})
     assert sync(district, "test").status == ImportRun.Status.SUCCEEDED
     assert sync(district, "import").status == ImportRun.Status.SUCCEEDED
